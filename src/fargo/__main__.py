@@ -1,0 +1,5 @@
+"""`python -m fargo` is the `fargo` command."""
+
+from fargo.cli.main import main
+
+main()

@@ -1,0 +1,48 @@
+"""The `fargo` command group. Bad input anywhere ends in clear messages and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from fargo import __version__
+from fargo.cli.output import fail
+from fargo.problems import Problem, ProblemsError
+from fargo.schedule import ScheduleError
+
+
+class FargoGroup(click.Group):
+    """Turns fargo's input errors into messages and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProblemsError as exc:
+            fail(exc.problems)
+        except ScheduleError as exc:
+            fail(Problem(m) for m in exc.messages)
+
+
+@click.group(cls=FargoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fargo")
+def cli() -> None:
+    """Scheduled ETL jobs as Python functions: run them locally, on AWS Lambda, or as
+    scheduled ECS Fargate tasks."""
+
+
+def _register() -> None:
+    from fargo.cli import schedule_cmd
+
+    cli.add_command(schedule_cmd.schedule)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)

@@ -1,0 +1,65 @@
+"""Parsing and printing instants and durations the same way in every command."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from fargo.problems import Problem, ProblemsError
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def format_utc(instant: datetime) -> str:
+    """2024-01-01T10:00:00Z: UTC, second precision."""
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_instant(text: str, key: str) -> datetime:
+    """ISO 8601 with optional offset or Z; naive means UTC."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProblemsError(
+            [Problem(f"{text!r} is not an ISO 8601 date-time (e.g. 2024-01-01T10:00:00Z)", key=key)]
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_duration(value: object, key: str, file: str | None = None) -> float:
+    """Seconds from a number or a string like '90s', '15m', '1h30m', '2d'."""
+    if isinstance(value, bool):
+        message = f"expected seconds or a duration, found {value!r}"
+        raise ProblemsError([Problem(message, file, key)])
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().replace(" ", "")
+    parts = _DURATION.findall(text)
+    if text.isdigit():
+        return float(text)
+    if not parts or "".join(n + u for n, u in parts).lower() != text.lower():
+        raise ProblemsError(
+            [Problem(f"{value!r} is not a duration (e.g. 900, '90s', '15m', '1h30m', '2d')",
+                     file, key)]
+        )
+    return sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
+
+
+def format_duration(seconds: float) -> str:
+    """Short human form: 45s, 12m30s, 2h05m."""
+    total = round(seconds)
+    if total < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def as_timedelta(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
