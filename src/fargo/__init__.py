@@ -3,4 +3,7 @@
 Kept light on purpose: the job runtime imports this package on every run.
 """
 
+from fargo.app import App, Blueprint, Cron, Rate
+
 __version__ = "0.1.0"
+__all__ = ["App", "Blueprint", "Cron", "Rate", "__version__"]

@@ -27,15 +27,22 @@ class FargoGroup(click.Group):
 
 @click.group(cls=FargoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fargo")
-def cli() -> None:
+@click.option("-C", "--project-dir", type=click.Path(file_okay=False), envvar="FARGO_PROJECT_DIR",
+              help="Project directory (default: the current directory).")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: str | None) -> None:
     """Scheduled ETL jobs as Python functions: run them locally, on AWS Lambda, or as
     scheduled ECS Fargate tasks."""
+    ctx.obj = {"project_dir": project_dir}
 
 
 def _register() -> None:
-    from fargo.cli import schedule_cmd
+    from fargo.cli import invoke_cmd, project_cmds, schedule_cmd
 
     cli.add_command(schedule_cmd.schedule)
+    for command in project_cmds.COMMANDS:
+        cli.add_command(command)
+    cli.add_command(invoke_cmd.invoke)
 
 
 _register()

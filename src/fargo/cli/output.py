@@ -11,8 +11,10 @@ from rich.console import Console
 
 from fargo.problems import Problem
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output is read by people in logs and by grep: don't squeeze tables into 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 200
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 EXIT_BAD_INPUT = 2
 
@@ -37,6 +39,8 @@ def report(problems: Iterable[Problem]) -> int:
     for problem in problems:
         if problem.severity == "warning":
             warn(str(problem))
+        elif problem.severity == "notice":
+            notice(str(problem))
         else:
             errors += 1
             err.print(f"[red]error:[/red] {_escape(str(problem))}")

@@ -1,0 +1,173 @@
+"""App, Blueprint and decorators: they only record plain metadata about each job.
+
+Chalice-compatible names (`schedule`, `lambda_function`, `Rate`, `Cron`) let a Chalice project's
+handlers run unchanged; `task(...)` is fargo's own decorator with the job's compute settings.
+Standard library only: the runtime imports this module inside every job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+COMPUTE_DEFAULT = {"task": "fargate", "schedule": "lambda", "lambda_function": "lambda"}
+
+
+class ScheduleExpression:
+    """Base of Chalice's schedule objects; `to_string()` gives the AWS form."""
+
+    def to_string(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Rate(ScheduleExpression):
+    """Chalice's Rate(value, unit=Rate.MINUTES|HOURS|DAYS)."""
+
+    MINUTES = "MINUTES"
+    HOURS = "HOURS"
+    DAYS = "DAYS"
+
+    def __init__(self, value: int, unit: str) -> None:
+        self.value = value
+        self.unit = unit
+
+    def to_string(self) -> str:
+        unit = str(self.unit).lower()
+        if self.value == 1 and unit.endswith("s"):
+            unit = unit[:-1]  # AWS wants rate(1 hour), rate(2 hours)
+        return f"rate({self.value} {unit})"
+
+    def __repr__(self) -> str:
+        return f"Rate({self.value!r}, unit={self.unit!r})"
+
+
+class Cron(ScheduleExpression):
+    """Chalice's Cron(minutes, hours, day_of_month, month, day_of_week, year)."""
+
+    def __init__(self, minutes: Any, hours: Any, day_of_month: Any, month: Any,
+                 day_of_week: Any, year: Any) -> None:
+        self.minutes = minutes
+        self.hours = hours
+        self.day_of_month = day_of_month
+        self.month = month
+        self.day_of_week = day_of_week
+        self.year = year
+
+    def to_string(self) -> str:
+        fields = (self.minutes, self.hours, self.day_of_month, self.month, self.day_of_week,
+                  self.year)
+        return "cron(" + " ".join(str(f) for f in fields) + ")"
+
+    def __repr__(self) -> str:
+        return f"Cron({self.to_string()[5:-1]!r})"
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """What a decorator recorded: the job's name, its function and its author's settings."""
+
+    name: str
+    handler: Callable[..., Any]
+    kind: str  # "task" | "schedule" | "lambda_function"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def location(self) -> str:
+        """module:function, for messages."""
+        module = getattr(self.handler, "__module__", "?")
+        return f"{module}:{getattr(self.handler, '__qualname__', self.name)}"
+
+
+def _schedule_text(expression: Any) -> Any:
+    return expression.to_string() if isinstance(expression, ScheduleExpression) else expression
+
+
+class _Registry:
+    """Shared decorator logic of App and Blueprint."""
+
+    def __init__(self) -> None:
+        self._pending: list[TaskDefinition] = []
+
+    def _record(self, definition: TaskDefinition) -> None:
+        self._pending.append(definition)
+
+    def task(self, schedule: Any = None, *, name: str | None = None, compute: str = "fargate",
+             timezone: str | None = None, cpu: Any = None, memory: Any = None,
+             timeout: Any = None, retries: int | None = None,
+             description: str | None = None) -> Callable[[F], F]:
+        """Declare a job. Arguments are the job's defaults; `.fargo/config.json` may override."""
+        settings = {
+            "schedule": _schedule_text(schedule), "compute": compute, "timezone": timezone,
+            "cpu": cpu, "memory": memory, "timeout": timeout, "retries": retries,
+            "description": description,
+        }
+
+        def register(fn: F) -> F:
+            kept = {k: v for k, v in settings.items() if v is not None}
+            self._record(TaskDefinition(name or fn.__name__, fn, "task", kept))
+            return fn
+
+        return register
+
+    def schedule(self, expression: Any, name: str | None = None,
+                 description: str = "") -> Callable[[F], F]:
+        """Chalice's @app.schedule: a scheduled function (Lambda unless config says fargate)."""
+
+        def register(fn: F) -> F:
+            settings: dict[str, Any] = {"schedule": _schedule_text(expression),
+                                        "compute": "lambda"}
+            if description:
+                settings["description"] = description
+            self._record(TaskDefinition(name or fn.__name__, fn, "schedule", settings))
+            return fn
+
+        return register
+
+    def lambda_function(self, name: str | None = None) -> Callable[[F], F]:
+        """Chalice's @app.lambda_function: a plain function called with (event, context)."""
+
+        def register(fn: F) -> F:
+            self._record(
+                TaskDefinition(name or fn.__name__, fn, "lambda_function", {"compute": "lambda"})
+            )
+            return fn
+
+        return register
+
+
+class App(_Registry):
+    """A fargo application: `app = App("name")` in the project's app.py."""
+
+    def __init__(self, app_name: str, **_chalice_options: Any) -> None:
+        super().__init__()
+        self.app_name = app_name
+        self.tasks: dict[str, TaskDefinition] = {}
+        self.duplicates: list[tuple[TaskDefinition, TaskDefinition]] = []
+
+    def _record(self, definition: TaskDefinition) -> None:
+        existing = self.tasks.get(definition.name)
+        if existing is not None:
+            self.duplicates.append((existing, definition))
+            return
+        self.tasks[definition.name] = definition
+
+    def register_blueprint(self, blueprint: Blueprint, name_prefix: str | None = None,
+                           url_prefix: str | None = None) -> None:
+        """Add a blueprint's jobs, their names prefixed with `name_prefix` (as in Chalice)."""
+        del url_prefix  # HTTP routes are not fargo's business
+        for definition in blueprint._pending:
+            self._record(
+                TaskDefinition((name_prefix or "") + definition.name, definition.handler,
+                               definition.kind, dict(definition.settings))
+            )
+
+
+class Blueprint(_Registry):
+    """A group of jobs in chalicelib/, registered on the app later (deferred, as in Chalice)."""
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__()
+        self.import_name = import_name

@@ -1,0 +1,187 @@
+"""Project commands: new, validate, ls, config."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from fargo.cli.context import project_of, root_of
+from fargo.cli.output import err, out, print_json, report
+from fargo.problems import Problem, ProblemsError
+from fargo.project.config import read_config
+from fargo.project.load import check, pick_stage, stage_names
+from fargo.project.model import TaskSpec
+from fargo.schedule import UTC, load_zone, next_fires, parse
+from fargo.timeutil import format_utc
+
+
+@click.command()
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(file_okay=False), default=".",
+              help="Where to create the project directory.")
+def new(name: str, parent: str) -> None:
+    """Create a new project NAME with ETL jobs that run on local data."""
+    from fargo.scaffold import create
+
+    target = create(name, Path(parent).resolve())
+    out.print(f"Created {target}")
+    out.print(f"  cd {Path(parent) / name}")
+    out.print("  fargo validate && fargo ls")
+    out.print("  fargo invoke ingest_events")
+
+
+@click.command()
+@click.option("--stage", "-s", help="Validate one stage (default: every stage).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def validate(ctx: click.Context, stage: str | None, as_json: bool) -> None:
+    """Check everything AWS would reject, for every job and stage; exit 0 or 2."""
+    root = root_of(ctx)
+    stage_problems: list[Problem] = []
+    stages = None
+    if stage is not None:
+        config, _ = read_config(root)
+        chosen, stage_problems = pick_stage(config, stage)
+        stages = [] if stage_problems else [chosen]
+    result = check(root, stages)
+    problems = [*stage_problems, *result.problems]
+    errors = [p for p in problems if p.severity == "error"]
+    if as_json:
+        print_json({
+            "ok": not errors,
+            "problems": [p.to_dict() for p in problems],
+            "notices": [p.to_dict() for p in result.notices],
+            "stages": {p.stage.name: list(p.task_names) for p in result.projects},
+        })
+    else:
+        report(result.notices)
+        report(problems)
+        if not errors:
+            for project in result.projects:
+                out.print(f"[green]ok[/green] {project.app_name} stage {project.stage.name}: "
+                          f"{len(project.tasks)} jobs valid")
+        else:
+            err.print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
+    if errors:
+        ctx.exit(2)
+
+
+def _size(spec: TaskSpec) -> str:
+    memory = f"{spec.memory / 1024:g} GB" if spec.memory >= 1024 else f"{spec.memory} MB"
+    if spec.compute == "lambda":
+        return memory
+    return f"{(spec.cpu or 0) / 1024:g} vCPU / {memory}"
+
+
+def _next_fire(spec: TaskSpec, now: datetime) -> datetime | None:
+    if spec.schedule is None or not spec.enabled:
+        return None
+    fires = next_fires(parse(spec.schedule), load_zone(spec.timezone), now, 1)
+    return fires[0] if fires else None
+
+
+@click.command(name="ls")
+@click.option("--stage", "-s", help="Stage (default: dev).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@click.pass_context
+def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
+    """List every job: compute, schedule, time zone, next fire, size, enabled."""
+    project = project_of(ctx, stage)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for spec in project.tasks:
+        fire = _next_fire(spec, now)
+        rows.append({
+            "name": spec.name, "compute": spec.compute, "schedule": spec.schedule,
+            "timezone": spec.timezone, "next_fire": format_utc(fire) if fire else None,
+            "cpu": spec.cpu, "memory": spec.memory, "timeout": spec.timeout,
+            "enabled": spec.enabled, "description": spec.description,
+            "aws_name": spec.full_name,
+        })
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{project.app_name} · stage {project.stage.name}", title_justify="left")
+    for column in ("job", "compute", "schedule", "time zone", "next fire", "size", "timeout",
+                   "enabled"):
+        table.add_column(column)
+    for spec in project.tasks:
+        fire = _next_fire(spec, now)
+        local = ""
+        if fire is not None:
+            zone = load_zone(spec.timezone)
+            local = fire.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        table.add_row(
+            spec.name, spec.compute + (" (spot)" if spec.spot else ""),
+            spec.schedule or "on demand", spec.timezone, local or "-", _size(spec),
+            f"{spec.timeout}s", "yes" if spec.enabled else "[yellow]no[/yellow]",
+        )
+    out.print(table)
+
+
+@click.command(name="config")
+@click.argument("task", required=False)
+@click.option("--stage", "-s", help="Stage (default: dev).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def config_cmd(ctx: click.Context, task: str | None, stage: str | None, as_json: bool) -> None:
+    """Print every resolved setting of TASK (or of the stage) and where it came from."""
+    project = project_of(ctx, stage)
+    if task is None:
+        stage_spec = project.stage
+        values = {k: getattr(stage_spec, k) for k in stage_spec.provenance}
+        _show(f"stage {stage_spec.name}", values, dict(stage_spec.provenance), as_json)
+        return
+    spec = project.task(task)
+    if spec is None:
+        from fargo.problems import Problem, did_you_mean
+
+        hint = did_you_mean(task, project.task_names)
+        raise ProblemsError([Problem(f"no job named {task!r}{hint} (jobs: "
+                                     f"{', '.join(project.task_names)})", key="TASK")])
+    values = {k: getattr(spec, k) for k in spec.provenance}
+    values = {"aws_name": spec.full_name, "handler": spec.handler, "log_group": spec.log_group,
+              **values}
+    provenance = {"aws_name": "<app>-<stage>-<task>", "handler": "app.py",
+                  "log_group": "/fargo/<app>/<stage>/<task>", **spec.provenance}
+    _show(f"{spec.name} · stage {spec.stage}", values, provenance, as_json)
+
+
+def _show(title: str, values: dict[str, Any], provenance: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        print_json({k: {"value": _plain(v), "source": provenance.get(k, "")}
+                    for k, v in values.items()})
+        return
+    table = Table(title=title, title_justify="left")
+    table.add_column("setting")
+    table.add_column("value")
+    table.add_column("from")
+    for key, value in values.items():
+        table.add_row(key, _text(value), provenance.get(key, ""))
+    out.print(table)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "items"):
+        return dict(value.items())
+    return value
+
+
+def _text(value: Any) -> str:
+    import json
+
+    if value is None:
+        return "-"
+    if isinstance(value, (dict, list, tuple)) or hasattr(value, "items"):
+        return json.dumps(_plain(value))
+    return str(value)
+
+
+COMMANDS = [new, validate, ls, config_cmd]
+_ = stage_names

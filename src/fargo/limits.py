@@ -1,0 +1,63 @@
+"""AWS limits fargo validates against, in one place (sources in docs/aws-limits.md)."""
+
+from __future__ import annotations
+
+# Fargate task sizes: cpu units -> (min MiB, max MiB, step MiB)
+FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 0),  # 512, 1024, 2048 only
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+FARGATE_256_MEMORY = (512, 1024, 2048)
+FARGATE_EPHEMERAL_GIB = (21, 200)
+FARGATE_DEFAULT_EPHEMERAL_GIB = 20
+
+LAMBDA_TIMEOUT_MAX = 900
+LAMBDA_MEMORY = (128, 10240)
+LAMBDA_ZIP_MAX_BYTES = 50 * 1024 * 1024
+LAMBDA_UNZIPPED_MAX_BYTES = 250 * 1024 * 1024
+LAMBDA_ENV_MAX_BYTES = 4096
+
+NAME_MAX = 64  # IAM role, Scheduler schedule, EventBridge rule and Lambda function names
+NAME_CHARS = "A-Za-z0-9_-"
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+TAGS_MAX = 50
+RUN_OVERRIDES_MAX_CHARS = 8192
+
+
+def fargate_memory_choices(cpu: int) -> list[int]:
+    """Every memory size (MiB) Fargate accepts with this cpu."""
+    if cpu == 256:
+        return list(FARGATE_256_MEMORY)
+    low, high, step = FARGATE_SIZES[cpu]
+    return list(range(low, high + 1, step))
+
+
+def fargate_size_ok(cpu: int, memory: int) -> bool:
+    return cpu in FARGATE_SIZES and memory in fargate_memory_choices(cpu)
+
+
+def smallest_fargate_size(memory_mib: int) -> tuple[int, int] | None:
+    """The cheapest (cpu, memory) with at least `memory_mib` MiB."""
+    best: tuple[int, int] | None = None
+    for cpu in FARGATE_SIZES:
+        for memory in fargate_memory_choices(cpu):
+            if memory >= memory_mib and (best is None or (memory, cpu) < (best[1], best[0])):
+                best = (cpu, memory)
+    return best
+
+
+def describe_fargate_sizes() -> str:
+    """One line per cpu, for error messages."""
+    lines = []
+    for cpu, (low, high, step) in FARGATE_SIZES.items():
+        if cpu == 256:
+            lines.append("256: 512, 1024, 2048")
+        else:
+            lines.append(f"{cpu}: {low}-{high} in steps of {step}")
+    return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Running jobs on this machine: one-off (invoke), scheduled (up), and their run store."""

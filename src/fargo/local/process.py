@@ -1,0 +1,39 @@
+"""How a job process is started locally: the same entrypoint and environment as its container."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from fargo.project.model import TaskSpec
+
+
+def job_command(spec: TaskSpec) -> list[str]:
+    """The container's command: python -m fargo.runtime TASK."""
+    return [sys.executable, "-m", "fargo.runtime", spec.name]
+
+
+def job_environment(spec: TaskSpec, root: Path, *, event: str | None = None, attempt: int = 1,
+                    run_id: str | None = None, scheduled_time: str | None = None,
+                    base: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The job's environment, and the secrets that could not be provided locally.
+
+    Secrets are references to SSM or Secrets Manager; locally a secret is taken from the
+    calling environment when a variable of that name is set there, otherwise it is reported.
+    """
+    env = dict(os.environ if base is None else base)
+    missing = [name for name in spec.secrets if name not in env]
+    env.update(spec.runtime_environment())
+    env["FARGO_PROJECT_DIR"] = str(root)
+    env["FARGO_ATTEMPT"] = str(attempt)
+    env["PYTHONUNBUFFERED"] = "1"
+    if run_id:
+        env["FARGO_RUN_ID"] = run_id
+    if scheduled_time:
+        env["FARGO_SCHEDULED_TIME"] = scheduled_time
+    if event is not None:
+        env["FARGO_EVENT"] = event
+    else:
+        env.pop("FARGO_EVENT", None)
+    return env, missing

@@ -1,0 +1,192 @@
+"""Read `.fargo/config.json` and check it against the shipped JSON Schema.
+
+Every schema violation becomes one Problem naming the file, the key path, what was found and
+what is allowed; unknown keys get a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from fargo.problems import Problem, did_you_mean
+
+CONFIG_DIR = ".fargo"
+CONFIG_FILE = ".fargo/config.json"
+SCHEMA_NAME = "config.schema.json"
+
+_FRIENDLY_PATTERNS = {
+    "app_name": "letters, digits and '-', starting with a letter or digit",
+    "region": "an AWS region such as eu-west-1",
+    "account": "a 12-digit AWS account id",
+    "cluster": "1-255 letters, digits, '-' or '_'",
+    "subnets": "a subnet id such as subnet-0abc1234",
+    "security_groups": "a security group id such as sg-0abc1234",
+    "environment_variables": "a variable name: letters, digits and '_', not starting with a digit",
+    "secrets": "a variable name: letters, digits and '_', not starting with a digit",
+    "stages": "a stage name: letters, digits, '-' and '_' (at most 20)",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files("fargo.project").joinpath(SCHEMA_NAME).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@functools.cache
+def _validator(definition: str | None) -> Draft202012Validator:
+    root = schema()
+    if definition is None:
+        return Draft202012Validator(root)
+    return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+def schema_path() -> Path:
+    return Path(str(resources.files("fargo.project").joinpath(SCHEMA_NAME)))
+
+
+def read_config(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The parsed config (None when unreadable) and every problem with it.
+
+    Values that break the schema are removed from the returned config, so the rest of the
+    project can still be checked in the same run without tripping over them again.
+    """
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return None, [Problem("not found; every fargo project has one (fargo new NAME makes "
+                              "one)", CONFIG_FILE)]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        return None, [Problem(f"is not UTF-8 text ({exc.reason})", CONFIG_FILE)]
+    except json.JSONDecodeError as exc:
+        return None, [Problem(f"is not valid JSON: {exc.msg}", CONFIG_FILE,
+                              f"line {exc.lineno}, column {exc.colno}")]
+    if not isinstance(data, dict):
+        return None, [Problem(f"must be a JSON object, found {_json_type(data)}", CONFIG_FILE)]
+    problems: list[Problem] = []
+    for error in sorted(_validator(None).iter_errors(data), key=lambda e: list(e.absolute_path)):
+        found = _to_problems(error, CONFIG_FILE, "")
+        problems.extend(found)
+        for problem in found:
+            _remove(data, list(error.absolute_path), problem, error)
+    return data, problems
+
+
+def _remove(data: dict[str, Any], path: list[Any], problem: Problem,
+            error: ValidationError) -> None:
+    """Drop the offending value (or unknown key) from `data`."""
+    if error.validator == "additionalProperties" and problem.key:
+        path = [*path, problem.key.rsplit(".", 1)[-1]]
+    if not path:
+        return
+    parent: Any = data
+    for part in path[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+    elif isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent):
+        parent[path[-1]] = None
+
+
+def check_against_schema(data: Any, definition: str | None, file: str,
+                         prefix: str) -> list[Problem]:
+    """Problems of `data` against the whole schema or one of its $defs."""
+    problems = []
+    errors = sorted(_validator(definition).iter_errors(data), key=lambda e: list(e.absolute_path))
+    for error in errors:
+        problems.extend(_to_problems(error, file, prefix))
+    return problems
+
+
+def _key(prefix: str, path: list[Any]) -> str:
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in path]
+    return ".".join(parts)
+
+
+def _to_problems(error: ValidationError, file: str, prefix: str) -> list[Problem]:
+    path = list(error.absolute_path)
+    key = _key(prefix, path)
+    found = error.instance
+    if error.validator == "additionalProperties" and isinstance(found, dict):
+        assert isinstance(error.schema, dict)
+        known = list((error.schema.get("properties") or {}).keys()) \
+            if isinstance(error.schema, dict) else []
+        unknown = [k for k in found if k not in known]
+        from fargo.project.settings import STAGE_SETTING_NAMES
+
+        def hint(k: str) -> str:
+            if k in STAGE_SETTING_NAMES and k not in known:
+                return f" ({k} is a stage setting: set it at the top level or in stages.<stage>)"
+            return did_you_mean(k, known)
+
+        return [Problem(f"unknown key {k!r}{hint(k)}", file, _key(prefix, [*path, k]))
+                for k in unknown]
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted_text = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
+        return [Problem(f"expected {wanted_text}, found {_json_type(found)} {_short(found)}",
+                        file, key)]
+    if error.validator == "enum":
+        choices = error.validator_value if isinstance(error.validator_value, list) else []
+        allowed = ", ".join(json.dumps(v) for v in choices)
+        return [Problem(f"{_short(found)} is not allowed (allowed: {allowed})", file, key)]
+    if error.validator == "pattern":
+        field = next((str(p) for p in reversed(path) if str(p) in _FRIENDLY_PATTERNS), None)
+        if field is None and path:
+            field = str(path[-2]) if len(path) >= 2 else str(path[-1])
+        what = _FRIENDLY_PATTERNS.get(field or "", f"text matching {error.validator_value}")
+        if error.relative_schema_path and "propertyNames" in error.relative_schema_path:
+            return [Problem(f"name {_short(found)} is not {what}", file, key)]
+        return [Problem(f"{_short(found)} is not {what}", file, key)]
+    if error.validator == "propertyNames":
+        return []  # reported through the nested pattern error
+    return [Problem(_plain_message(error), file, key)]
+
+
+def _plain_message(error: ValidationError) -> str:
+    found = error.instance
+    limits = {
+        "maxLength": lambda v: f"{_short(found)} is longer than {v} characters",
+        "minLength": lambda v: f"{_short(found)} is shorter than {v} characters",
+        "minimum": lambda v: f"{_short(found)} is less than the minimum {v}",
+        "maximum": lambda v: f"{_short(found)} is more than the maximum {v}",
+        "maxItems": lambda v: f"has {len(found) if isinstance(found, list) else '?'} items; "
+        f"at most {v} are allowed",
+        "required": lambda v: error.message,
+    }
+    make = limits.get(str(error.validator))
+    return make(error.validator_value) if make else error.message
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,158 @@
+"""Load a project: config + app.py -> validated Project for one stage, or every problem found."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargo.app import App
+from fargo.problems import Problem, ProblemsError, did_you_mean
+from fargo.project.config import CONFIG_FILE, read_config
+from fargo.project.model import Project, TaskSpec
+from fargo.project.resolve import relative_path, resolve_stage, resolve_task
+from fargo.runtime.loader import AppNotFound, find_app, import_app_module
+
+DEFAULT_STAGE = "dev"
+
+
+@dataclass
+class Checked:
+    """Everything `fargo validate` reports: a Project per stage that resolved, all problems."""
+
+    projects: list[Project] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+def _import_app(root: Path) -> tuple[App | None, list[Problem]]:
+    try:
+        return find_app(import_app_module(root)), []
+    except AppNotFound as exc:
+        return None, [Problem(str(exc).split(": ", 1)[-1], "app.py")]
+    except SyntaxError as exc:
+        file = relative_path(root, exc.filename) or "app.py"
+        assert file is not None
+        return None, [Problem(f"syntax error: {exc.msg}", file, f"line {exc.lineno}")]
+    except Exception as exc:  # the user's module raised while importing
+        frames = traceback.extract_tb(exc.__traceback__)
+        inside = [f for f in frames if Path(f.filename).resolve().is_relative_to(root)]
+        where = inside[-1] if inside else None
+        shown = relative_path(root, where.filename) if where else "app.py"
+        key = f"line {where.lineno}" if where else None
+        return None, [Problem(f"importing the app failed: {type(exc).__name__}: {exc}", shown,
+                              key)]
+
+
+def stage_names(config: dict[str, Any] | None) -> list[str]:
+    stages = list(((config or {}).get("stages") or {}).keys())
+    return stages or [DEFAULT_STAGE]
+
+
+def pick_stage(config: dict[str, Any] | None, requested: str | None) -> tuple[str, list[Problem]]:
+    stages = stage_names(config)
+    if requested is not None:
+        if requested in stages:
+            return requested, []
+        return requested, [Problem(f"stage {requested!r} is not defined (stages: "
+                                   f"{', '.join(stages)}){did_you_mean(requested, stages)}",
+                                   CONFIG_FILE, "stages")]
+    if DEFAULT_STAGE in stages:
+        return DEFAULT_STAGE, []
+    if len(stages) == 1:
+        return stages[0], []
+    return stages[0], [Problem(f"several stages ({', '.join(stages)}); choose one with --stage",
+                               CONFIG_FILE, "stages")]
+
+
+def check(root: Path, stages: list[str] | None = None) -> Checked:
+    """Validate the project for the given stages (default: all), collecting every problem."""
+    result = Checked()
+    config, config_problems = read_config(root)
+    result.problems.extend(config_problems)
+    app, app_problems = _import_app(root)
+    result.problems.extend(app_problems)
+    if app is None:
+        return result
+    for first, second in app.duplicates:
+        result.problems.append(Problem(
+            f"two jobs are named {first.name!r}: {first.location} and {second.location}; "
+            "give one a different name=", relative_path(root, _file_of(second)), second.location))
+    if config is None:
+        return result
+    app_name = config.get("app_name") or app.app_name
+    if config.get("app_name") and config["app_name"] != app.app_name:
+        result.problems.append(Problem(
+            f"is {config['app_name']!r} but app.py says App({app.app_name!r}); make them equal",
+            CONFIG_FILE, "app_name"))
+    for section, where in [(config.get("tasks") or {}, "tasks")] + [
+        ((conf or {}).get("tasks") or {}, f"stages.{name}.tasks")
+        for name, conf in (config.get("stages") or {}).items()
+    ]:
+        for name in section:
+            if name not in app.tasks:
+                result.problems.append(Problem(
+                    f"no job named {name!r} in app.py{did_you_mean(name, app.tasks)} "
+                    f"(jobs: {', '.join(sorted(app.tasks)) or 'none'})",
+                    CONFIG_FILE, f"{where}.{name}"))
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for stage in stages or stage_names(config):
+        project = _resolve(root, app, app_name, config, stage, result, seen)
+        if project is not None:
+            result.projects.append(project)
+    return result
+
+
+def _file_of(definition: Any) -> str:
+    code = getattr(definition.handler, "__code__", None)
+    return str(getattr(code, "co_filename", "app.py"))
+
+
+def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage: str,
+             result: Checked, seen: set[tuple[str | None, str | None, str]]) -> Project | None:
+    stage_spec, stage_problems = resolve_stage(config, stage)
+    problems = list(stage_problems)
+    notices: list[Problem] = []
+    specs: list[TaskSpec] = []
+    for name in sorted(app.tasks):
+        spec, task_problems, task_notices = resolve_task(root, app_name, stage, config,
+                                                         app.tasks[name])
+        problems.extend(task_problems)
+        notices.extend(task_notices)
+        if spec is not None:
+            specs.append(spec)
+    if any(t.compute == "fargate" for t in specs) and not stage_spec.subnets:
+        notices.append(Problem(
+            "no subnets: Fargate jobs need subnets (and security_groups) to deploy; local runs "
+            "work without", CONFIG_FILE, f"stages.{stage}", "warning"))
+    for problem in problems:
+        marker = (problem.file, problem.key, problem.message)
+        if marker not in seen:
+            seen.add(marker)
+            result.problems.append(problem)
+    for notice in notices:
+        marker = (notice.file, notice.key, notice.message)
+        if marker not in seen:
+            seen.add(marker)
+            result.notices.append(notice)
+    if problems:
+        return None
+    return Project(root=root, app_name=app_name, stage=stage_spec,
+                   stages=tuple(stage_names(config)), tasks=tuple(specs),
+                   notices=tuple(notices))
+
+
+def load_project(root: Path, stage: str | None = None) -> Project:
+    """The validated Project for one stage; raises ProblemsError with every problem found."""
+    config, _ = read_config(root)
+    chosen, stage_problems = pick_stage(config, stage)
+    result = check(root, [chosen] if not stage_problems else [])
+    problems = [*stage_problems, *result.problems]
+    if problems or not result.projects:
+        raise ProblemsError(problems or [Problem("no stage could be loaded", CONFIG_FILE)])
+    return result.projects[0]

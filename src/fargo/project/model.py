@@ -1,0 +1,106 @@
+"""The resolved project model every consumer reads: Project -> Stage -> TaskSpec.
+
+Immutable and fully validated: the local runner, Terraform synthesis, packaging and AWS
+operations all read these objects and never re-read config files or re-parse schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargo.problems import Problem
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One job in one stage, every setting resolved; `provenance` says where each came from."""
+
+    name: str
+    app_name: str
+    stage: str
+    kind: str  # task | schedule | lambda_function
+    handler: str  # module:function
+    compute: str
+    schedule: str | None  # AWS form
+    timezone: str
+    enabled: bool
+    cpu: int | None  # Fargate cpu units; None for Lambda
+    memory: int  # MiB
+    ephemeral_storage_gib: int | None
+    architecture: str
+    spot: bool
+    timeout: int  # seconds
+    retries: int
+    overlap: str
+    catchup: str
+    environment_variables: Mapping[str, str]
+    secrets: Mapping[str, str]
+    iam_policy_file: str | None  # relative to the project root
+    iam_policy: Mapping[str, Any] | None
+    tags: Mapping[str, str]
+    log_retention_days: int
+    description: str | None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        """<app>-<stage>-<task>: the name of every AWS resource of this job."""
+        return f"{self.app_name}-{self.stage}-{self.name}"
+
+    @property
+    def log_group(self) -> str:
+        return f"/fargo/{self.app_name}/{self.stage}/{self.name}"
+
+    @property
+    def scheduled(self) -> bool:
+        return self.schedule is not None
+
+    def runtime_environment(self) -> dict[str, str]:
+        """The environment the job runs with (fargo's own variables last, so they win)."""
+        env = dict(self.environment_variables)
+        env.update({
+            "FARGO_APP": self.app_name,
+            "FARGO_STAGE": self.stage,
+            "FARGO_TASK": self.name,
+            "FARGO_TIMEOUT": str(self.timeout),
+        })
+        return env
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A deployment stage: where its jobs run in AWS."""
+
+    name: str
+    region: str
+    account: str | None
+    cluster: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    assign_public_ip: bool
+    image: str | None
+    schedule_backend: str
+    max_parallel: int | None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    """One app in one stage."""
+
+    root: Path
+    app_name: str
+    stage: Stage
+    stages: tuple[str, ...]
+    tasks: tuple[TaskSpec, ...]
+    notices: tuple[Problem, ...] = ()  # warnings and conversions worth showing
+
+    def task(self, name: str) -> TaskSpec | None:
+        return next((t for t in self.tasks if t.name == name), None)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tasks)

@@ -1,0 +1,425 @@
+"""Merge decorator arguments and config levels into TaskSpecs, checking every value.
+
+Precedence, most specific wins:
+    defaults < top level < stages.<stage> < decorator < tasks.<name> < stages.<stage>.tasks.<name>
+
+Why the decorator sits in the middle: it is the job's own setting, written by its author, so a
+blanket value for all jobs (top level or stage-wide) must not silently override it; but config
+that names the job (tasks.<name>, stages.<stage>.tasks.<name>) does, which is how a stage adapts
+a job without touching code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fargo import limits
+from fargo.app import TaskDefinition
+from fargo.iam import read_policy
+from fargo.problems import Problem
+from fargo.project.config import CONFIG_DIR, CONFIG_FILE, check_against_schema
+from fargo.project.model import Stage, TaskSpec
+from fargo.project.settings import (
+    BY_NAME,
+    FARGATE_DEFAULTS,
+    LAMBDA_DEFAULTS,
+    STAGE_SETTINGS,
+    TASK_SETTINGS,
+)
+from fargo.schedule import ScheduleError, load_zone, parse, to_aws
+from fargo.timeutil import parse_duration
+
+TASK_SPECIFIC = ("decorator", "task", "stage-task")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: a level name, the file and key to name in messages."""
+
+    level: str  # default | top | stage | decorator | task | stage-task
+    file: str | None
+    key: str | None
+
+    def describe(self) -> str:
+        if self.level == "default":
+            return "default"
+        return f"{self.file}: {self.key}" if self.key else str(self.file)
+
+
+@dataclass
+class Resolved:
+    value: Any
+    source: Source
+
+
+def _levels(config: dict[str, Any], stage: str, definition: TaskDefinition, root: Path
+            ) -> list[tuple[Source, dict[str, Any]]]:
+    stage_conf = (config.get("stages") or {}).get(stage) or {}
+    name = definition.name
+    module_file = relative_path(root, _module_file(definition))
+    return [
+        (Source("top", CONFIG_FILE, ""), config),
+        (Source("stage", CONFIG_FILE, f"stages.{stage}"), stage_conf),
+        (Source("decorator", module_file, f"@app.{definition.kind}(...) on {name}"),
+         definition.settings),
+        (Source("task", CONFIG_FILE, f"tasks.{name}"), (config.get("tasks") or {}).get(name) or {}),
+        (Source("stage-task", CONFIG_FILE, f"stages.{stage}.tasks.{name}"),
+         (stage_conf.get("tasks") or {}).get(name) or {}),
+    ]
+
+
+def _module_file(definition: TaskDefinition) -> str:
+    code = getattr(definition.handler, "__code__", None)
+    filename = getattr(code, "co_filename", None) or "app.py"
+    return filename
+
+
+def _with_key(source: Source, setting: str) -> Source:
+    if source.level == "decorator":
+        key = (source.key or "").replace("(...)", f"({setting}=...)")
+        return Source(source.level, source.file, key)
+    key = f"{source.key}.{setting}" if source.key else setting
+    return Source(source.level, source.file, key)
+
+
+def resolve_setting(name: str, levels: list[tuple[Source, dict[str, Any]]]) -> Resolved:
+    setting = BY_NAME[name]
+    if setting.merge:
+        merged: dict[str, Any] = {}
+        last = Source("default", None, None)
+        for source, values in levels:
+            value = values.get(name)
+            if isinstance(value, dict):
+                merged.update(value)
+                if value:
+                    last = _with_key(source, name)
+        return Resolved(merged, last)
+    result = Resolved(setting.default, Source("default", None, None))
+    for source, values in levels:
+        if name in values:
+            result = Resolved(values[name], _with_key(source, name))
+    return result
+
+
+def relative_path(root: Path, file: str | None) -> str | None:
+    if not file:
+        return file
+    try:
+        return str(Path(file).resolve().relative_to(root))
+    except ValueError:
+        return file
+
+
+class TaskResolver:
+    """Builds one TaskSpec, collecting every problem on the way."""
+
+    def __init__(self, root: Path, app_name: str, stage: str, config: dict[str, Any],
+                 definition: TaskDefinition) -> None:
+        self.root = root
+        self.app_name = app_name
+        self.stage = stage
+        self.definition = definition
+        self.levels = _levels(config, stage, definition, root)
+        self.problems: list[Problem] = []
+        self.notices: list[Problem] = []
+        self.provenance: dict[str, str] = {}
+        self.sources: dict[str, Source] = {}
+
+    def _problem(self, source: Source, message: str, severity: str = "error") -> None:
+        file = relative_path(self.root, source.file)
+        problem = Problem(message, file, source.key, severity)
+        (self.problems if severity == "error" else self.notices).append(problem)
+
+    def get(self, name: str) -> Any:
+        resolved = resolve_setting(name, self.levels)
+        self.sources[name] = resolved.source
+        self.provenance[name] = resolved.source.describe()
+        return resolved.value
+
+    def resolve(self) -> TaskSpec | None:
+        d = self.definition
+        # Decorator arguments get the same type checks as config (the JSON Schema's task_settings).
+        decorator_source = self.levels[2][0]
+        for problem in check_against_schema(d.settings, "task_settings", "", ""):
+            self._problem(_with_key(decorator_source, problem.key or ""), problem.message)
+        values = {s.name: self.get(s.name) for s in TASK_SETTINGS}
+        compute = values["compute"] if values["compute"] in ("fargate", "lambda") else "fargate"
+        defaults = FARGATE_DEFAULTS if compute == "fargate" else LAMBDA_DEFAULTS
+        for key, default in defaults.items():
+            if values[key] is None:
+                values[key] = default
+                self.provenance[key] = f"default for {compute}"
+                self.sources[key] = Source("default", None, None)
+        self._check_name()
+        schedule = self._schedule(values["schedule"])
+        timezone = self._timezone(values["timezone"])
+        cpu, memory = self._size(compute, values["cpu"], values["memory"])
+        timeout = self._timeout(compute, values["timeout"])
+        ephemeral = self._fargate_only(compute, "ephemeral_storage_gib",
+                                       values["ephemeral_storage_gib"])
+        spot = bool(self._fargate_only(compute, "spot", values["spot"]))
+        if ephemeral is not None and not (
+            limits.FARGATE_EPHEMERAL_GIB[0] <= ephemeral <= limits.FARGATE_EPHEMERAL_GIB[1]
+        ):
+            self._problem(self.sources["ephemeral_storage_gib"],
+                          f"{ephemeral} GiB is outside Fargate's 21-200 GiB (the default 20 GiB "
+                          "needs no setting)")
+        env = values["environment_variables"]
+        secrets = values["secrets"]
+        self._check_env(compute, env, secrets)
+        self._check_secrets(secrets)
+        self._check_tags(values["tags"])
+        policy_file, policy = self._policy(values["iam_policy_file"])
+        if self.problems:
+            return None
+        return TaskSpec(
+            name=d.name, app_name=self.app_name, stage=self.stage, kind=d.kind,
+            handler=d.location, compute=compute, schedule=schedule, timezone=timezone,
+            enabled=bool(values["enabled"]), cpu=cpu, memory=memory,
+            ephemeral_storage_gib=ephemeral, architecture=values["architecture"], spot=spot,
+            timeout=timeout, retries=int(values["retries"]), overlap=values["overlap"],
+            catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),
+            iam_policy_file=policy_file, iam_policy=policy, tags=dict(values["tags"]),
+            log_retention_days=int(values["log_retention_days"]),
+            description=values["description"], provenance=dict(self.provenance),
+        )
+
+    # --- individual checks -------------------------------------------------------------------
+
+    def _check_name(self) -> None:
+        name = self.definition.name
+        full = f"{self.app_name}-{self.stage}-{name}"
+        source = Source("decorator", relative_path(self.root, _module_file(self.definition)),
+                        f"@app.{self.definition.kind}(name=...) on {self.definition.location}")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            self._problem(source, f"job name {name!r} may contain only letters, digits, '_' and "
+                          "'-' (it becomes part of AWS resource names)")
+        elif len(full) > limits.NAME_MAX:
+            self._problem(source, f"AWS name {full!r} is {len(full)} characters; IAM roles, "
+                          f"schedules and Lambda functions allow {limits.NAME_MAX}: shorten the "
+                          "job, stage or app name")
+
+    def _schedule(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        source = self.sources["schedule"]
+        try:
+            converted = to_aws(value)
+            expression = parse(converted.expression)
+        except ScheduleError as exc:
+            for message in exc.messages:
+                self._problem(source, message)
+            return None
+        if converted.notice:
+            self._problem(source, converted.notice, "notice")
+        return expression.text
+
+    def _timezone(self, value: Any) -> str:
+        if not isinstance(value, str):
+            return "UTC"
+        try:
+            load_zone(value)
+        except ScheduleError as exc:
+            for message in exc.messages:
+                self._problem(self.sources["timezone"], message)
+        return value
+
+    def _fargate_only(self, compute: str, name: str, value: Any) -> Any:
+        source = self.sources[name]
+        if compute == "lambda":
+            if source.level in TASK_SPECIFIC and value not in (None, False):
+                self._problem(source, f"{name} applies to Fargate jobs only; this job runs on "
+                              "Lambda (set compute: fargate to move it)")
+            self.provenance[name] = "not used on Lambda"
+            return None
+        return value
+
+    def _size(self, compute: str, cpu_value: Any, memory_value: Any) -> tuple[int | None, int]:
+        memory = parse_memory(memory_value)
+        memory_source = self.sources["memory"]
+        if memory is None:
+            self._problem(memory_source, f"{memory_value!r} is not a memory size (MiB as a number,"
+                          " or '2 GB')")
+            memory = 0
+        if compute == "lambda":
+            self._fargate_only(compute, "cpu", cpu_value if self.sources["cpu"].level
+                               in TASK_SPECIFIC else None)
+            low, high = limits.LAMBDA_MEMORY
+            if memory and not low <= memory <= high:
+                hint = ""
+                if memory > high:
+                    fit = limits.smallest_fargate_size(memory)
+                    hint = (f"; move this job to Fargate (compute: fargate), e.g. cpu {fit[0]} "
+                            f"with memory {fit[1]}") if fit else ""
+                self._problem(memory_source, f"{memory} MB is outside Lambda's {low}-{high} MB"
+                              + hint)
+            return None, memory
+        cpu = parse_cpu(cpu_value)
+        cpu_source = self.sources["cpu"]
+        if cpu is None:
+            self._problem(cpu_source, f"{cpu_value!r} is not a Fargate cpu size (allowed: "
+                          f"{', '.join(map(str, limits.FARGATE_SIZES))}, or '0.25 vCPU' ... "
+                          "'16 vCPU')")
+            return None, memory
+        if memory and not limits.fargate_size_ok(cpu, memory):
+            choices = limits.fargate_memory_choices(cpu)
+            allowed = (", ".join(map(str, choices)) if len(choices) <= 4
+                       else f"{choices[0]}-{choices[-1]} in steps of {choices[1] - choices[0]}")
+            fit = limits.smallest_fargate_size(memory)
+            hint = f"; the smallest size with {memory} MiB is cpu {fit[0]} with memory {fit[1]}" \
+                if fit and fit[1] == memory else ""
+            if not fit:
+                hint = "; Fargate's largest task has 122880 MiB"
+            self._problem(memory_source, f"memory {memory} MiB does not fit cpu {cpu} "
+                          f"(from {cpu_source.describe()}); with cpu {cpu} Fargate allows "
+                          f"{allowed} MiB{hint}")
+        return cpu, memory
+
+    def _timeout(self, compute: str, value: Any) -> int:
+        source = self.sources["timeout"]
+        try:
+            seconds = parse_duration(value, source.key or "timeout", source.file)
+        except Exception:
+            self._problem(source, f"{value!r} is not a duration (e.g. 900, '90s', '15m', '2h')")
+            return 0
+        if seconds < 1 or seconds != int(seconds):
+            self._problem(source, f"timeout must be a whole number of seconds >= 1, found "
+                          f"{value!r}")
+            return 0
+        if compute == "lambda" and seconds > limits.LAMBDA_TIMEOUT_MAX:
+            self._problem(source, f"{int(seconds)} s is more than Lambda's 900 s (15 minutes); "
+                          "move this job to Fargate (compute: fargate), which has no limit")
+        return int(seconds)
+
+    def _check_env(self, compute: str, env: dict[str, str], secrets: dict[str, str]) -> None:
+        source = self.sources["environment_variables"]
+        for key in env:
+            if key.startswith("FARGO_"):
+                self._problem(source, f"{key}: names starting with FARGO_ are reserved for fargo")
+        for key in sorted(set(env) & set(secrets)):
+            self._problem(self.sources["secrets"], f"{key} is both an environment variable and "
+                          "a secret; keep one")
+        if compute == "lambda":
+            size = sum(len(k) + len(v) for k, v in env.items())
+            if size > limits.LAMBDA_ENV_MAX_BYTES:
+                self._problem(source, f"environment variables take {size} bytes; Lambda allows "
+                              "4 KB in total (move large values to secrets or to Fargate)")
+            if secrets and self.sources["secrets"].level in TASK_SPECIFIC:
+                self._problem(self.sources["secrets"], "secrets are injected by ECS and apply to "
+                              "Fargate jobs only; a Lambda job reads them at run time")
+
+    def _check_secrets(self, secrets: dict[str, str]) -> None:
+        source = self.sources["secrets"]
+        for key, ref in secrets.items():
+            if not is_secret_reference(ref):
+                self._problem(source, f"{key}: {ref!r} is not an SSM parameter name or ARN, or a "
+                              "Secrets Manager ARN (config holds references, never values)")
+
+    def _check_tags(self, tags: dict[str, str]) -> None:
+        source = self.sources["tags"]
+        if len(tags) > limits.TAGS_MAX:
+            self._problem(source, f"{len(tags)} tags; AWS allows {limits.TAGS_MAX}")
+        for key in tags:
+            if key.lower().startswith("aws:"):
+                self._problem(source, f"tag {key!r}: the aws: prefix is reserved by AWS")
+
+    def _policy(self, value: Any) -> tuple[str | None, dict[str, Any] | None]:
+        source = self.sources["iam_policy_file"]
+        explicit = value is not None
+        relative = value if explicit else f"policy-{self.definition.name}.json"
+        path = (self.root / CONFIG_DIR / str(relative))
+        shown = f"{CONFIG_DIR}/{relative}"
+        if not path.is_file():
+            if explicit:
+                self._problem(source, f"policy file {shown} not found")
+            else:
+                self.provenance["iam_policy_file"] = f"none ({shown} does not exist)"
+            return None, None
+        if not explicit:
+            self.provenance["iam_policy_file"] = f"default ({shown} exists)"
+        document, problems = read_policy(path, shown)
+        self.problems.extend(problems)
+        return shown, document
+
+
+def parse_cpu(value: Any) -> int | None:
+    """Fargate cpu units from 256 or '0.25 vCPU' / '1vcpu' / '.5 vCPU'."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value in limits.FARGATE_SIZES else None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d*\.?\d+)\s*(?i:vcpu)?\s*", value)
+        if match and re.search(r"(?i)vcpu", value):
+            units = float(match.group(1)) * 1024
+            return int(units) if units in limits.FARGATE_SIZES else None
+        if match and match.group(1).isdigit():
+            return parse_cpu(int(match.group(1)))
+    return None
+
+
+def parse_memory(value: Any) -> int | None:
+    """MiB from 2048, '2 GB', '2GB', '2 GiB', '512 MB', '512 MiB'."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d*\.?\d+)\s*(GB|GiB|MB|MiB)?\s*", value, re.IGNORECASE)
+        if not match:
+            return None
+        number = float(match.group(1))
+        unit = (match.group(2) or "MiB").lower()
+        mib = number * 1024 if unit in ("gb", "gib") else number
+        return int(mib) if mib == int(mib) and mib > 0 else None
+    return None
+
+
+_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_.\-/]+$")
+_SECRETS_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"(:[^:]*:[^:]*:[^:]*)?$"
+)
+_SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
+
+
+def is_secret_reference(ref: str) -> bool:
+    if ref.startswith("arn:"):
+        return bool(_SSM_ARN.match(ref) or _SECRETS_ARN.match(ref))
+    return bool(_SSM_NAME.match(ref)) and len(ref) <= 2048
+
+
+def resolve_stage(config: dict[str, Any], stage: str) -> tuple[Stage, list[Problem]]:
+    """The stage's placement: top level < stages.<stage>."""
+    stage_conf = (config.get("stages") or {}).get(stage) or {}
+    levels = [(Source("top", CONFIG_FILE, ""), config),
+              (Source("stage", CONFIG_FILE, f"stages.{stage}"), stage_conf)]
+    values: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for setting in STAGE_SETTINGS:
+        resolved = resolve_setting(setting.name, levels)
+        values[setting.name] = resolved.value
+        provenance[setting.name] = resolved.source.describe()
+    app_name = config.get("app_name", "")
+    if values["cluster"] is None:
+        values["cluster"] = f"{app_name}-{stage}"
+        provenance["cluster"] = "default (<app>-<stage>)"
+    return Stage(
+        name=stage, region=values["region"], account=values["account"],
+        cluster=values["cluster"], subnets=tuple(values["subnets"]),
+        security_groups=tuple(values["security_groups"]),
+        assign_public_ip=bool(values["assign_public_ip"]), image=values["image"],
+        schedule_backend=values["schedule_backend"], max_parallel=values["max_parallel"],
+        provenance=provenance,
+    ), []
+
+
+def resolve_task(root: Path, app_name: str, stage: str, config: dict[str, Any],
+                 definition: TaskDefinition) -> tuple[TaskSpec | None, list[Problem],
+                                                      list[Problem]]:
+    resolver = TaskResolver(root, app_name, stage, config, definition)
+    spec = resolver.resolve()
+    return spec, resolver.problems, resolver.notices

@@ -1,0 +1,67 @@
+"""Every setting a job or stage can have: default, where it applies, and what it means.
+
+The JSON Schema (config.schema.json) and the model are checked against this table by the tests,
+so a setting cannot exist in one and not the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    applies_to: str = "all"  # "all" | "fargate" | "lambda"
+    merge: bool = False  # dict settings merge key by key across levels
+    decorator: bool = False  # may be given in @app.task(...)
+
+
+TASK_SETTINGS: tuple[Setting, ...] = (
+    Setting("compute", "fargate", "fargate or lambda", decorator=True),
+    Setting("schedule", None, "rate(), cron(), at(), @daily, @every 90m or Unix cron; "
+            "null = on demand only", decorator=True),
+    Setting("timezone", "UTC", "IANA time zone of the schedule", decorator=True),
+    Setting("enabled", True, "false keeps the job deployed but its schedule off"),
+    Setting("cpu", 256, "Fargate cpu units (256-16384) or '1 vCPU'", "fargate", decorator=True),
+    Setting("memory", None, "MiB or '2 GB' (default: Fargate 512, Lambda 128)", decorator=True),
+    Setting("ephemeral_storage_gib", None, "Fargate task storage, 21-200 GiB (default 20)",
+            "fargate"),
+    Setting("architecture", "x86_64", "x86_64 or arm64"),
+    Setting("spot", False, "run on Fargate Spot", "fargate"),
+    Setting("timeout", None, "seconds or '15m' (default: Fargate 3600, Lambda 60)",
+            decorator=True),
+    Setting("retries", 0, "extra attempts after a failed run (0-10)", decorator=True),
+    Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),
+    Setting("catchup", "latest", "fires missed while the scheduler was down: none, latest, all"),
+    Setting("environment_variables", {}, "environment of the job", merge=True),
+    Setting("secrets", {}, "env var -> SSM parameter name/ARN or Secrets Manager ARN",
+            merge=True),
+    Setting("iam_policy_file", None, "IAM policy for the job's role, relative to .fargo/ "
+            "(default: policy-<task>.json when present)"),
+    Setting("tags", {}, "AWS tags on the job's resources", merge=True),
+    Setting("log_retention_days", 30, "CloudWatch Logs retention"),
+    Setting("description", None, "shown in fargo ls and on the schedule", decorator=True),
+)
+
+STAGE_SETTINGS: tuple[Setting, ...] = (
+    Setting("region", "us-east-1", "AWS region"),
+    Setting("account", None, "12-digit AWS account id (checked at deploy when given)"),
+    Setting("cluster", None, "ECS cluster name (default: <app>-<stage>)"),
+    Setting("subnets", [], "subnet ids for Fargate tasks"),
+    Setting("security_groups", [], "security group ids for Fargate tasks"),
+    Setting("assign_public_ip", False, "give Fargate tasks a public IP"),
+    Setting("image", None, "container image for Fargate jobs (default: built by fargo build)"),
+    Setting("schedule_backend", "scheduler", "scheduler (EventBridge Scheduler) or rules"),
+    Setting("max_parallel", None, "fargo up: jobs running at once (default: CPU count)"),
+)
+
+TASK_SETTING_NAMES = tuple(s.name for s in TASK_SETTINGS)
+STAGE_SETTING_NAMES = tuple(s.name for s in STAGE_SETTINGS)
+BY_NAME = {s.name: s for s in (*TASK_SETTINGS, *STAGE_SETTINGS)}
+
+FARGATE_DEFAULTS = {"memory": 512, "timeout": 3600}
+LAMBDA_DEFAULTS = {"memory": 128, "timeout": 60}

@@ -1,0 +1,71 @@
+"""The optional second argument of a handler: who is running, and how much time is left."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, so CloudWatch Logs Insights and `fargo logs` can query it."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            **self.fields,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TaskContext:
+    """Task name, stage, attempt, remaining time and a JSON logger, in every environment."""
+
+    def __init__(self, task_name: str, app_name: str, stage: str, attempt: int, run_id: str,
+                 deadline: float | None, lambda_context: Any = None) -> None:
+        self.task_name = task_name
+        self.function_name = task_name
+        self.app_name = app_name
+        self.stage = stage
+        self.attempt = attempt
+        self.run_id = run_id
+        self.aws_request_id = run_id
+        self.deadline = deadline  # time.monotonic() value, or None for no limit
+        self.lambda_context = lambda_context
+        self._logger: logging.Logger | None = None
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        if self.lambda_context is not None:
+            return float(self.lambda_context.get_remaining_time_in_millis()) / 1000.0
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Lambda's name for it; a very large number when the job has no timeout."""
+        remaining = self.remaining_seconds
+        return 2**31 - 1 if remaining is None else int(remaining * 1000)
+
+    @property
+    def logger(self) -> logging.Logger:
+        if self._logger is None:
+            logger = logging.getLogger(f"fargo.job.{self.task_name}")
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(JsonFormatter({"task": self.task_name, "run_id": self.run_id}))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+            self._logger = logger
+        return self._logger

@@ -1,0 +1,178 @@
+"""Run one job: resolve its handler, build the event, enforce the timeout, map outcomes to exits.
+
+Exit codes: 0 succeeded, 1 the handler raised, 124 timed out, 2 the job could not be found or
+the event is not valid JSON, 143 stopped by SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_TERMINATED = 0, 1, 2, 124, 143
+
+
+def log(level: str, message: str, **fields: Any) -> None:
+    """One JSON line on stdout (the container's log stream)."""
+    now = time.time()
+    millis = int(now % 1 * 1000)
+    entry = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{millis:03d}Z",
+        "level": level,
+        **fields,
+        "message": message,
+    }
+    sys.stdout.write(json.dumps(entry, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _call(handler: Any, kind: str, event_dict: dict[str, Any], context: Any) -> Any:
+    """Call the handler the way Chalice would: (event) or (event, context)."""
+    if kind == "lambda_function":
+        return handler(event_dict, context)
+    from fargo.runtime.event import CloudWatchEvent
+
+    event = CloudWatchEvent(event_dict, context)
+    code = getattr(handler, "__code__", None)
+    if code is not None and not getattr(handler, "__wrapped__", None):
+        positional = code.co_argcount - (1 if hasattr(handler, "__self__") else 0)
+        takes_varargs = bool(code.co_flags & 0x04)
+        if positional >= 2 or takes_varargs:
+            return handler(event, context)
+        if positional == 0:
+            return handler()
+        return handler(event)
+    import inspect
+
+    try:
+        params = inspect.signature(handler).parameters
+    except (TypeError, ValueError):
+        return handler(event)
+    return handler(event, context) if len(params) >= 2 else handler(event)
+
+
+def _load_event(task: str) -> dict[str, Any]:
+    from fargo.runtime.event import scheduled_event
+
+    raw = os.environ.get("FARGO_EVENT")
+    when = os.environ.get("FARGO_SCHEDULED_TIME")
+    overrides: dict[str, Any] = {}
+    if raw:
+        parsed = json.loads(raw)
+        if not isinstance(parsed, dict):
+            raise ValueError("FARGO_EVENT must be a JSON object")
+        overrides = parsed
+    if when and "time" not in overrides:
+        overrides["time"] = when
+    return scheduled_event(overrides)
+
+
+def _watchdog(seconds: float, task: str, run_id: str) -> None:
+    def expire() -> None:
+        log("error", f"timed out after {seconds:g}s", task=task, run_id=run_id,
+            status="timed_out")
+        os._exit(EXIT_TIMEOUT)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
+def main(argv: list[str]) -> int:
+    """`python -m fargo.runtime TASK`."""
+    if len(argv) != 1 or argv[0].startswith("-"):
+        sys.stderr.write("usage: python -m fargo.runtime TASK\n")
+        return EXIT_USAGE
+    task_name = argv[0]
+    started = time.monotonic()
+    run_id = os.environ.get("FARGO_RUN_ID") or f"{int(time.time())}-{os.getpid()}"
+    timeout = float(os.environ.get("FARGO_TIMEOUT") or 0)
+    if timeout > 0:
+        _watchdog(timeout, task_name, run_id)  # armed before user code is imported
+
+    def on_term(signum: int, frame: Any) -> None:
+        log("error", "stopped by SIGTERM", task=task_name, run_id=run_id, status="terminated")
+        raise SystemExit(EXIT_TERMINATED)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    from fargo.runtime.loader import AppNotFound, find_app, import_app_module, project_dir
+
+    try:
+        app = find_app(import_app_module(project_dir()))
+    except AppNotFound as exc:
+        log("error", str(exc), task=task_name, run_id=run_id, status="failed")
+        return EXIT_USAGE
+    except Exception:
+        import traceback
+
+        log("error", "importing app.py failed", task=task_name, run_id=run_id, status="failed",
+            traceback=traceback.format_exc())
+        return EXIT_FAILED
+    definition = app.tasks.get(task_name)
+    if definition is None:
+        known = ", ".join(sorted(app.tasks)) or "none"
+        log("error", f"no job named {task_name!r} in app.py (jobs: {known})", task=task_name,
+            run_id=run_id, status="failed")
+        return EXIT_USAGE
+    try:
+        event = _load_event(task_name)
+    except ValueError as exc:
+        log("error", f"FARGO_EVENT is not valid: {exc}", task=task_name, run_id=run_id,
+            status="failed")
+        return EXIT_USAGE
+
+    from fargo.runtime.context import TaskContext
+
+    context = TaskContext(
+        task_name, app.app_name, os.environ.get("FARGO_STAGE", "local"),
+        int(os.environ.get("FARGO_ATTEMPT") or 1), run_id,
+        started + timeout if timeout > 0 else None,
+    )
+    log("info", "started", task=task_name, run_id=run_id, attempt=context.attempt,
+        event_time=event.get("time"))
+    try:
+        result = _call(definition.handler, definition.kind, event, context)
+    except SystemExit as exc:
+        if exc.code == EXIT_TERMINATED:
+            return EXIT_TERMINATED
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        log("info" if code == 0 else "error", f"exited with {code}", task=task_name,
+            run_id=run_id, status="succeeded" if code == 0 else "failed")
+        return code
+    except BaseException as exc:  # the job's own failure: logged with its traceback
+        import traceback
+
+        log("error", f"failed: {type(exc).__name__}: {exc}", task=task_name, run_id=run_id,
+            status="failed", duration_s=round(time.monotonic() - started, 3),
+            traceback=traceback.format_exc())
+        return EXIT_FAILED
+    fields: dict[str, Any] = {"duration_s": round(time.monotonic() - started, 3)}
+    if result is not None:
+        fields["result"] = result
+    log("info", "succeeded", task=task_name, run_id=run_id, status="succeeded", **fields)
+    return EXIT_OK
+
+
+def run_in_lambda(event: dict[str, Any], lambda_context: Any) -> Any:
+    """Lambda: the job is named by FARGO_TASK; exceptions propagate so Lambda records failure."""
+    from fargo.runtime.context import TaskContext
+    from fargo.runtime.loader import find_app, import_app_module, project_dir
+
+    task_name = os.environ["FARGO_TASK"]
+    root = os.environ.get("FARGO_PROJECT_DIR") or os.environ.get("LAMBDA_TASK_ROOT") or None
+    app = find_app(import_app_module(project_dir(root)))
+    definition = app.tasks[task_name]
+    context = TaskContext(
+        task_name, app.app_name, os.environ.get("FARGO_STAGE", ""),
+        int(os.environ.get("FARGO_ATTEMPT") or 1),
+        getattr(lambda_context, "aws_request_id", ""), None, lambda_context,
+    )
+    if definition.kind == "lambda_function":
+        return definition.handler(event, lambda_context)
+    return _call(definition.handler, definition.kind, event, context)
