@@ -39,3 +39,31 @@ def assert_clean_error(result: subprocess.CompletedProcess[str], *needles: str) 
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     for needle in needles:
         assert needle in result.stderr, (needle, result.stderr)
+
+
+def write_project(root: Path, app_src: str, config: dict | None = None,
+                  policies: dict[str, object] | None = None,
+                  files: dict[str, str] | None = None) -> Path:
+    """A project on disk: app.py, .fargo/config.json, policy files and any extra files."""
+    import json
+    import textwrap
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "app.py").write_text(textwrap.dedent(app_src), encoding="utf-8")
+    (root / ".fargo").mkdir(exist_ok=True)
+    if config is not None:
+        (root / ".fargo" / "config.json").write_text(json.dumps(config, indent=2),
+                                                     encoding="utf-8")
+    for name, document in (policies or {}).items():
+        text = document if isinstance(document, str) else json.dumps(document)
+        (root / ".fargo" / name).write_text(text, encoding="utf-8")
+    for name, text in (files or {}).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+POLICY = {"Version": "2012-10-17",
+          "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                         "Resource": "arn:aws:s3:::bucket/*"}]}

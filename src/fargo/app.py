@@ -7,11 +7,13 @@ Standard library only: the runtime imports this module inside every job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every job starts here
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 COMPUTE_DEFAULT = {"task": "fargate", "schedule": "lambda", "lambda_function": "lambda"}
 
@@ -65,14 +67,20 @@ class Cron(ScheduleExpression):
         return f"Cron({self.to_string()[5:-1]!r})"
 
 
-@dataclass(frozen=True)
 class TaskDefinition:
     """What a decorator recorded: the job's name, its function and its author's settings."""
 
-    name: str
-    handler: Callable[..., Any]
-    kind: str  # "task" | "schedule" | "lambda_function"
-    settings: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("handler", "kind", "name", "settings")
+
+    def __init__(self, name: str, handler: Callable[..., Any], kind: str,
+                 settings: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.handler = handler
+        self.kind = kind  # "task" | "schedule" | "lambda_function"
+        self.settings = settings or {}
+
+    def __repr__(self) -> str:
+        return f"TaskDefinition({self.name!r}, kind={self.kind!r}, settings={self.settings!r})"
 
     @property
     def location(self) -> str:

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, so CloudWatch Logs Insights and `fargo logs` can query it."""
+def _json_formatter(fields: dict[str, Any]) -> logging.Formatter:
+    """One JSON object per line, so CloudWatch Logs Insights and `fargo logs` can query it.
 
-    def __init__(self, fields: dict[str, Any]) -> None:
-        super().__init__()
-        self.fields = fields
+    Built on first use: `logging` costs milliseconds to import and many jobs never log.
+    """
+    import logging
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            **self.fields,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+    class JsonFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            entry = {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+                + f".{int(record.msecs):03d}Z",
+                "level": record.levelname.lower(),
+                **fields,
+                "message": record.getMessage(),
+            }
+            if record.exc_info:
+                entry["traceback"] = self.formatException(record.exc_info)
+            return json.dumps(entry, default=str)
+
+    return JsonFormatter()
 
 
 class TaskContext:
@@ -61,9 +66,11 @@ class TaskContext:
     @property
     def logger(self) -> logging.Logger:
         if self._logger is None:
+            import logging
+
             logger = logging.getLogger(f"fargo.job.{self.task_name}")
             handler = logging.StreamHandler(sys.stdout)
-            handler.setFormatter(JsonFormatter({"task": self.task_name, "run_id": self.run_id}))
+            handler.setFormatter(_json_formatter({"task": self.task_name, "run_id": self.run_id}))
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
             logger.propagate = False

@@ -1,0 +1,181 @@
+"""The project commands as a new user types them: new, validate, ls, config, invoke."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, assert_clean_error
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    parent = tmp_path_factory.mktemp("new")
+    from tests.conftest import _run
+
+    r = _run(["new", "demo"], cwd=parent)
+    assert r.returncode == 0, r.stderr
+    return parent / "demo"
+
+
+def copy_of(demo: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "demo"
+    shutil.copytree(demo, target, ignore=shutil.ignore_patterns("output", "__pycache__"))
+    return target
+
+
+def edit_config(root: Path, change) -> None:
+    path = root / ".fargo" / "config.json"
+    config = json.loads(path.read_text())
+    change(config)
+    path.write_text(json.dumps(config, indent=2))
+
+
+def test_new_scaffolds_a_recognisable_project(demo: Path) -> None:
+    for name in ("app.py", "chalicelib/etl.py", ".fargo/config.json", "requirements.txt",
+                 ".fargo/policy-ingest_events.json", ".fargo/policy-daily_rollup.json",
+                 ".fargo/config.schema.json", "tests/test_app.py", "README.md", "data/events.jsonl"):
+        assert (demo / name).is_file(), name
+    config = json.loads((demo / ".fargo/config.json").read_text())
+    assert config["app_name"] == "demo" and set(config["stages"]) == {"dev", "prod"}
+    assert config["$schema"] == "./config.schema.json"
+
+
+def test_new_refuses_bad_names_and_existing_dirs(fargo, demo: Path) -> None:
+    assert_clean_error(fargo(["new", "Bad_Name"], cwd=demo.parent), "not a valid app name")
+    assert_clean_error(fargo(["new", "demo"], cwd=demo.parent), "already exists")
+    assert not list(demo.parent.glob(".demo-*")), "no half-written project left behind"
+
+
+def test_validate_ls_config(fargo, demo: Path) -> None:
+    r = fargo(["validate"], cwd=demo)
+    assert r.returncode == 0, r.stderr
+    assert "stage dev: 3 jobs valid" in r.stdout and "stage prod: 3 jobs valid" in r.stdout
+    r = fargo(["validate", "--json"], cwd=demo)
+    data = json.loads(r.stdout)
+    assert data["ok"] is True and data["problems"] == []
+    r = fargo(["ls", "--json"], cwd=demo)
+    rows = {row["name"]: row for row in json.loads(r.stdout)}
+    assert rows["daily_rollup"]["schedule"] == "cron(30 6 * * ? *)"
+    assert rows["daily_rollup"]["timezone"] == "Europe/Berlin"
+    assert rows["purge_old_outputs"]["compute"] == "lambda"
+    assert rows["ingest_events"]["next_fire"].endswith("Z")
+    r = fargo(["ls", "--stage", "prod"], cwd=demo)
+    assert r.returncode == 0 and "daily_rollup" in r.stdout and "1 vCPU / 4 GB" in r.stdout
+    r = fargo(["config", "daily_rollup", "--stage", "prod", "--json"], cwd=demo)
+    data = json.loads(r.stdout)
+    assert data["memory"] == {"value": 4096,
+                              "source": ".fargo/config.json: stages.prod.tasks.daily_rollup.memory"}
+    assert data["cpu"]["source"] == "app.py: @app.task(cpu=...) on daily_rollup"
+    assert data["aws_name"]["value"] == "demo-prod-daily_rollup"
+    r = fargo(["config", "--stage", "prod"], cwd=demo)
+    assert "eu-west-1" in r.stdout and "demo-prod" in r.stdout
+
+
+def test_invoke_runs_real_etl(fargo, demo: Path, tmp_path: Path) -> None:
+    root = copy_of(demo, tmp_path)
+    r = fargo(["invoke", "ingest_events"], cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "read 76 rows, dropped 9 malformed and 7 duplicates, wrote 60 rows" in r.stdout
+    assert sorted(p.name for p in (root / "output" / "clean").iterdir()) == [
+        "events-2024-05-01.jsonl", "events-2024-05-02.jsonl", "events-2024-05-03.jsonl"]
+    r = fargo(["invoke", "daily_rollup", "--stage", "prod"], cwd=root)
+    assert r.returncode == 0
+    totals = json.loads((root / "output" / "daily_totals.json").read_text())
+    assert set(totals) == {"2024-05-01", "2024-05-02", "2024-05-03"}
+
+
+def test_invoke_event_and_exit_codes(fargo, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / ".fargo").mkdir(parents=True)
+    (root / ".fargo" / "config.json").write_text('{"app_name": "p", "tasks": {"slow": '
+                                                 '{"timeout": 1}}}')
+    (root / "app.py").write_text(
+        "import time\nfrom fargo import App\napp = App('p')\n"
+        "@app.task()\ndef echo(event):\n    print('DETAIL', event.detail)\n"
+        "@app.task()\ndef fail(event):\n    raise RuntimeError('nope')\n"
+        "@app.task()\ndef slow(event):\n    time.sleep(30)\n")
+    (root / "event.json").write_text('{"detail": {"from": "file"}}')
+    r = fargo(["invoke", "echo", "--event", '{"detail": {"a": 1}}'], cwd=root)
+    assert r.returncode == 0 and "DETAIL {'a': 1}" in r.stdout
+    r = fargo(["invoke", "echo", "--event", "@event.json"], cwd=root)
+    assert "DETAIL {'from': 'file'}" in r.stdout
+    assert fargo(["invoke", "fail"], cwd=root).returncode == 1
+    assert fargo(["invoke", "slow"], cwd=root).returncode == 124
+    assert_clean_error(fargo(["invoke", "echo", "--event", "{bad"], cwd=root),
+                       "--event", "not valid JSON")
+    assert_clean_error(fargo(["invoke", "echo", "--event", "@missing.json"], cwd=root),
+                       "cannot read missing.json")
+    assert_clean_error(fargo(["invoke", "ecoh"], cwd=root), "no job named 'ecoh'",
+                       "did you mean 'echo'")
+
+
+BAD_INPUTS = [
+    ("broken JSON", lambda root: (root / ".fargo/config.json").write_text('{"app_name": "demo",'),
+     [".fargo/config.json: line 1", "not valid JSON"]),
+    ("unknown key", lambda root: edit_config(root, lambda c: c["tasks"]["ingest_events"].update(
+        {"retires": 2})), ["tasks.ingest_events.retires", "did you mean 'retries'"]),
+    ("invalid cron", lambda root: edit_config(root, lambda c: c["tasks"]["ingest_events"].update(
+        {"schedule": "cron(0 9 * * MON *)"})), ["exactly one of them must be '?'"]),
+    ("impossible size", lambda root: edit_config(root, lambda c: c["tasks"].update(
+        {"daily_rollup": {"cpu": 256, "memory": 8192}})), ["does not fit cpu 256"]),
+    ("missing handler", lambda root: edit_config(root, lambda c: c["tasks"].update(
+        {"ingest_event": {}})), ["no job named 'ingest_event'", "did you mean 'ingest_events'"]),
+    ("missing policy file", lambda root: edit_config(root, lambda c: c["tasks"]["ingest_events"]
+        .update({"iam_policy_file": "policy-ingest.json"})),
+     ["policy file .fargo/policy-ingest.json not found"]),
+    ("missing app.py", lambda root: (root / "app.py").unlink(), ["no app.py here"]),
+    ("broken app.py", lambda root: (root / "app.py").write_text("def (:\n"), ["syntax error"]),
+    ("missing config", lambda root: (root / ".fargo/config.json").unlink(), ["not found"]),
+    ("unknown stage", None, ["stage 'staging' is not defined"]),
+]
+
+
+@pytest.mark.parametrize(("label", "breakage", "needles"), BAD_INPUTS,
+                         ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_everywhere(fargo, demo: Path, tmp_path: Path, label, breakage,
+                                      needles) -> None:
+    root = copy_of(demo, tmp_path)
+    stage = ["--stage", "staging"] if breakage is None else []
+    if breakage is not None:
+        breakage(root)
+    for command in (["validate"], ["ls"], ["config", "ingest_events"], ["invoke", "ingest_events"]):
+        assert_clean_error(fargo([*command, *stage], cwd=root), *needles)
+    assert not (root / "output").exists(), "a bad project must not run any job"
+
+
+def test_project_dir_option(fargo, demo: Path, tmp_path: Path) -> None:
+    r = fargo(["-C", str(demo), "ls", "--json"], cwd=tmp_path)
+    assert r.returncode == 0 and len(json.loads(r.stdout)) == 3
+
+
+def test_scaffold_tests_pass(demo: Path, tmp_path: Path) -> None:
+    root = copy_of(demo, tmp_path)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "tests"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_example_project_validates_and_runs(fargo, tmp_path: Path) -> None:
+    root = tmp_path / "etl-platform"
+    shutil.copytree(REPO / "examples" / "etl-platform", root,
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "local"))
+    r = fargo(["validate", "--json"], cwd=root)
+    data = json.loads(r.stdout)
+    assert data["ok"], data
+    assert sorted(data["stages"]["prod"]) == ["daily_report", "fetch_events",
+                                               "maint_compact_landing", "maint_heartbeat",
+                                               "transform_events"]
+    r = fargo(["ls", "--stage", "prod", "--json"], cwd=root)
+    rows = {row["name"]: row for row in json.loads(r.stdout)}
+    assert rows["maint_compact_landing"]["schedule"] == "rate(30 minutes)"
+    assert rows["daily_report"]["compute"] == "fargate"
+    assert rows["maint_heartbeat"]["schedule"] is None
+    for job in ("fetch_events", "transform_events", "maint_heartbeat"):
+        assert fargo(["invoke", job], cwd=root).returncode == 0, job
+    assert list((root / "data" / "clean").glob("day=*.jsonl"))

@@ -1,0 +1,250 @@
+"""Every validation rule, with a case that fails and one that passes; the Fargate size table."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fargo import limits
+from fargo.problems import Problem
+from fargo.project.load import check
+from fargo.project.resolve import is_secret_reference, parse_cpu, parse_memory
+from tests.conftest import POLICY, write_project
+
+APP = """
+from fargo import App
+app = App("shop")
+
+@app.task("rate(5 minutes)")
+def job(event):
+    pass
+
+@app.schedule("rate(1 hour)")
+def small(event):
+    pass
+"""
+
+
+def problems_for(tmp_path: Path, config_extra: dict[str, Any], app: str = APP,
+                 policies: dict[str, Any] | None = None) -> list[Problem]:
+    config = {"app_name": "shop", **config_extra}
+    root = write_project(tmp_path / "p", app, config, policies)
+    return check(root).problems
+
+
+def messages(problems: list[Problem]) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def assert_one(problems: list[Problem], key: str, *needles: str) -> None:
+    matching = [p for p in problems if p.key == key]
+    assert matching, messages(problems)
+    for needle in needles:
+        assert any(needle in p.message for p in matching), messages(problems)
+
+
+# --- each rule: failing case -> precise problem; passing case -> none ---------------------
+
+CASES = [
+    # (config, key, needles, passing config)
+    ({"tasks": {"job": {"schedule": "cron(0 9 ? * 8 *)"}}}, "tasks.job.schedule",
+     ["day-of-week: '8' is out of range"], {"tasks": {"job": {"schedule": "cron(0 9 ? * 7 *)"}}}),
+    ({"tasks": {"job": {"timezone": "Mars/Olympus"}}}, "tasks.job.timezone",
+     ["not an IANA time zone"], {"tasks": {"job": {"timezone": "Asia/Tokyo"}}}),
+    ({"tasks": {"job": {"cpu": 300}}}, "tasks.job.cpu", ["not a Fargate cpu size"],
+     {"tasks": {"job": {"cpu": "0.5 vCPU", "memory": 1024}}}),
+    ({"tasks": {"job": {"cpu": 256, "memory": 4096}}}, "tasks.job.memory",
+     ["does not fit cpu 256", "512, 1024, 2048", "cpu 512 with memory 4096"],
+     {"tasks": {"job": {"cpu": 512, "memory": "4 GB"}}}),
+    ({"tasks": {"job": {"memory": "lots"}}}, "tasks.job.memory", ["not a memory size"],
+     {"tasks": {"job": {"memory": "1 GB"}}}),
+    ({"tasks": {"job": {"ephemeral_storage_gib": 300}}}, "tasks.job.ephemeral_storage_gib",
+     ["outside Fargate's 21-200 GiB"], {"tasks": {"job": {"ephemeral_storage_gib": 200}}}),
+    ({"tasks": {"small": {"timeout": 901}}}, "tasks.small.timeout",
+     ["more than Lambda's 900 s", "compute: fargate"], {"tasks": {"small": {"timeout": "15m"}}}),
+    ({"tasks": {"small": {"memory": 10241}}}, "tasks.small.memory",
+     ["outside Lambda's 128-10240 MB", "move this job to Fargate"],
+     {"tasks": {"small": {"memory": 10240}}}),
+    ({"tasks": {"small": {"memory": 64}}}, "tasks.small.memory", ["outside Lambda's"],
+     {"tasks": {"small": {"memory": 128}}}),
+    ({"tasks": {"small": {"cpu": 1024}}}, "tasks.small.cpu", ["Fargate jobs only"],
+     {"cpu": 1024, "memory": 2048}),
+    ({"tasks": {"small": {"spot": True}}}, "tasks.small.spot", ["Fargate jobs only"],
+     {"tasks": {"small": {"compute": "fargate", "spot": True}}}),
+    ({"tasks": {"job": {"timeout": "soon"}}}, "tasks.job.timeout", ["not a duration"],
+     {"tasks": {"job": {"timeout": "1h30m"}}}),
+    ({"tasks": {"job": {"timeout": 0}}}, "tasks.job.timeout", ["whole number of seconds"],
+     {"tasks": {"job": {"timeout": 1}}}),
+    ({"tasks": {"job": {"secrets": {"TOKEN": "s3cr3t value!"}}}}, "tasks.job.secrets",
+     ["not an SSM parameter name or ARN"],
+     {"tasks": {"job": {"secrets": {"TOKEN": "/shop/prod/token"}}}}),
+    ({"tasks": {"job": {"environment_variables": {"FARGO_X": "1"}}}},
+     "tasks.job.environment_variables", ["reserved"],
+     {"tasks": {"job": {"environment_variables": {"X": "1"}}}}),
+    ({"tasks": {"job": {"environment_variables": {"T": "1"}, "secrets": {"T": "/p"}}}},
+     "tasks.job.secrets", ["both an environment variable and a secret"],
+     {"tasks": {"job": {"environment_variables": {"U": "1"}, "secrets": {"T": "/p"}}}}),
+    ({"tasks": {"small": {"environment_variables": {"BIG": "x" * 5000}}}},
+     "tasks.small.environment_variables", ["4 KB"],
+     {"tasks": {"small": {"environment_variables": {"BIG": "x" * 3000}}}}),
+    ({"tasks": {"job": {"tags": {"aws:owner": "x"}}}}, "tasks.job.tags", ["reserved"],
+     {"tasks": {"job": {"tags": {"owner": "x"}}}}),
+    ({"tasks": {"job": {"iam_policy_file": "missing.json"}}}, "tasks.job.iam_policy_file",
+     ["policy file .fargo/missing.json not found"], {}),
+    ({"tasks": {"jbo": {}}}, "tasks.jbo", ["no job named 'jbo'", "did you mean 'job'"],
+     {"tasks": {"job": {}}}),
+    ({"tasks": {"job": {"memroy": 1}}}, "tasks.job.memroy", ["did you mean 'memory'"],
+     {"tasks": {"job": {"memory": 1024}}}),
+    ({"tasks": {"job": {"subnets": []}}}, "tasks.job.subnets", ["stage setting"], {}),
+    ({"tasks": {"job": {"overlap": "never"}}}, "tasks.job.overlap", ['"skip", "queue", "allow"'],
+     {"tasks": {"job": {"overlap": "queue"}}}),
+    ({"tasks": {"job": {"log_retention_days": 13}}}, "tasks.job.log_retention_days",
+     ["13 is not allowed"], {"tasks": {"job": {"log_retention_days": 14}}}),
+    ({"tasks": {"job": {"retries": 11}}}, "tasks.job.retries", ["more than the maximum 10"],
+     {"tasks": {"job": {"retries": 10}}}),
+    ({"stages": {"dev": {"region": "Frankfurt"}}}, "stages.dev.region", ["AWS region"],
+     {"stages": {"dev": {"region": "eu-central-1"}}}),
+    ({"stages": {"dev": {"account": "1234"}}}, "stages.dev.account", ["12-digit"],
+     {"stages": {"dev": {"account": "123456789012"}}}),
+    ({"stages": {"dev": {"subnets": ["subnet-xyz"]}}}, "stages.dev.subnets.0", ["subnet id"],
+     {"stages": {"dev": {"subnets": ["subnet-0123abcd"]}}}),
+    ({"stages": {"dev": {"security_groups": ["default"]}}}, "stages.dev.security_groups.0",
+     ["security group id"], {"stages": {"dev": {"security_groups": ["sg-0123abcd"]}}}),
+    ({"stages": {"dev.1": {}}}, "stages", ['name "dev.1"'], {"stages": {"dev-1": {}}}),
+    ({"app_name": "shop_app"}, "app_name", ["letters, digits and '-'"], {}),
+    ({"app_name": "other"}, "app_name", ["App('shop')"], {"app_name": "shop"}),
+    ({"environment_variables": "A=1"}, "environment_variables", ["expected object"],
+     {"environment_variables": {"A": "1"}}),
+]
+
+
+@pytest.mark.parametrize(("bad", "key", "needles", "good"), CASES,
+                         ids=[c[1] + ":" + c[2][0][:20] for c in CASES])
+def test_rule(tmp_path: Path, bad: dict[str, Any], key: str, needles: list[str],
+              good: dict[str, Any]) -> None:
+    assert_one(problems_for(tmp_path / "bad", bad), key, *needles)
+    assert messages(problems_for(tmp_path / "good", good)) == []
+
+
+def test_policy_documents(tmp_path: Path) -> None:
+    bad_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Permit", "Action": "s3GetObject", "Resource": "bucket",
+         "Principal": "*"}]}
+    problems = problems_for(tmp_path / "a", {}, policies={"policy-job.json": bad_policy})
+    text = "\n".join(messages(problems))
+    assert "Effect must be" in text and "not an action like" in text
+    assert "not an ARN" in text and "cannot name a Principal" in text
+    assert all(p.file == ".fargo/policy-job.json" for p in problems)
+    broken = problems_for(tmp_path / "b", {}, policies={"policy-job.json": "{not json"})
+    assert broken[0].key == "line 1, column 2" and "not valid JSON" in broken[0].message
+    no_version = problems_for(tmp_path / "c", {}, policies={"policy-job.json": {"Statement": []}})
+    assert {p.key for p in no_version} == {"Version", "Statement"}
+    assert problems_for(tmp_path / "d", {}, policies={"policy-job.json": POLICY}) == []
+
+
+def test_handlers_and_names(tmp_path: Path) -> None:
+    dup = APP + "\n@app.task(name='job')\ndef other(event):\n    pass\n"
+    assert "two jobs are named 'job'" in messages(problems_for(tmp_path / "a", {}, dup))[0]
+    bad_name = APP + "\n@app.task(name='has space')\ndef other(event):\n    pass\n"
+    assert "may contain only letters" in messages(problems_for(tmp_path / "b", {}, bad_name))[0]
+    long_name = APP + f"\n@app.task(name='{'x' * 60}')\ndef other(event):\n    pass\n"
+    assert "is 69 characters" in messages(problems_for(tmp_path / "c", {}, long_name))[0]
+    syntax = problems_for(tmp_path / "d", {}, "def broken(:\n")
+    assert syntax[0].file == "app.py" and syntax[0].key == "line 1"
+    raising = problems_for(tmp_path / "e", {}, "import no_such_module_here\n")
+    assert "ModuleNotFoundError" in raising[0].message and raising[0].key == "line 1"
+    no_app = problems_for(tmp_path / "f", {}, "x = 1\n")
+    assert "defines no fargo App" in no_app[0].message
+
+
+def test_decorator_arguments_are_checked_like_config(tmp_path: Path) -> None:
+    app = APP + "\n@app.task(compute='ec2', memory=True)\ndef other(event):\n    pass\n"
+    problems = problems_for(tmp_path, {}, app)
+    keys = {p.key for p in problems}
+    assert "@app.task(compute=...) on other" in keys
+    assert all(p.file == "app.py" for p in problems)
+
+
+def test_all_problems_in_one_run(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, {
+        "tasks": {"job": {"schedule": "rate(1 hours)", "cpu": 3, "memroy": 1},
+                  "small": {"timeout": 5000}, "ghost": {}},
+        "stages": {"dev": {"region": "nowhere"}},
+    })
+    keys = {p.key for p in problems}
+    assert {"tasks.job.schedule", "tasks.job.cpu", "tasks.job.memroy", "tasks.small.timeout",
+            "tasks.ghost", "stages.dev.region"} <= keys
+
+
+def test_schedule_conversion_is_noticed(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", APP, {"app_name": "shop",
+                                                "tasks": {"job": {"schedule": "@daily"}}})
+    result = check(root)
+    assert result.ok
+    assert result.projects[0].task("job").schedule == "cron(0 0 * * ? *)"  # type: ignore[union-attr]
+    assert any("@daily" in n.message for n in result.notices)
+
+
+# --- the whole Fargate size table ---------------------------------------------------------
+
+ALL_CPUS = [256, 512, 1024, 2048, 4096, 8192, 16384]
+VALID_SIZES = {
+    256: [512, 1024, 2048],
+    512: [1024, 2048, 3072, 4096],
+    1024: list(range(2048, 8193, 1024)),
+    2048: list(range(4096, 16385, 1024)),
+    4096: list(range(8192, 30721, 1024)),
+    8192: list(range(16384, 61441, 4096)),
+    16384: list(range(32768, 122881, 8192)),
+}
+
+
+def test_fargate_table_matches_aws() -> None:
+    for cpu in ALL_CPUS:
+        assert limits.fargate_memory_choices(cpu) == VALID_SIZES[cpu]
+    for cpu, memory in itertools.product(ALL_CPUS, range(512, 122881, 512)):
+        assert limits.fargate_size_ok(cpu, memory) == (memory in VALID_SIZES[cpu]), (cpu, memory)
+
+
+@pytest.mark.parametrize("cpu", ALL_CPUS)
+def test_every_size_through_validation(tmp_path: Path, cpu: int) -> None:
+    good = [{"cpu": cpu, "memory": m} for m in (VALID_SIZES[cpu][0], VALID_SIZES[cpu][-1])]
+    bad = [{"cpu": cpu, "memory": VALID_SIZES[cpu][-1] + 1024},
+           {"cpu": cpu, "memory": VALID_SIZES[cpu][0] - 256}]
+    for i, size in enumerate(good):
+        assert problems_for(tmp_path / f"g{i}", {"tasks": {"job": size}}) == []
+    for i, size in enumerate(bad):
+        assert_one(problems_for(tmp_path / f"b{i}", {"tasks": {"job": size}}),
+                   "tasks.job.memory", f"does not fit cpu {cpu}")
+
+
+@pytest.mark.parametrize(("text", "units"), [
+    ("0.25 vCPU", 256), (".25 vcpu", 256), ("0.5 vCPU", 512), ("1 vCPU", 1024), ("1vcpu", 1024),
+    ("2 vCPU", 2048), ("4 vCPU", 4096), ("8 vCPU", 8192), ("16 vCPU", 16384), ("1024", 1024),
+    (1024, 1024), ("3 vCPU", None), (300, None), (True, None), ("fast", None),
+])
+def test_cpu_strings(text: Any, units: int | None) -> None:
+    assert parse_cpu(text) == units
+
+
+@pytest.mark.parametrize(("text", "mib"), [
+    (512, 512), ("2 GB", 2048), ("2GB", 2048), ("0.5 GB", 512), ("2 GiB", 2048),
+    ("512 MB", 512), ("512", 512), ("lots", None), (0, None), (True, None),
+])
+def test_memory_strings(text: Any, mib: int | None) -> None:
+    assert parse_memory(text) == mib
+
+
+@pytest.mark.parametrize(("ref", "ok"), [
+    ("/shop/prod/db-password", True), ("db_password", True),
+    ("arn:aws:ssm:eu-west-1:123456789012:parameter/shop/token", True),
+    ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db-AbCdEf", True),
+    ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db-AbCdEf:username::", True),
+    ("arn:aws:s3:::bucket", False), ("hunter 2", False), ("p@ss!", False),
+    ("arn:aws:ssm:eu-west-1:1234:parameter/x", False),
+])
+def test_secret_references(ref: str, ok: bool) -> None:
+    assert is_secret_reference(ref) is ok

@@ -1,0 +1,190 @@
+"""`python -m fargo.runtime TASK` and `lambda_handler` in real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_project
+
+APP = """
+import json, os, sys, time
+from fargo import App
+
+app = App("rt")
+
+@app.task("rate(1 minute)")
+def ok(event, context):
+    context.logger.info("hello from %s", context.task_name)
+    return {"detail": event.detail, "source": event.source, "type": event.detail_type,
+            "stage": context.stage, "attempt": context.attempt,
+            "remaining": context.get_remaining_time_in_millis() > 0,
+            "id_ok": event.id == event.to_dict()["id"], "time": event.time}
+
+@app.task()
+def boom(event):
+    raise ValueError("bad row 17")
+
+@app.task()
+def slow(event):
+    time.sleep(30)
+
+@app.schedule("rate(1 hour)")
+def one_arg(event):
+    print("plain print", event.detail_type)
+
+@app.lambda_function()
+def raw(event, context):
+    return {"event": event, "has_context": context is not None}
+
+@app.task()
+def no_args():
+    return "nothing needed"
+
+@app.task()
+def modules(event):
+    heavy = [m for m in ("click", "rich", "jsonschema", "boto3", "fargo.project", "fargo.cli")
+             if m in sys.modules]
+    return heavy
+
+@app.task()
+def exits(event):
+    sys.exit(3)
+
+@app.task()
+def wait_for_term(event):
+    open(os.environ["READY_FILE"], "w").close()
+    time.sleep(30)
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_project(tmp_path_factory.mktemp("rt") / "rt", APP)
+
+
+def run(project: Path, task: str, **env: str) -> tuple[int, list[dict], str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    full.update(env)
+    r = subprocess.run([sys.executable, "-m", "fargo.runtime", task], cwd=project, env=full,
+                       capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return r.returncode, lines, r.stdout + r.stderr
+
+
+def test_success_logs_json_and_passes_event_and_context(project: Path) -> None:
+    code, lines, _ = run(project, "ok", FARGO_STAGE="dev", FARGO_ATTEMPT="2",
+                         FARGO_TIMEOUT="60", FARGO_EVENT='{"detail": {"day": "2024-01-01"}}')
+    assert code == 0
+    assert lines[0]["message"] == "started" and lines[0]["task"] == "ok"
+    assert lines[1]["message"] == "hello from ok"
+    result = lines[-1]["result"]
+    assert lines[-1]["status"] == "succeeded"
+    assert result["detail"] == {"day": "2024-01-01"}
+    assert result["source"] == "aws.events" and result["type"] == "Scheduled Event"
+    assert result["stage"] == "dev" and result["attempt"] == 2
+    assert result["remaining"] and result["id_ok"]
+
+
+def test_scheduled_time_becomes_event_time(project: Path) -> None:
+    _, lines, _ = run(project, "ok", FARGO_SCHEDULED_TIME="2024-05-01T06:30:00Z")
+    assert lines[-1]["result"]["time"] == "2024-05-01T06:30:00Z"
+
+
+def test_project_dir_from_environment(project: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    env["FARGO_PROJECT_DIR"] = str(project)
+    r = subprocess.run([sys.executable, "-m", "fargo.runtime", "no_args"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "nothing needed" in r.stdout
+
+
+def test_exception_exits_1_with_traceback(project: Path) -> None:
+    code, lines, _ = run(project, "boom")
+    assert code == 1
+    assert lines[-1]["status"] == "failed"
+    assert "ValueError: bad row 17" in lines[-1]["traceback"]
+
+
+def test_timeout_exits_124(project: Path) -> None:
+    started = time.monotonic()
+    code, lines, _ = run(project, "slow", FARGO_TIMEOUT="1")
+    assert code == 124
+    assert lines[-1]["status"] == "timed_out"
+    assert time.monotonic() - started < 20
+
+
+def test_sys_exit_code_is_kept(project: Path) -> None:
+    code, lines, _ = run(project, "exits")
+    assert code == 3 and lines[-1]["status"] == "failed"
+
+
+def test_sigterm_exits_143(project: Path, tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    env["READY_FILE"] = str(ready)
+    proc = subprocess.Popen([sys.executable, "-m", "fargo.runtime", "wait_for_term"],
+                            cwd=project, env=env, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 143
+    assert "stopped by SIGTERM" in out
+
+
+def test_chalice_handler_shapes(project: Path) -> None:
+    code, _, out = run(project, "one_arg")
+    assert code == 0 and "plain print Scheduled Event" in out
+    code, lines, _ = run(project, "raw", FARGO_EVENT='{"k": 1}')
+    assert code == 0
+    assert lines[-1]["result"]["event"]["k"] == 1 and lines[-1]["result"]["has_context"]
+
+
+def test_unknown_job_and_bad_event_exit_2(project: Path) -> None:
+    code, lines, _ = run(project, "nope")
+    assert code == 2 and "no job named 'nope'" in lines[-1]["message"]
+    code, lines, _ = run(project, "ok", FARGO_EVENT="{not json")
+    assert code == 2 and "FARGO_EVENT" in lines[-1]["message"]
+    r = subprocess.run([sys.executable, "-m", "fargo.runtime"], cwd=project,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_runtime_imports_nothing_heavy(project: Path) -> None:
+    code, lines, _ = run(project, "modules")
+    assert code == 0 and lines[-1]["result"] == []
+
+
+def test_lambda_handler_in_a_fresh_interpreter(project: Path) -> None:
+    script = (
+        "import json, sys\n"
+        "from fargo.runtime import lambda_handler\n"
+        "class Ctx:\n"
+        "    aws_request_id = 'req-1'\n"
+        "    def get_remaining_time_in_millis(self):\n"
+        "        return 5000\n"
+        "event = {'version': '0', 'id': 'e1', 'detail-type': 'Scheduled Event',\n"
+        "         'source': 'aws.events', 'account': '123456789012', 'region': 'us-east-1',\n"
+        "         'time': '2024-01-01T00:00:00Z', 'resources': [], 'detail': {'x': 1}}\n"
+        "print(json.dumps(lambda_handler(event, Ctx())))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    env.update(FARGO_TASK="ok", FARGO_PROJECT_DIR=str(project), FARGO_STAGE="prod")
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                       cwd="/")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["detail"] == {"x": 1} and result["stage"] == "prod"
+    env["FARGO_TASK"] = "boom"
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                       cwd="/")
+    assert r.returncode == 1 and "ValueError: bad row 17" in r.stderr
