@@ -39,7 +39,7 @@ def parse_duration(value: object, key: str, file: str | None = None) -> float:
         return float(value)
     text = str(value).strip().replace(" ", "")
     parts = _DURATION.findall(text)
-    if text.isdigit():
+    if re.fullmatch(r"\d+(\.\d+)?", text):
         return float(text)
     if not parts or "".join(n + u for n, u in parts).lower() != text.lower():
         raise ProblemsError(

@@ -37,12 +37,11 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
 
 
 def _register() -> None:
-    from fargo.cli import invoke_cmd, project_cmds, schedule_cmd
+    from fargo.cli import invoke_cmd, project_cmds, schedule_cmd, up_cmd
 
     cli.add_command(schedule_cmd.schedule)
-    for command in project_cmds.COMMANDS:
+    for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS]:
         cli.add_command(command)
-    cli.add_command(invoke_cmd.invoke)
 
 
 _register()

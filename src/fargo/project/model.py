@@ -34,6 +34,7 @@ class TaskSpec:
     spot: bool
     timeout: int  # seconds
     retries: int
+    retry_timeouts: bool
     overlap: str
     catchup: str
     environment_variables: Mapping[str, str]

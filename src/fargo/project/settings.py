@@ -35,6 +35,7 @@ TASK_SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", None, "seconds or '15m' (default: Fargate 3600, Lambda 60)",
             decorator=True),
     Setting("retries", 0, "extra attempts after a failed run (0-10)", decorator=True),
+    Setting("retry_timeouts", False, "retry runs that timed out too"),
     Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),
     Setting("catchup", "latest", "fires missed while the scheduler was down: none, latest, all"),
     Setting("environment_variables", {}, "environment of the job", merge=True),

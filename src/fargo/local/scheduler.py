@@ -1,0 +1,429 @@
+"""`fargo up`: run every enabled job on its schedule on this machine.
+
+One thread, one loop: it sleeps in select() until the next fire, a retry, a deadline, or a
+signal (SIGCHLD when a job exits, SIGINT/SIGTERM to stop), so an idle scheduler uses no CPU.
+Every decision is written to the run store before it is acted on, which is what makes a
+SIGKILL at any moment recoverable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import heapq
+import json
+import os
+import secrets
+import select
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+from fargo.local.clock import Clock
+from fargo.local.executor import Job, kill_leftover, start_job
+from fargo.local.plan import Due, due_slots, next_slot
+from fargo.local.store import RunStore, logs_dir, store_path
+from fargo.problems import Problem, ProblemsError
+from fargo.project.model import Project, TaskSpec
+from fargo.schedule import Expression, load_zone, parse
+from fargo.timeutil import format_utc
+
+RETRY_BASE_SECONDS = 30.0  # clock seconds before the first retry; doubles each attempt
+RETRY_MAX_SECONDS = 900.0
+IDLE_WAKE_SECONDS = 60.0  # real seconds: re-read the clock at least this often (clock jumps)
+DEFAULT_GRACE_SECONDS = 10.0
+
+
+def iso(moment: datetime) -> str:
+    return format_utc(moment)
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class Reporter(Protocol):
+    """What the scheduler tells the person watching it (live table or plain lines)."""
+
+    def event(self, message: str) -> None: ...
+
+    def refresh(self, scheduler: Scheduler) -> None: ...
+
+
+@dataclass
+class Request:
+    """A run waiting to start (for a free slot under max_parallel, or behind its own job)."""
+
+    run_id: str
+    spec: TaskSpec
+    slot: datetime | None
+    attempt: int
+    catchup: bool = False  # a missed slot run by catchup=all: queued, never skipped
+
+
+@dataclass
+class TaskTimer:
+    spec: TaskSpec
+    expr: Expression
+    zone: tzinfo
+    anchor: datetime
+    last_slot: datetime
+    next_fire: datetime | None = None
+
+
+@dataclass
+class Outcome:
+    status: str
+    exit_code: int | None
+    reason: str | None = None
+
+
+@dataclass
+class Scheduler:
+    project: Project
+    clock: Clock
+    reporter: Reporter
+    only: tuple[str, ...] = ()
+    run_for: float | None = None  # clock seconds
+    max_parallel: int | None = None
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    memory_limit: bool = True
+    running: dict[str, Job] = field(default_factory=dict)
+    pending: deque[Request] = field(default_factory=deque)
+    waiting: dict[str, deque[Request]] = field(default_factory=dict)  # overlap=queue
+    retries: list[tuple[datetime, int, Request]] = field(default_factory=list)
+    timers: dict[str, TaskTimer] = field(default_factory=dict)
+    heap: list[tuple[datetime, str]] = field(default_factory=list)
+    last_results: dict[str, str] = field(default_factory=dict)
+    stop_reason: str | None = None
+    _kill_now: bool = False
+    _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.root = self.project.root
+        self.stage = self.project.stage.name
+        self.limit = self.max_parallel or self.project.stage.max_parallel or os.cpu_count() or 1
+        self.store = RunStore(store_path(self.root))
+        self.logs = logs_dir(self.root)
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        path = self.root / ".fargo" / "local" / "up.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(path, "a+")  # noqa: SIM115 - held for the scheduler's lifetime
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            owner = self._lock_file.read().strip() or "?"
+            raise ProblemsError([Problem(
+                f"another fargo up (pid {owner}) is already running for this project; stop it "
+                "first", str(path.relative_to(self.root)))]) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+
+    def recover(self) -> None:
+        """Runs left 'running' by a scheduler that died are lost; kill their leftover processes."""
+        now = iso(self.clock.now())
+        for run in self.store.running():
+            reason = f"fargo up (pid {run.owner_pid}) stopped while this run was in progress"
+            if run.pid and kill_leftover(run.pid, run.run_id):
+                reason += f"; its leftover process {run.pid} was killed"
+            self.store.update_run(run.run_id, status="lost", ended_at=now, reason=reason)
+            self.reporter.event(f"{run.task}: run {run.run_id} marked lost ({reason})")
+
+    def setup_timers(self) -> None:
+        now = self.clock.now()
+        for spec in self.project.tasks:
+            if self.only and spec.name not in self.only:
+                continue
+            if not spec.enabled or spec.schedule is None:
+                continue
+            expr = parse(spec.schedule)
+            zone = load_zone(spec.timezone)
+            key = f"{spec.schedule}|{spec.timezone}"
+            state = self.store.task_state(spec.name, self.stage)
+            if state is None or state[0] != key:
+                # New job or changed schedule: start its grid now, nothing to catch up. The
+                # anchor is whole seconds so the stored grid is exactly the one in use.
+                anchor = last = now.replace(microsecond=0)
+                self.store.set_task_state(spec.name, self.stage, key, iso(anchor), iso(last))
+            else:
+                anchor = parse_iso(state[1])
+                last = parse_iso(state[2]) if state[2] else now
+            self.timers[spec.name] = TaskTimer(spec, expr, zone, anchor, last)
+            # At start-up, anything more than a minute old was missed while we were down.
+            self._check_due(spec.name, now, timedelta(seconds=60))
+            last_run = self.store.last_run(spec.name)
+            if last_run:
+                self.last_results[spec.name] = last_run.status
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._lock()
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        previous_wakeup = signal.set_wakeup_fd(write_fd)
+        handlers = {
+            signal.SIGCHLD: signal.signal(signal.SIGCHLD, lambda s, f: None),
+            signal.SIGINT: signal.signal(signal.SIGINT, self._on_stop),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_stop),
+        }
+        started = self.clock.now()
+        until = started + timedelta(seconds=self.run_for) if self.run_for else None
+        try:
+            self.recover()
+            self.setup_timers()
+            self.reporter.event(
+                f"fargo up: {len(self.timers)} scheduled jobs, stage {self.stage}, "
+                f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else ""))
+            while self.stop_reason is None:
+                now = self.clock.now()
+                if until is not None and now >= until:
+                    self._tick(until)  # slots due exactly at the end still fire
+                    self.stop_reason = "duration"
+                    break
+                self._tick(now)
+                self.reporter.refresh(self)
+                self._wait(read_fd, self._sleep_seconds(now, until))
+            self._shutdown(read_fd)
+        finally:
+            signal.set_wakeup_fd(previous_wakeup)
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            os.close(read_fd)
+            os.close(write_fd)
+            self.store.close()
+        return 0
+
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        if self.stop_reason is not None:
+            self._kill_now = True  # a second Ctrl-C: stop waiting for jobs
+        self.stop_reason = signal.Signals(signum).name
+
+    def _tick(self, now: datetime) -> None:
+        self._reap()
+        self._enforce_deadlines()
+        while self.heap and self.heap[0][0] <= now:
+            _, name = heapq.heappop(self.heap)
+            self._check_due(name, now)
+        while self.retries and self.retries[0][0] <= now:
+            _, _, request = heapq.heappop(self.retries)
+            self._dispatch(request)
+        self._start_pending()
+
+    def _sleep_seconds(self, now: datetime, until: datetime | None) -> float:
+        candidates = [IDLE_WAKE_SECONDS]
+        clock_targets = [t for t in (self.heap[0][0] if self.heap else None,
+                                     self.retries[0][0] if self.retries else None, until) if t]
+        for target in clock_targets:
+            candidates.append(self.clock.real_seconds((target - now).total_seconds()))
+        monotonic = time.monotonic()
+        for job in self.running.values():
+            candidates.append((job.kill_at or job.deadline) - monotonic)
+        if self.running:
+            candidates.append(1.0)  # the live table shows elapsed time
+        return max(0.0, min(candidates))
+
+    @staticmethod
+    def _wait(read_fd: int, seconds: float) -> None:
+        with contextlib.suppress(InterruptedError):
+            ready, _, _ = select.select([read_fd], [], [], seconds)
+            if ready:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(read_fd, 512):
+                        pass
+
+    # --- deciding what runs ------------------------------------------------------------------
+
+    def _grace(self) -> timedelta:
+        """How late a slot may be and still count as on time while running: a minute, or two
+        real seconds of a faster simulated clock. Later than that, the clock jumped."""
+        return timedelta(seconds=max(60.0, 2.0 * self.clock.speed))
+
+    def _check_due(self, name: str, now: datetime, grace: timedelta | None = None) -> None:
+        timer = self.timers[name]
+        due = due_slots(timer.expr, timer.zone, timer.anchor, timer.last_slot, now,
+                        grace or self._grace(), timer.spec.catchup)
+        self._apply(timer, due, now)
+        timer.next_fire = next_slot(timer.expr, timer.zone, timer.anchor,
+                                    max(timer.last_slot, now))
+        if timer.next_fire is not None:
+            heapq.heappush(self.heap, (timer.next_fire, name))
+
+    def _apply(self, timer: TaskTimer, due: Due, now: datetime) -> None:
+        spec = timer.spec
+        for slot in due.skipped:
+            with self.store.transaction():
+                if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
+                    self._record_skip(spec, slot, "missed: fargo up was not running or the "
+                                      f"clock jumped (catchup={spec.catchup})", now)
+        if due.skipped_uncounted:
+            self.reporter.event(f"{spec.name}: {due.skipped_uncounted} older missed slots "
+                                "skipped without a record")
+        for slot in due.run:
+            with self.store.transaction():
+                claimed = self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now))
+                request = self._request(spec, slot, 1) if claimed else None
+            if request is not None:
+                request.catchup = spec.catchup == "all" and len(due.run) > 1
+                self._dispatch(request)
+        if due.newest is not None and due.newest > timer.last_slot:
+            timer.last_slot = due.newest
+            self.store.set_task_state(spec.name, self.stage,
+                                      f"{spec.schedule}|{spec.timezone}", iso(timer.anchor),
+                                      iso(timer.last_slot))
+
+    def _request(self, spec: TaskSpec, slot: datetime | None, attempt: int) -> Request:
+        stamp = (slot or self.clock.now()).strftime("%Y%m%dT%H%M%S")
+        run_id = f"{stamp}-{spec.name}-{attempt}-{secrets.token_hex(2)}"
+        self.store.insert_run(run_id=run_id, task=spec.name, stage=self.stage,
+                              scheduled_time=iso(slot) if slot else None, attempt=attempt,
+                              status="running", queued_at=iso(self.clock.now()),
+                              owner_pid=os.getpid())
+        return Request(run_id, spec, slot, attempt)
+
+    def _record_skip(self, spec: TaskSpec, slot: datetime | None, reason: str,
+                     now: datetime, run_id: str | None = None) -> None:
+        stamp = iso(now)
+        if run_id is None:
+            run_id = f"{(slot or now):%Y%m%dT%H%M%S}-{spec.name}-skip-{secrets.token_hex(2)}"
+            self.store.insert_run(run_id=run_id, task=spec.name, stage=self.stage,
+                                  scheduled_time=iso(slot) if slot else None, attempt=1,
+                                  status="skipped", queued_at=stamp, ended_at=stamp,
+                                  owner_pid=os.getpid(), reason=reason)
+        else:
+            self.store.update_run(run_id, status="skipped", ended_at=stamp, reason=reason)
+        self.reporter.event(f"{spec.name}: slot {iso(slot) if slot else '-'} skipped: {reason}")
+
+    def _dispatch(self, request: Request) -> None:
+        spec = request.spec
+        busy = any(job.spec.name == spec.name for job in self.running.values()) or any(
+            r.spec.name == spec.name for r in self.pending)
+        if busy and request.attempt == 1:
+            if spec.overlap == "skip" and not request.catchup:
+                self._record_skip(spec, request.slot, "the previous run was still going "
+                                  "(overlap=skip)", self.clock.now(), request.run_id)
+                return
+            if spec.overlap in ("queue", "skip"):
+                self.waiting.setdefault(spec.name, deque()).append(request)
+                return
+        self.pending.append(request)
+
+    def _start_pending(self) -> None:
+        while self.pending and len(self.running) < self.limit and self.stop_reason is None:
+            request = self.pending.popleft()
+            spec = request.spec
+            log_path = self.logs / spec.name / f"{request.run_id}.log"
+            slot = iso(request.slot) if request.slot else None
+            job = start_job(spec, self.root, request.run_id, slot, request.attempt, log_path,
+                            self.memory_limit)
+            self.running[request.run_id] = job
+            self.store.update_run(request.run_id, started_at=iso(self.clock.now()), pid=job.pid,
+                                  log_file=str(log_path.relative_to(self.root)),
+                                  limits=json.dumps(job.limits))
+            self.reporter.event(f"{spec.name}: started run {request.run_id}"
+                                + (f" (attempt {request.attempt})" if request.attempt > 1 else ""))
+
+    # --- finishing ---------------------------------------------------------------------------
+
+    def _reap(self) -> None:
+        for run_id, job in list(self.running.items()):
+            code = job.process.poll()
+            if code is None:
+                continue
+            del self.running[run_id]
+            outcome = self._outcome(job, code)
+            self.store.update_run(run_id, status=outcome.status, exit_code=code,
+                                  ended_at=iso(self.clock.now()), reason=outcome.reason)
+            self.last_results[job.spec.name] = outcome.status
+            elapsed = time.monotonic() - job.started
+            self.reporter.event(f"{job.spec.name}: run {run_id} {outcome.status} "
+                                f"(exit {code}, {elapsed:.2f}s)"
+                                + (f": {outcome.reason}" if outcome.reason else ""))
+            self._maybe_retry(job, outcome)
+            queue = self.waiting.get(job.spec.name)
+            if queue and self.stop_reason is None:
+                self.pending.append(queue.popleft())
+
+    @staticmethod
+    def _outcome(job: Job, code: int) -> Outcome:
+        if job.stopping:
+            return Outcome("failed", code, "stopped because fargo up was stopping")
+        if job.timed_out or code == 124:
+            return Outcome("timed_out", code, f"ran longer than its timeout of "
+                           f"{job.spec.timeout}s")
+        if code == 0:
+            return Outcome("succeeded", code)
+        if code < 0:
+            return Outcome("failed", code, f"killed by signal {signal.Signals(-code).name}")
+        return Outcome("failed", code)
+
+    def _maybe_retry(self, job: Job, outcome: Outcome) -> None:
+        spec = job.spec
+        retryable = (outcome.status == "failed" and not job.stopping) or (
+            outcome.status == "timed_out" and spec.retry_timeouts)
+        if not retryable or job.attempt > spec.retries or self.stop_reason is not None:
+            return
+        delay = min(RETRY_BASE_SECONDS * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
+        due = self.clock.now() + timedelta(seconds=delay)
+        request = self._request(spec, parse_iso(job.slot) if job.slot else None,
+                                job.attempt + 1)
+        self._seq += 1
+        heapq.heappush(self.retries, (due, self._seq, request))
+        self.reporter.event(f"{spec.name}: retry {job.attempt + 1} of {spec.retries + 1} "
+                            f"at {iso(due)}")
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for job in self.running.values():
+            if job.kill_at is None and now >= job.deadline:
+                job.timed_out = True
+                job.signal_group(signal.SIGKILL)
+            elif job.kill_at is not None and now >= job.kill_at:
+                job.signal_group(signal.SIGKILL)
+
+    def _shutdown(self, read_fd: int) -> None:
+        """Stop scheduling; let jobs finish (duration) or SIGTERM them (signal); then kill."""
+        now = self.clock.now()
+        for request in [*self.pending, *(r for q in self.waiting.values() for r in q),
+                        *(r for _, _, r in self.retries)]:
+            self._record_skip(request.spec, request.slot, "fargo up stopped before it started",
+                              now, request.run_id)
+        self.pending.clear()
+        self.waiting.clear()
+        self.retries.clear()
+        if self.running and self.stop_reason == "duration":
+            self.reporter.event(f"waiting up to {self.grace_seconds:g}s for "
+                                f"{len(self.running)} running jobs")
+            self._drain(read_fd, time.monotonic() + self.grace_seconds)
+        if self.running:
+            self.reporter.event(f"stopping {len(self.running)} running jobs (SIGTERM)")
+            kill_at = time.monotonic() + self.grace_seconds
+            for job in self.running.values():
+                job.stopping = True
+                job.kill_at = kill_at
+                job.signal_group(signal.SIGTERM)
+            self._drain(read_fd, kill_at + 5.0)
+        self.reporter.event(f"fargo up stopped ({self.stop_reason})")
+
+    def _drain(self, read_fd: int, until: float) -> None:
+        while self.running and time.monotonic() < until:
+            if self._kill_now:
+                for job in self.running.values():
+                    job.stopping = True
+                    job.signal_group(signal.SIGKILL)
+            self._reap()
+            self._enforce_deadlines()
+            self.reporter.refresh(self)
+            self._wait(read_fd, min(0.5, max(0.0, until - time.monotonic())))
+        self._reap()
+

@@ -1,0 +1,186 @@
+"""The local run store: SQLite in WAL mode under .fargo/local/, one row per attempt.
+
+Crash safety rests on two rules: a slot is claimed (committed) before its job is started, so no
+slot fires twice; and every run row names the scheduler process that owns it, so the next start
+can tell orphaned runs (owner gone) from live ones and mark them `lost`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("running", "succeeded", "failed", "timed_out", "lost", "skipped")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    scheduled_time TEXT,
+    attempt INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    queued_at TEXT,
+    started_at TEXT,
+    ended_at TEXT,
+    log_file TEXT,
+    pid INTEGER,
+    owner_pid INTEGER,
+    reason TEXT,
+    limits TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_task ON runs(task, stage, started_at);
+CREATE TABLE IF NOT EXISTS slots (
+    task TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    scheduled_time TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (task, stage, scheduled_time)
+);
+CREATE TABLE IF NOT EXISTS task_state (
+    task TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    anchor TEXT NOT NULL,
+    last_slot TEXT,
+    PRIMARY KEY (task, stage)
+);
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    task: str
+    stage: str
+    scheduled_time: str | None
+    attempt: int
+    status: str
+    exit_code: int | None
+    queued_at: str | None
+    started_at: str | None
+    ended_at: str | None
+    log_file: str | None
+    pid: int | None
+    owner_pid: int | None
+    reason: str | None
+    limits: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["limits"] = json.loads(self.limits) if self.limits else None
+        return data
+
+
+class RunStore:
+    """All reads and writes of the run history; each write is its own transaction."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- slots and task state --------------------------------------------------------------
+
+    def claim_slot(self, task: str, stage: str, slot: str, now: str) -> bool:
+        """True once per (task, stage, slot): the guard against firing a slot twice."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO slots(task, stage, scheduled_time, claimed_at) "
+            "VALUES (?, ?, ?, ?)", (task, stage, slot, now))
+        return cursor.rowcount == 1
+
+    def task_state(self, task: str, stage: str) -> tuple[str, str, str | None] | None:
+        row = self.db.execute("SELECT schedule, anchor, last_slot FROM task_state "
+                              "WHERE task=? AND stage=?", (task, stage)).fetchone()
+        return (row["schedule"], row["anchor"], row["last_slot"]) if row else None
+
+    def set_task_state(self, task: str, stage: str, schedule: str, anchor: str,
+                       last_slot: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO task_state(task, stage, schedule, anchor, last_slot) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(task, stage) DO UPDATE SET schedule=excluded.schedule, "
+            "anchor=excluded.anchor, last_slot=excluded.last_slot",
+            (task, stage, schedule, anchor, last_slot))
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def insert_run(self, **fields: Any) -> None:
+        columns = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        self.db.execute(f"INSERT INTO runs({columns}) VALUES ({marks})", tuple(fields.values()))
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        assignments = ", ".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
+                        (*fields.values(), run_id))
+
+    def running(self) -> list[RunRecord]:
+        rows = self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall()
+        return [RunRecord(**dict(r)) for r in rows]
+
+    def history(self, task: str | None = None, last: int = 20) -> list[RunRecord]:
+        """Most recent first."""
+        query = "SELECT * FROM runs"
+        args: tuple[Any, ...] = ()
+        if task:
+            query += " WHERE task=?"
+            args = (task,)
+        query += " ORDER BY COALESCE(started_at, queued_at, ended_at) DESC, rowid DESC LIMIT ?"
+        rows = self.db.execute(query, (*args, last)).fetchall()
+        return [RunRecord(**dict(r)) for r in rows]
+
+    def get(self, run_id: str) -> RunRecord | None:
+        row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return RunRecord(**dict(row)) if row else None
+
+    def last_run(self, task: str) -> RunRecord | None:
+        runs = [r for r in self.history(task, 20) if r.status != "skipped"]
+        return runs[0] if runs else None
+
+    def count_slots(self, task: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) AS n FROM slots WHERE task=?", (task,)).fetchone()
+        return int(row["n"])
+
+
+def store_path(root: Path) -> Path:
+    return root / ".fargo" / "local" / "runs.db"
+
+
+def logs_dir(root: Path) -> Path:
+    return root / ".fargo" / "local" / "logs"
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
