@@ -19,7 +19,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
 
 from fargo.local.clock import Clock
@@ -38,7 +38,14 @@ DEFAULT_GRACE_SECONDS = 10.0
 
 
 def iso(moment: datetime) -> str:
+    """Slot keys: UTC, whole seconds."""
     return format_utc(moment)
+
+
+def stamp_ms(moment: datetime) -> str:
+    """Run timestamps (queued, started, ended): UTC with milliseconds, for lateness figures."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def parse_iso(text: str) -> datetime:
@@ -130,7 +137,7 @@ class Scheduler:
 
     def recover(self) -> None:
         """Runs left 'running' by a scheduler that died are lost; kill their leftover processes."""
-        now = iso(self.clock.now())
+        now = stamp_ms(self.clock.now())
         for run in self.store.running():
             reason = f"fargo up (pid {run.owner_pid}) stopped while this run was in progress"
             if run.pid and kill_leftover(run.pid, run.run_id):
@@ -287,13 +294,13 @@ class Scheduler:
         run_id = f"{stamp}-{spec.name}-{attempt}-{secrets.token_hex(2)}"
         self.store.insert_run(run_id=run_id, task=spec.name, stage=self.stage,
                               scheduled_time=iso(slot) if slot else None, attempt=attempt,
-                              status="running", queued_at=iso(self.clock.now()),
+                              status="running", queued_at=stamp_ms(self.clock.now()),
                               owner_pid=os.getpid())
         return Request(run_id, spec, slot, attempt)
 
     def _record_skip(self, spec: TaskSpec, slot: datetime | None, reason: str,
                      now: datetime, run_id: str | None = None) -> None:
-        stamp = iso(now)
+        stamp = stamp_ms(now)
         if run_id is None:
             run_id = f"{(slot or now):%Y%m%dT%H%M%S}-{spec.name}-skip-{secrets.token_hex(2)}"
             self.store.insert_run(run_id=run_id, task=spec.name, stage=self.stage,
@@ -327,7 +334,8 @@ class Scheduler:
             job = start_job(spec, self.root, request.run_id, slot, request.attempt, log_path,
                             self.memory_limit)
             self.running[request.run_id] = job
-            self.store.update_run(request.run_id, started_at=iso(self.clock.now()), pid=job.pid,
+            self.store.update_run(request.run_id, started_at=stamp_ms(self.clock.now()),
+                                  pid=job.pid,
                                   log_file=str(log_path.relative_to(self.root)),
                                   limits=json.dumps(job.limits))
             self.reporter.event(f"{spec.name}: started run {request.run_id}"
@@ -343,7 +351,7 @@ class Scheduler:
             del self.running[run_id]
             outcome = self._outcome(job, code)
             self.store.update_run(run_id, status=outcome.status, exit_code=code,
-                                  ended_at=iso(self.clock.now()), reason=outcome.reason)
+                                  ended_at=stamp_ms(self.clock.now()), reason=outcome.reason)
             self.last_results[job.spec.name] = outcome.status
             elapsed = time.monotonic() - job.started
             self.reporter.event(f"{job.spec.name}: run {run_id} {outcome.status} "
