@@ -85,6 +85,8 @@ class Stage:
     image: str | None
     schedule_backend: str
     max_parallel: int | None
+    terraform_state: Mapping[str, Any] | None
+    create_dead_letter_queue: bool
     provenance: Mapping[str, str] = field(default_factory=dict)
 
 

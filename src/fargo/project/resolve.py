@@ -414,7 +414,8 @@ def resolve_stage(config: dict[str, Any], stage: str) -> tuple[Stage, list[Probl
         security_groups=tuple(values["security_groups"]),
         assign_public_ip=bool(values["assign_public_ip"]), image=values["image"],
         schedule_backend=values["schedule_backend"], max_parallel=values["max_parallel"],
-        provenance=provenance,
+        terraform_state=values["terraform_state"],
+        create_dead_letter_queue=bool(values["create_dead_letter_queue"]), provenance=provenance,
     ), []
 
 

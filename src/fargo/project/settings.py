@@ -58,6 +58,9 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
     Setting("image", None, "container image for Fargate jobs (default: built by fargo build)"),
     Setting("schedule_backend", "scheduler", "scheduler (EventBridge Scheduler) or rules"),
     Setting("max_parallel", None, "fargo up: jobs running at once (default: CPU count)"),
+    Setting("terraform_state", None, "S3 backend {bucket, key, region, dynamodb_table} "
+            "(default: local state)"),
+    Setting("create_dead_letter_queue", False, "SQS queue for undeliverable schedule invocations"),
 )
 
 TASK_SETTING_NAMES = tuple(s.name for s in TASK_SETTINGS)

@@ -1,0 +1,1 @@
+"""Driving the terraform binary on a package: init, plan, apply, destroy, outputs."""

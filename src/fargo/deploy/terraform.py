@@ -1,0 +1,158 @@
+"""Run terraform on a package directory, with progress and a per-job summary of changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargo.problems import Problem, ProblemsError
+
+PLAN_FILE = "tfplan"
+STAGE_KEY = "(stage)"
+
+
+class TerraformFailed(Exception):
+    """terraform exited non-zero; the message holds its error diagnostics."""
+
+
+def find_terraform() -> str:
+    explicit = os.environ.get("FARGO_TERRAFORM")
+    binary = explicit or shutil.which("terraform")
+    if not binary or not Path(binary).exists():
+        raise ProblemsError([Problem(
+            "terraform is not installed (or not on PATH): install Terraform >= 1.9, or set "
+            "FARGO_TERRAFORM to its path", key="terraform")])
+    return binary
+
+
+def terraform_env() -> dict[str, str]:
+    env = dict(os.environ)
+    config = env.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).exists():
+        env.pop("TF_CLI_CONFIG_FILE")  # a dangling setting only produces warnings
+    env["TF_IN_AUTOMATION"] = "1"
+    env.setdefault("TF_INPUT", "0")
+    return env
+
+
+@dataclass
+class Changes:
+    """What a plan does, in total and per job."""
+
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    jobs: dict[str, dict[str, int]] = field(default_factory=dict)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.add == self.change == self.destroy == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"add": self.add, "change": self.change, "destroy": self.destroy,
+                "jobs": self.jobs, "resources": self.resources}
+
+
+def summarize(plan: dict[str, Any]) -> Changes:
+    """Count creates, updates and deletes (a replacement is one add and one destroy)."""
+    changes = Changes()
+    for resource in plan.get("resource_changes", []):
+        actions = resource.get("change", {}).get("actions", [])
+        if actions in (["no-op"], ["read"]) or resource.get("mode") == "data":
+            continue
+        add = int("create" in actions)
+        destroy = int("delete" in actions)
+        update = int(actions == ["update"])
+        changes.add += add
+        changes.destroy += destroy
+        changes.change += update
+        index = resource.get("index")
+        job = index if isinstance(index, str) else STAGE_KEY
+        counts = changes.jobs.setdefault(job, {"add": 0, "change": 0, "destroy": 0})
+        counts["add"] += add
+        counts["change"] += update
+        counts["destroy"] += destroy
+        changes.resources.append({"address": resource["address"], "actions": actions,
+                                  "job": job})
+    changes.jobs = dict(sorted(changes.jobs.items()))
+    return changes
+
+
+class Terraform:
+    """One package directory; `say` receives progress lines."""
+
+    def __init__(self, workdir: Path, say: Callable[[str], None]) -> None:
+        self.workdir = workdir
+        self.binary = find_terraform()
+        self.env = terraform_env()
+        self.say = say
+
+    def _run(self, args: list[str], stream_json: bool = False) -> str:
+        command = [self.binary, *args]
+        if not stream_json:
+            done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True,
+                                  text=True)
+            if done.returncode != 0:
+                raise TerraformFailed(_clean(done.stderr or done.stdout))
+            return done.stdout
+        errors: list[str] = []
+        process = subprocess.Popen(command, cwd=self.workdir, env=self.env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            self._progress(line, errors)
+        stderr = process.stderr.read() if process.stderr else ""
+        if process.wait() != 0:
+            raise TerraformFailed("\n".join(errors) or _clean(stderr) or "terraform failed")
+        return ""
+
+    def _progress(self, line: str, errors: list[str]) -> None:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        kind = message.get("type")
+        if kind == "diagnostic":
+            diagnostic = message.get("diagnostic", {})
+            text = f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}".strip(": ")
+            if diagnostic.get("severity") == "error":
+                errors.append(text)
+            else:
+                self.say(f"warning: {text}")
+        elif kind in ("apply_start", "apply_complete", "apply_errored", "change_summary"):
+            self.say(message.get("@message", ""))
+
+    def init(self) -> None:
+        self.say("terraform init")
+        self._run(["init", "-input=false", "-no-color"])
+
+    def plan(self, variables: dict[str, str], destroy: bool = False) -> Changes:
+        args = ["plan", "-input=false", "-no-color", f"-out={PLAN_FILE}", "-lock-timeout=60s"]
+        if destroy:
+            args.append("-destroy")
+        for name, value in sorted(variables.items()):
+            args.append(f"-var={name}={value}")
+        self.say("terraform plan" + (" -destroy" if destroy else ""))
+        self._run(args)
+        return summarize(json.loads(self._run(["show", "-json", PLAN_FILE])))
+
+    def apply(self) -> None:
+        self._run(["apply", "-input=false", "-no-color", "-json", "-lock-timeout=60s",
+                   PLAN_FILE], stream_json=True)
+
+    def outputs(self) -> dict[str, Any]:
+        raw = json.loads(self._run(["output", "-json"]) or "{}")
+        return {name: value.get("value") for name, value in raw.items()}
+
+
+def _clean(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    kept = [line.strip("│╷╵ ").rstrip() for line in lines]
+    return "\n".join(line for line in kept if line).strip()

@@ -1,0 +1,79 @@
+"""`fargo package`: write the Terraform root, the module and the Lambda zip into a directory.
+
+Re-packaging replaces only the files fargo owns (listed in a manifest), so terraform state and
+the .terraform directory in the same place survive; each file is written to a temporary name and
+renamed, so a failed package leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from fargo.packaging.lambda_zip import build_zip
+from fargo.project.model import Project
+from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
+
+MANIFEST = ".fargo-package.json"
+
+
+def module_source() -> Path:
+    """The shipped HCL module (terraform/modules/fargo-jobs)."""
+    return Path(str(resources.files("fargo.synth").joinpath("module"))).resolve()
+
+
+def module_files() -> dict[str, bytes]:
+    source = module_source()
+    files = {}
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_file() and relative.parts[0] != "examples" and ".terraform" not in relative.parts:
+            files[f"{MODULE_DIR}/{relative.as_posix()}"] = path.read_bytes()
+    return files
+
+
+def package_files(project: Project) -> dict[str, bytes]:
+    """Every file of the package, by relative path (all problems raised before any is written)."""
+    files = {"main.tf.json": render(build_root(project)).encode()}
+    files.update(module_files())
+    if any(t.compute == "lambda" for t in project.tasks):
+        files[LAMBDA_ZIP] = build_zip(project.root)
+    return files
+
+
+def default_dir(project: Project) -> Path:
+    return project.root / ".fargo" / "deploy" / project.stage.name
+
+
+def write_package(project: Project, out: Path | None = None) -> Path:
+    target = (out or default_dir(project)).resolve()
+    files = package_files(project)
+    target.mkdir(parents=True, exist_ok=True)
+    manifest = target / MANIFEST
+    previous: list[str] = []
+    if manifest.exists():
+        previous = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
+    for name, data in files.items():
+        _atomic_write(target / name, data)
+    for stale in set(previous) - set(files):
+        (target / stale).unlink(missing_ok=True)
+    _atomic_write(manifest, (json.dumps({"files": sorted(files)}, indent=2) + "\n").encode())
+    return target
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_bytes() == data:
+        return  # unchanged: keep the file (and its mtime) as it is
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

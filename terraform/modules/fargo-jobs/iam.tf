@@ -1,0 +1,260 @@
+# One execution role and one scheduler (or events) role per stage, a task role per job: hundreds
+# of jobs must not mean hundreds of shared roles. Every role lives under /fargo/<app>/<stage>/,
+# which lets iam:PassRole name exactly this stage's roles with one ARN pattern.
+
+locals {
+  role_arn_pattern = "arn:${local.partition}:iam::${local.account}:role${local.role_path}*"
+}
+
+data "aws_iam_policy_document" "ecs_tasks_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  count              = length(local.fargate_jobs) > 0 ? 1 : 0
+  name               = "${local.prefix}-exec"
+  path               = local.role_path
+  description        = "Pulls the image, writes logs and reads the secrets of ${local.prefix} jobs"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "execution" {
+  count = length(local.fargate_jobs) > 0 ? 1 : 0
+
+  dynamic "statement" {
+    for_each = local.ecr_repository == null ? [] : [1]
+    content {
+      sid = "PullImage"
+      actions = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchGetImage"]
+      resources = [local.ecr_repository]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.ecr_repository == null ? [] : [1]
+    content {
+      sid       = "EcrLogin"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"] # the action has no resource-level permissions
+    }
+  }
+
+  statement {
+    sid       = "WriteJobLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/fargo/${var.app_name}/${var.stage}/*:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.ssm_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadParameters"
+      actions   = ["ssm:GetParameters"]
+      resources = local.ssm_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secretsmanager_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [for a in local.secretsmanager_arns : "${a}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.log_kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "DecryptWithLogKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.log_kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  count  = length(local.fargate_jobs) > 0 ? 1 : 0
+  name   = "${local.prefix}-exec"
+  role   = aws_iam_role.execution[0].id
+  policy = data.aws_iam_policy_document.execution[0].json
+}
+
+# --- task roles: the job's own permissions ---------------------------------------------------
+
+resource "aws_iam_role" "task" {
+  for_each           = local.fargate_jobs
+  name               = "${local.prefix}-${each.key}"
+  path               = local.role_path
+  description        = "Permissions of the ${local.prefix}-${each.key} job"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  tags               = local.job_tags[each.key]
+}
+
+resource "aws_iam_role_policy" "task" {
+  for_each = { for k, j in local.fargate_jobs : k => j if j.policy_json != null }
+  name     = "${local.prefix}-${each.key}"
+  role     = aws_iam_role.task[each.key].id
+  policy   = each.value.policy_json
+}
+
+# --- the scheduler's role (EventBridge Scheduler or rules) ----------------------------------
+
+data "aws_iam_policy_document" "scheduler_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = [local.use_scheduler ? "scheduler.amazonaws.com" : "events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [local.use_scheduler ? local.group_arn :
+      "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  count              = length(local.scheduled_jobs) > 0 ? 1 : 0
+  name               = "${local.prefix}-${local.use_scheduler ? "scheduler" : "events"}"
+  path               = local.role_path
+  description        = "Starts the scheduled jobs of ${local.prefix}"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_trust.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  count = length(local.scheduled_jobs) > 0 ? 1 : 0
+
+  dynamic "statement" {
+    for_each = length([for k, j in local.fargate_jobs : k if j.schedule != null]) > 0 ? [1] : []
+    content {
+      sid       = "RunJobTasks"
+      actions   = ["ecs:RunTask"]
+      resources = local.families
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = [local.cluster_arn]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length([for k, j in local.fargate_jobs : k if j.schedule != null]) > 0 ? [1] : []
+    content {
+      sid       = "PassJobRoles"
+      actions   = ["iam:PassRole"]
+      resources = [local.role_arn_pattern]
+      condition {
+        test     = "StringLike"
+        variable = "iam:PassedToService"
+        values   = ["ecs-tasks.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.tags_propagate && length(local.fargate_jobs) > 0 ? [1] : []
+    content {
+      sid       = "TagStartedTasks"
+      actions   = ["ecs:TagResource"]
+      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "ecs:CreateAction"
+        values   = ["RunTask"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length([for k, j in local.lambda_jobs : k if j.schedule != null]) > 0 && local.use_scheduler ? [1] : []
+    content {
+      sid     = "InvokeJobFunctions"
+      actions = ["lambda:InvokeFunction"]
+      resources = [for k, j in local.lambda_jobs :
+      "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.prefix}-${k}" if j.schedule != null]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.dlq_arn == null ? [] : [1]
+    content {
+      sid       = "DeadLetters"
+      actions   = ["sqs:SendMessage"]
+      resources = [local.dlq_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  count  = length(local.scheduled_jobs) > 0 ? 1 : 0
+  name   = aws_iam_role.scheduler[0].name
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler[0].json
+}
+
+# --- Lambda jobs: a role per function (its own permissions and its own log group) -----------
+
+data "aws_iam_policy_document" "lambda_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each           = local.lambda_jobs
+  name               = "${local.prefix}-${each.key}"
+  path               = local.role_path
+  description        = "Permissions of the ${local.prefix}-${each.key} function"
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+  tags               = local.job_tags[each.key]
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each                = local.lambda_jobs
+  source_policy_documents = each.value.policy_json == null ? [] : [each.value.policy_json]
+
+  statement {
+    sid       = "FargoWriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.job[each.key].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.lambda_jobs
+  name     = "${local.prefix}-${each.key}"
+  role     = aws_iam_role.function[each.key].id
+  policy   = data.aws_iam_policy_document.function[each.key].json
+}

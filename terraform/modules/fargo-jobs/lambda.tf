@@ -1,0 +1,27 @@
+resource "aws_lambda_function" "job" {
+  for_each         = local.lambda_jobs
+  function_name    = "${local.prefix}-${each.key}"
+  description      = each.value.description
+  role             = aws_iam_role.function[each.key].arn
+  handler          = "fargo.runtime.lambda_handler"
+  runtime          = var.lambda_runtime
+  filename         = var.lambda_package
+  source_code_hash = var.lambda_package == null ? null : filebase64sha256(var.lambda_package)
+  memory_size      = each.value.memory
+  timeout          = each.value.timeout
+  architectures    = [each.value.architecture]
+
+  environment {
+    variables = local.job_environment[each.key]
+  }
+
+  tags       = local.job_tags[each.key]
+  depends_on = [aws_cloudwatch_log_group.job, aws_iam_role_policy.function]
+
+  lifecycle {
+    precondition {
+      condition     = var.lambda_package != null
+      error_message = "Lambda jobs need var.lambda_package (fargo package writes it)."
+    }
+  }
+}

@@ -1,0 +1,106 @@
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  prefix    = "${var.app_name}-${var.stage}"
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.name
+  partition = data.aws_partition.current.partition
+  role_path = "/fargo/${var.app_name}/${var.stage}/"
+
+  fargate_jobs   = { for k, j in var.jobs : k => j if j.compute == "fargate" }
+  lambda_jobs    = { for k, j in var.jobs : k => j if j.compute == "lambda" }
+  scheduled_jobs = { for k, j in var.jobs : k => j if j.schedule != null }
+  use_scheduler  = var.schedule_backend == "scheduler"
+
+  cluster_name = coalesce(var.cluster_name, local.prefix)
+  cluster_arn  = "arn:${local.partition}:ecs:${local.region}:${local.account}:cluster/${local.cluster_name}"
+  group_name   = local.prefix
+  group_arn    = "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule-group/${local.group_name}"
+  dlq_arn      = var.create_dead_letter_queue ? aws_sqs_queue.dead_letter[0].arn : var.dead_letter_queue_arn
+
+  # Task definition families the scheduler may run. Listed one by one while that fits IAM's
+  # 10,240-character inline policy quota; beyond that, the <app>-<stage>- prefix.
+  families = length(local.fargate_jobs) <= 40 ? [
+    for k, j in local.fargate_jobs : "arn:${local.partition}:ecs:${local.region}:${local.account}:task-definition/${local.prefix}-${k}:*"
+  ] : ["arn:${local.partition}:ecs:${local.region}:${local.account}:task-definition/${local.prefix}-*:*"]
+
+  # Secrets: SSM parameter names/ARNs and Secrets Manager ARNs (without JSON key/version suffix).
+  secret_refs = distinct(flatten([for k, j in local.fargate_jobs : values(j.secrets)]))
+  ssm_arns = [for r in local.secret_refs : (
+    startswith(r, "arn:") ? r : "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(r, "/")}"
+  ) if !can(regex("^arn:[^:]+:secretsmanager:", r))]
+  secretsmanager_arns = distinct([for r in local.secret_refs : join(":", slice(split(":", r), 0, 7))
+  if can(regex("^arn:[^:]+:secretsmanager:", r))])
+
+  # ECR repository of the image, when it is one (pull permissions are scoped to it).
+  ecr_match      = var.image == null ? null : try(regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.image), null)
+  ecr_repository = local.ecr_match == null ? null : "arn:${local.partition}:ecr:${local.ecr_match[1]}:${local.ecr_match[0]}:repository/${local.ecr_match[2]}"
+
+  tags_propagate = true
+
+  job_tags = { for k, j in var.jobs : k => merge(var.tags, j.tags, {
+    "fargo:app"   = var.app_name
+    "fargo:stage" = var.stage
+    "fargo:job"   = k
+  }) }
+}
+
+# --- cluster, repository --------------------------------------------------------------------
+
+resource "aws_ecs_cluster" "this" {
+  count = var.create_cluster && length(local.fargate_jobs) > 0 ? 1 : 0
+  name  = local.cluster_name
+
+  setting {
+    name  = "containerInsights"
+    value = var.container_insights ? "enabled" : "disabled"
+  }
+
+  tags = merge(var.tags, { "fargo:app" = var.app_name, "fargo:stage" = var.stage })
+}
+
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  count              = var.create_cluster && length(local.fargate_jobs) > 0 ? 1 : 0
+  cluster_name       = aws_ecs_cluster.this[0].name
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+}
+
+resource "aws_ecr_repository" "this" {
+  count                = var.create_ecr_repository ? 1 : 0
+  name                 = var.app_name
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = var.log_kms_key_arn == null ? "AES256" : "KMS"
+    kms_key         = var.log_kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+# --- logs -----------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "job" {
+  for_each          = var.jobs
+  name              = each.value.compute == "lambda" ? "/aws/lambda/${local.prefix}-${each.key}" : "/fargo/${var.app_name}/${var.stage}/${each.key}"
+  retention_in_days = each.value.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = local.job_tags[each.key]
+}
+
+# --- dead-letter queue ----------------------------------------------------------------------
+
+resource "aws_sqs_queue" "dead_letter" {
+  count                     = var.create_dead_letter_queue ? 1 : 0
+  name                      = "${local.prefix}-dead-letter"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = var.log_kms_key_arn == null
+  kms_master_key_id         = var.log_kms_key_arn
+  tags                      = var.tags
+}

@@ -1,0 +1,48 @@
+output "cluster_arn" {
+  description = "ECS cluster of the Fargate jobs."
+  value       = length(local.fargate_jobs) > 0 ? local.cluster_arn : null
+}
+
+output "schedule_group" {
+  description = "EventBridge Scheduler group of the stage (scheduler backend)."
+  value       = local.use_scheduler && length(local.scheduled_jobs) > 0 ? local.group_name : null
+}
+
+output "execution_role_arn" {
+  value = length(local.fargate_jobs) > 0 ? aws_iam_role.execution[0].arn : null
+}
+
+output "scheduler_role_arn" {
+  value = length(local.scheduled_jobs) > 0 ? aws_iam_role.scheduler[0].arn : null
+}
+
+output "dead_letter_queue_arn" {
+  value = local.dlq_arn
+}
+
+output "network" {
+  description = "What a one-off run of a job needs (fargo run uses it)."
+  value = {
+    subnets          = var.subnets
+    security_groups  = var.security_groups
+    assign_public_ip = var.assign_public_ip
+    platform_version = var.platform_version
+  }
+}
+
+output "jobs" {
+  description = "Per job: what fargo (or a script) needs to find and operate it."
+  value = { for k, j in var.jobs : k => {
+    compute         = j.compute
+    name            = "${local.prefix}-${k}"
+    log_group       = aws_cloudwatch_log_group.job[k].name
+    family          = j.compute == "fargate" ? aws_ecs_task_definition.job[k].family : null
+    task_definition = j.compute == "fargate" ? aws_ecs_task_definition.job[k].arn : null
+    task_role_arn   = j.compute == "fargate" ? aws_iam_role.task[k].arn : null
+    function_name   = j.compute == "lambda" ? aws_lambda_function.job[k].function_name : null
+    schedule        = j.schedule
+    timezone        = j.timezone
+    spot            = j.spot
+    schedule_name   = j.schedule == null ? null : "${local.prefix}-${k}"
+  } }
+}

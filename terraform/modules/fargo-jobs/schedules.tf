@@ -1,0 +1,191 @@
+locals {
+  # What the job sees of its invocation (Scheduler fills in the <aws.scheduler.*> attributes).
+  scheduler_overrides = jsonencode({
+    containerOverrides = [{
+      name = "job"
+      environment = [
+        { name = "FARGO_SCHEDULED_TIME", value = "<aws.scheduler.scheduled-time>" },
+        { name = "FARGO_ATTEMPT", value = "<aws.scheduler.attempt-number>" },
+        { name = "FARGO_RUN_ID", value = "<aws.scheduler.execution-id>" },
+      ]
+    }]
+  })
+  scheduler_lambda_event = jsonencode({
+    version       = "0"
+    id            = "<aws.scheduler.execution-id>"
+    "detail-type" = "Scheduled Event"
+    source        = "aws.scheduler"
+    account       = local.account
+    region        = local.region
+    time          = "<aws.scheduler.scheduled-time>"
+    resources     = ["<aws.scheduler.schedule-arn>"]
+    detail        = {}
+  })
+}
+
+# --- EventBridge Scheduler (default) -------------------------------------------------------
+
+resource "aws_scheduler_schedule_group" "this" {
+  count = local.use_scheduler && length(local.scheduled_jobs) > 0 ? 1 : 0
+  name  = local.group_name
+  tags  = merge(var.tags, { "fargo:app" = var.app_name, "fargo:stage" = var.stage })
+}
+
+resource "aws_scheduler_schedule" "job" {
+  for_each                     = local.use_scheduler ? local.scheduled_jobs : {}
+  name                         = "${local.prefix}-${each.key}"
+  group_name                   = aws_scheduler_schedule_group.this[0].name
+  description                  = each.value.description
+  schedule_expression          = each.value.schedule
+  schedule_expression_timezone = each.value.timezone
+  state                        = each.value.enabled ? "ENABLED" : "DISABLED"
+  start_date                   = each.value.start_date
+  end_date                     = each.value.end_date
+
+  flexible_time_window {
+    mode                      = each.value.flexible_window_minutes == null ? "OFF" : "FLEXIBLE"
+    maximum_window_in_minutes = each.value.flexible_window_minutes
+  }
+
+  target {
+    arn      = each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn
+    role_arn = aws_iam_role.scheduler[0].arn
+    input    = each.value.compute == "fargate" ? local.scheduler_overrides : local.scheduler_lambda_event
+
+    dynamic "ecs_parameters" {
+      for_each = each.value.compute == "fargate" ? [1] : []
+      content {
+        task_definition_arn     = aws_ecs_task_definition.job[each.key].arn_without_revision
+        task_count              = 1
+        launch_type             = each.value.spot ? null : "FARGATE"
+        platform_version        = var.platform_version
+        propagate_tags          = "TASK_DEFINITION"
+        enable_ecs_managed_tags = true
+        group                   = "family:${local.prefix}-${each.key}"
+
+        dynamic "capacity_provider_strategy" {
+          for_each = each.value.spot ? [1] : []
+          content {
+            capacity_provider = "FARGATE_SPOT"
+            weight            = 1
+          }
+        }
+
+        network_configuration {
+          subnets          = var.subnets
+          security_groups  = var.security_groups
+          assign_public_ip = var.assign_public_ip
+        }
+      }
+    }
+
+    retry_policy {
+      maximum_retry_attempts       = var.retry_attempts
+      maximum_event_age_in_seconds = var.maximum_event_age_seconds
+    }
+
+    dynamic "dead_letter_config" {
+      for_each = local.dlq_arn == null ? [] : [local.dlq_arn]
+      content {
+        arn = dead_letter_config.value
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = each.value.compute != "fargate" || length(var.subnets) > 0
+      error_message = "Fargate jobs need subnets (and security_groups) to run."
+    }
+  }
+}
+
+# --- EventBridge rules (UTC only), for parity with rule-based setups ----------------------
+
+resource "aws_cloudwatch_event_rule" "job" {
+  for_each            = local.use_scheduler ? {} : local.scheduled_jobs
+  name                = "${local.prefix}-${each.key}"
+  description         = each.value.description
+  schedule_expression = each.value.schedule
+  state               = each.value.enabled ? "ENABLED" : "DISABLED"
+  tags                = local.job_tags[each.key]
+
+  lifecycle {
+    precondition {
+      condition     = each.value.timezone == "UTC" && !startswith(each.value.schedule, "at(")
+      error_message = "EventBridge rules run in UTC and have no at(): use schedule_backend = \"scheduler\"."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "job" {
+  for_each  = local.use_scheduler ? {} : local.scheduled_jobs
+  rule      = aws_cloudwatch_event_rule.job[each.key].name
+  target_id = "job"
+  arn       = each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn
+  role_arn  = each.value.compute == "fargate" ? aws_iam_role.scheduler[0].arn : null
+
+  dynamic "ecs_target" {
+    for_each = each.value.compute == "fargate" ? [1] : []
+    content {
+      task_definition_arn     = aws_ecs_task_definition.job[each.key].arn_without_revision
+      task_count              = 1
+      launch_type             = each.value.spot ? null : "FARGATE"
+      platform_version        = var.platform_version
+      propagate_tags          = "TASK_DEFINITION"
+      enable_ecs_managed_tags = true
+      group                   = "family:${local.prefix}-${each.key}"
+
+      dynamic "capacity_provider_strategy" {
+        for_each = each.value.spot ? [1] : []
+        content {
+          capacity_provider = "FARGATE_SPOT"
+          weight            = 1
+        }
+      }
+
+      network_configuration {
+        subnets          = var.subnets
+        security_groups  = var.security_groups
+        assign_public_ip = var.assign_public_ip
+      }
+    }
+  }
+
+  dynamic "input_transformer" {
+    for_each = each.value.compute == "fargate" ? [1] : []
+    content {
+      input_paths = { time = "$.time", id = "$.id" }
+      input_template = jsonencode({
+        containerOverrides = [{
+          name = "job"
+          environment = [
+            { name = "FARGO_SCHEDULED_TIME", value = "<time>" },
+            { name = "FARGO_RUN_ID", value = "<id>" },
+          ]
+        }]
+      })
+    }
+  }
+
+  retry_policy {
+    maximum_retry_attempts       = var.retry_attempts
+    maximum_event_age_in_seconds = var.maximum_event_age_seconds
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = local.dlq_arn == null ? [] : [local.dlq_arn]
+    content {
+      arn = dead_letter_config.value
+    }
+  }
+}
+
+resource "aws_lambda_permission" "rule" {
+  for_each      = local.use_scheduler ? {} : { for k, j in local.scheduled_jobs : k => j if j.compute == "lambda" }
+  statement_id  = "fargo-schedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.job[each.key].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.job[each.key].arn
+}

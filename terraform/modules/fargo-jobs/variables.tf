@@ -1,0 +1,224 @@
+variable "app_name" {
+  description = "Application name. Every resource is named <app>-<stage>-<job>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,39}$", var.app_name))
+    error_message = "app_name: letters, digits and '-', at most 40 characters."
+  }
+}
+
+variable "stage" {
+  description = "Stage name (dev, prod, ...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$", var.stage))
+    error_message = "stage: letters, digits, '-' and '_', at most 20 characters."
+  }
+}
+
+variable "image" {
+  description = "Container image of the stage's Fargate jobs; its entrypoint runs `python -m fargo.runtime`."
+  type        = string
+  default     = null
+}
+
+variable "cluster_name" {
+  description = "ECS cluster that runs the Fargate jobs (default: <app>-<stage>)."
+  type        = string
+  default     = null
+}
+
+variable "create_cluster" {
+  description = "Create the ECS cluster (with FARGATE and FARGATE_SPOT capacity providers)."
+  type        = bool
+  default     = true
+}
+
+variable "container_insights" {
+  description = "Enable CloudWatch Container Insights on a created cluster (extra cost)."
+  type        = bool
+  default     = false
+}
+
+variable "subnets" {
+  description = "Subnet ids for the Fargate tasks (awsvpc)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.subnets : can(regex("^subnet-[0-9a-f]{8,17}$", s))]) && length(var.subnets) <= 16
+    error_message = "subnets: up to 16 ids such as subnet-0abc1234."
+  }
+}
+
+variable "security_groups" {
+  description = "Security group ids for the Fargate tasks."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.security_groups : can(regex("^sg-[0-9a-f]{8,17}$", s))]) && length(var.security_groups) <= 5
+    error_message = "security_groups: up to 5 ids such as sg-0abc1234."
+  }
+}
+
+variable "assign_public_ip" {
+  description = "Give Fargate tasks a public IP (needed in public subnets without a NAT gateway)."
+  type        = bool
+  default     = false
+}
+
+variable "platform_version" {
+  description = "Fargate platform version."
+  type        = string
+  default     = "LATEST"
+}
+
+variable "schedule_backend" {
+  description = "\"scheduler\" (EventBridge Scheduler: time zones, retries, one-time at()) or \"rules\" (EventBridge rules, UTC only)."
+  type        = string
+  default     = "scheduler"
+
+  validation {
+    condition     = contains(["scheduler", "rules"], var.schedule_backend)
+    error_message = "schedule_backend: \"scheduler\" or \"rules\"."
+  }
+}
+
+variable "retry_attempts" {
+  description = "Times the scheduler retries starting a job that failed to start (0-185)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.retry_attempts >= 0 && var.retry_attempts <= 185
+    error_message = "retry_attempts: 0-185."
+  }
+}
+
+variable "maximum_event_age_seconds" {
+  description = "Give up starting a job this long after its scheduled time (60-86400). Small: an ETL job must not start hours late."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.maximum_event_age_seconds >= 60 && var.maximum_event_age_seconds <= 86400
+    error_message = "maximum_event_age_seconds: 60-86400."
+  }
+}
+
+variable "create_dead_letter_queue" {
+  description = "Create an SQS dead-letter queue for schedule invocations that could not be delivered."
+  type        = bool
+  default     = false
+}
+
+variable "dead_letter_queue_arn" {
+  description = "An existing standard (not FIFO) SQS queue for undeliverable invocations."
+  type        = string
+  default     = null
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key for the log groups (optional)."
+  type        = string
+  default     = null
+}
+
+variable "lambda_package" {
+  description = "Path of the Lambda zip for compute = \"lambda\" jobs."
+  type        = string
+  default     = null
+}
+
+variable "lambda_runtime" {
+  description = "Lambda runtime of the lambda jobs."
+  type        = string
+  default     = "python3.11"
+}
+
+variable "create_ecr_repository" {
+  description = "Create an ECR repository <app> for the stage's image."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags on every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "jobs" {
+  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'."
+  type = map(object({
+    compute                 = optional(string, "fargate")
+    schedule                = optional(string)
+    timezone                = optional(string, "UTC")
+    enabled                 = optional(bool, true)
+    description             = optional(string, "")
+    cpu                     = optional(number, 256)
+    memory                  = optional(number, 512)
+    ephemeral_storage_gib   = optional(number)
+    architecture            = optional(string, "x86_64")
+    spot                    = optional(bool, false)
+    timeout                 = optional(number, 3600)
+    environment             = optional(map(string), {})
+    secrets                 = optional(map(string), {})
+    policy_json             = optional(string)
+    tags                    = optional(map(string), {})
+    log_retention_days      = optional(number, 30)
+    flexible_window_minutes = optional(number)
+    start_date              = optional(string)
+    end_date                = optional(string)
+  }))
+
+  validation {
+    condition     = alltrue([for k, j in var.jobs : can(regex("^[A-Za-z0-9_-]+$", k))])
+    error_message = "jobs: names may contain only letters, digits, '_' and '-'."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : contains(["fargate", "lambda"], j.compute)])
+    error_message = "jobs[*].compute: \"fargate\" or \"lambda\"."
+  }
+  validation {
+    condition = alltrue([for k, j in var.jobs : j.compute != "fargate" || contains(
+      j.cpu == 256 ? [512, 1024, 2048] :
+      j.cpu == 512 ? range(1024, 4097, 1024) :
+      j.cpu == 1024 ? range(2048, 8193, 1024) :
+      j.cpu == 2048 ? range(4096, 16385, 1024) :
+      j.cpu == 4096 ? range(8192, 30721, 1024) :
+      j.cpu == 8192 ? range(16384, 61441, 4096) :
+      j.cpu == 16384 ? range(32768, 122881, 8192) : [],
+    j.memory)])
+    error_message = "jobs[*]: cpu/memory is not a Fargate size (256: 512/1024/2048; 512: 1024-4096; 1024: 2048-8192; 2048: 4096-16384 by 1024; 4096: 8192-30720 by 1024; 8192: 16384-61440 by 4096; 16384: 32768-122880 by 8192)."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : j.compute != "lambda" || (j.memory >= 128 && j.memory <= 10240 && j.timeout <= 900)])
+    error_message = "jobs[*]: Lambda jobs need memory 128-10240 MB and timeout <= 900 s; move bigger jobs to Fargate."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : j.ephemeral_storage_gib == null || (coalesce(j.ephemeral_storage_gib, 21) >= 21 && coalesce(j.ephemeral_storage_gib, 21) <= 200)])
+    error_message = "jobs[*].ephemeral_storage_gib: 21-200."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : contains(["x86_64", "arm64"], j.architecture)])
+    error_message = "jobs[*].architecture: \"x86_64\" or \"arm64\"."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], j.log_retention_days)])
+    error_message = "jobs[*].log_retention_days: one of CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : j.schedule == null || can(regex("^(rate|cron|at)\\(.*\\)$", coalesce(j.schedule, "rate(1 day)")))])
+    error_message = "jobs[*].schedule: rate(...), cron(...) or at(...); fargo validate checks every field."
+  }
+}
+
+variable "readonly_root_filesystem" {
+  description = "Run job containers with a read-only root file system (/tmp stays writable)."
+  type        = bool
+  default     = false
+}
