@@ -41,7 +41,7 @@ def parse(ts: str) -> datetime:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def fargo(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

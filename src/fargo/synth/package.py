@@ -30,7 +30,8 @@ def module_files() -> dict[str, bytes]:
     files = {}
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
-        if path.is_file() and relative.parts[0] != "examples" and ".terraform" not in relative.parts:
+        skip = relative.parts[0] == "examples" or ".terraform" in relative.parts
+        if path.is_file() and not skip:
             files[f"{MODULE_DIR}/{relative.as_posix()}"] = path.read_bytes()
     return files
 
