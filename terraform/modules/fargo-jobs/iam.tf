@@ -248,7 +248,9 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "FargoWriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.job[each.key].arn}:*"]
+    # Built from the name, not the resource: a data source that depends on a resource with
+    # pending changes is re-read at apply, which would show every function policy as changing.
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.prefix}-${each.key}:*"]
   }
 }
 

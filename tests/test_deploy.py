@@ -1,0 +1,214 @@
+"""The whole AWS lifecycle with real terraform and the real provider against moto over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, _run, assert_clean_error, boto
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    root = tmp_path / "etl-platform"
+    shutil.copytree(REPO / "examples" / "etl-platform", root,
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy"))
+    return root
+
+
+def fargo(root: Path, aws: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return _run(list(args), cwd=root, env=aws, timeout=600)
+
+
+def plan(root: Path, aws: dict[str, str], stage: str = "dev") -> dict:
+    r = fargo(root, aws, "plan", "--stage", stage, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Deployed etl-platform stage dev" in r.stdout
+
+    # --- what AWS now has --------------------------------------------------------------------
+    iam = boto(aws, "iam")
+    roles = {r["RoleName"]: r for r in iam.list_roles(PathPrefix="/fargo/etl-platform/dev/")["Roles"]}
+    assert set(roles) == {
+        "etl-platform-dev-exec", "etl-platform-dev-scheduler",
+        "etl-platform-dev-fetch_events", "etl-platform-dev-transform_events",
+        "etl-platform-dev-daily_report", "etl-platform-dev-maint_compact_landing",
+        "etl-platform-dev-maint_heartbeat"}
+    trust = roles["etl-platform-dev-scheduler"]["AssumeRolePolicyDocument"]
+    statement = trust["Statement"][0]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
+        ":schedule-group/etl-platform-dev")
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    policy = iam.get_role_policy(RoleName="etl-platform-dev-scheduler",
+                                 PolicyName="etl-platform-dev-scheduler")["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    run_task = by_sid["RunJobTasks"]
+    assert sorted(run_task["Resource"]) == sorted(
+        f"arn:aws:ecs:us-east-1:123456789012:task-definition/etl-platform-dev-{j}:*"
+        for j in ("daily_report", "fetch_events", "transform_events"))
+    assert run_task["Condition"]["ArnEquals"]["ecs:cluster"].endswith(":cluster/etl-platform-dev")
+    assert by_sid["PassJobRoles"]["Resource"] == \
+        "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/*"
+    assert by_sid["PassJobRoles"]["Condition"]["StringLike"]["iam:PassedToService"] == \
+        "ecs-tasks.amazonaws.com"
+    assert by_sid["InvokeJobFunctions"]["Resource"] == \
+        "arn:aws:lambda:us-east-1:123456789012:function:etl-platform-dev-maint_compact_landing"
+    job_policy = iam.get_role_policy(RoleName="etl-platform-dev-fetch_events",
+                                     PolicyName="etl-platform-dev-fetch_events")
+    assert job_policy["PolicyDocument"]["Statement"][0]["Action"] == ["s3:PutObject"]
+
+    ecs = boto(aws, "ecs")
+    task_def = ecs.describe_task_definition(
+        taskDefinition="etl-platform-dev-daily_report")["taskDefinition"]
+    assert (task_def["cpu"], task_def["memory"]) == ("2048", "4096")
+    assert task_def["requiresCompatibilities"] == ["FARGATE"]
+    assert task_def["networkMode"] == "awsvpc"
+    assert task_def["ephemeralStorage"] == {"sizeInGiB": 50}
+    container = task_def["containerDefinitions"][0]
+    assert container["entryPoint"] == ["python", "-m", "fargo.runtime"]
+    assert container["command"] == ["daily_report"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["FARGO_TASK"] == "daily_report" and env["FARGO_TIMEOUT"] == "7200"
+    assert env["BATCH_SIZE"] == "50"
+    logs = container["logConfiguration"]
+    assert logs["logDriver"] == "awslogs"
+    assert logs["options"]["awslogs-group"] == "/fargo/etl-platform/dev/daily_report"
+    assert task_def["executionRoleArn"].endswith("/etl-platform-dev-exec")
+
+    scheduler = boto(aws, "scheduler")
+    schedules = {s["Name"] for s in scheduler.list_schedules(GroupName="etl-platform-dev")["Schedules"]}
+    assert schedules == {"etl-platform-dev-fetch_events", "etl-platform-dev-transform_events",
+                         "etl-platform-dev-daily_report", "etl-platform-dev-maint_compact_landing"}
+    daily = scheduler.get_schedule(Name="etl-platform-dev-daily_report",
+                                   GroupName="etl-platform-dev")
+    assert daily["ScheduleExpression"] == "cron(0 7 ? * MON-FRI *)"
+    assert daily["ScheduleExpressionTimezone"] == "America/New_York"
+    assert daily["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = daily["Target"]
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 900, "MaximumRetryAttempts": 2}
+    params = target["EcsParameters"]
+    assert params["TaskDefinitionArn"].endswith("task-definition/etl-platform-dev-daily_report")
+    assert params["LaunchType"] == "FARGATE"
+    assert params["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == [
+        "subnet-0123456789abcdef0"]
+    overrides = json.loads(target["Input"])["containerOverrides"][0]
+    assert {e["name"] for e in overrides["environment"]} >= {"FARGO_SCHEDULED_TIME"}
+
+    log_groups = {g["logGroupName"]: g.get("retentionInDays") for g in
+                  boto(aws, "logs").describe_log_groups()["logGroups"]}
+    assert log_groups["/fargo/etl-platform/dev/fetch_events"] == 14
+    assert log_groups["/aws/lambda/etl-platform-dev-maint_heartbeat"] == 14
+    function = boto(aws, "lambda").get_function(FunctionName="etl-platform-dev-maint_heartbeat")
+    assert function["Configuration"]["Handler"] == "fargo.runtime.lambda_handler"
+    assert function["Configuration"]["Environment"]["Variables"]["FARGO_TASK"] == "maint_heartbeat"
+
+    # --- a second plan is empty ------------------------------------------------------------
+    again = plan(example, aws)
+    assert (again["add"], again["change"], again["destroy"]) == (0, 0, 0), again["resources"]
+
+    # --- changing one job's schedule changes only that job ----------------------------------
+    config_path = example / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["dev"]["tasks"]["fetch_events"] = {"schedule": "rate(5 minutes)"}
+    config_path.write_text(json.dumps(config))
+    changed = plan(example, aws)
+    assert (changed["add"], changed["change"], changed["destroy"]) == (0, 1, 0)
+    assert list(changed["jobs"]) == ["fetch_events"]
+    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes").returncode == 0
+    assert scheduler.get_schedule(Name="etl-platform-dev-fetch_events",
+                                  GroupName="etl-platform-dev")["ScheduleExpression"] == \
+        "rate(5 minutes)"
+
+    # --- removing a job removes exactly its resources ---------------------------------------
+    app = (example / "app.py").read_text()
+    app = re.sub(r"@app\.task\(Cron\(0, 7.*?return \{\"days\": len\(report\)\}\n", "", app,
+                 flags=re.S)
+    (example / "app.py").write_text(app)
+    config = json.loads(config_path.read_text())
+    del config["tasks"]["daily_report"]
+    del config["stages"]["dev"]["tasks"]["daily_report"]
+    del config["stages"]["prod"]["tasks"]["daily_report"]
+    config_path.write_text(json.dumps(config))
+    (example / ".fargo" / "policy-daily_report.json").unlink()
+    removed = plan(example, aws)
+    assert (removed["add"], removed["destroy"]) == (0, 5), removed["resources"]
+    assert {r["job"] for r in removed["resources"] if "delete" in r["actions"]} == {"daily_report"}
+    updated = {r["address"] for r in removed["resources"] if r["actions"] == ["update"]}
+    # the scheduler's RunTask list shrinks; the Lambda functions get the new app.py
+    assert updated == {"module.jobs.aws_iam_role_policy.scheduler[0]",
+                       'module.jobs.aws_lambda_function.job["maint_compact_landing"]',
+                       'module.jobs.aws_lambda_function.job["maint_heartbeat"]'}
+    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes").returncode == 0
+    gone = ecs.describe_task_definition(taskDefinition="etl-platform-dev-daily_report:1")
+    assert gone["taskDefinition"]["status"] == "INACTIVE"  # deregistered, as AWS keeps them
+
+    # --- destroy leaves nothing -------------------------------------------------------------
+    r = fargo(example, aws, "destroy", "--stage", "dev", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert iam.list_roles(PathPrefix="/fargo/")["Roles"] == []
+    assert boto(aws, "logs").describe_log_groups()["logGroups"] == []
+    assert boto(aws, "lambda").list_functions()["Functions"] == []
+    assert scheduler.list_schedules()["Schedules"] == []
+    clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    assert all(c["status"] == "INACTIVE" for c in clusters), clusters  # moto keeps them listed
+
+
+def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
+    config_path = example / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["dev"]["schedule_backend"] = "rules"
+    config["tasks"]["daily_report"]["timezone"] = "UTC"
+    config_path.write_text(json.dumps(config))
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    events = boto(aws, "events")
+    rule = events.describe_rule(Name="etl-platform-dev-transform_events")
+    assert rule["ScheduleExpression"] == "cron(*/2 * * * ? *)"
+    (target,) = events.list_targets_by_rule(Rule="etl-platform-dev-transform_events")["Targets"]
+    assert target["EcsParameters"]["LaunchType"] == "FARGATE"
+    assert target["RoleArn"].endswith("/etl-platform-dev-events")
+    assert "FARGO_SCHEDULED_TIME" in target["InputTransformer"]["InputTemplate"]
+    (lambda_target,) = events.list_targets_by_rule(
+        Rule="etl-platform-dev-maint_compact_landing")["Targets"]
+    assert lambda_target["Arn"].endswith(":function:etl-platform-dev-maint_compact_landing")
+    assert plan(example, aws)["change"] == 0
+
+
+def test_terraform_validate_on_packages_and_module_example(example: Path, tmp_path: Path,
+                                                           terraform_env: dict[str, str]) -> None:
+    for stage in ("dev", "prod"):
+        out = tmp_path / stage
+        assert _run(["package", "--stage", stage, "--out", str(out)], cwd=example).returncode == 0
+        for args in (["init", "-backend=false", "-input=false", "-no-color"],
+                     ["validate", "-no-color"]):
+            r = subprocess.run(["terraform", *args], cwd=out, capture_output=True, text=True,
+                               env={**__import__("os").environ, **terraform_env})
+            assert r.returncode == 0, r.stdout + r.stderr
+    module_example = tmp_path / "module-example"
+    shutil.copytree(REPO / "terraform" / "modules" / "fargo-jobs", module_example / "fargo-jobs",
+                    ignore=shutil.ignore_patterns(".terraform*"))
+    basic = module_example / "fargo-jobs" / "examples" / "basic"
+    for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+        r = subprocess.run(["terraform", *args], cwd=basic, capture_output=True, text=True,
+                           env={**__import__("os").environ, **terraform_env})
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_deploy_asks_on_a_terminal_and_refuses_without_one(example: Path,
+                                                           aws: dict[str, str]) -> None:
+    assert_clean_error(fargo(example, aws, "deploy", "--stage", "dev"), "--yes")
+    assert_clean_error(fargo(example, aws, "deploy", "--stage", "staging", "--yes"),
+                       "stage 'staging' is not defined")
