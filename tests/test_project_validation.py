@@ -248,3 +248,17 @@ def test_memory_strings(text: Any, mib: int | None) -> None:
 ])
 def test_secret_references(ref: str, ok: bool) -> None:
     assert is_secret_reference(ref) is ok
+
+
+def test_rules_backend_needs_utc_and_no_at(tmp_path: Path) -> None:
+    app = APP + "\n@app.task('cron(0 9 * * ? *)', timezone='Europe/Berlin')\ndef berlin(event):\n" \
+        "    pass\n"
+    problems = problems_for(tmp_path / "a", {"schedule_backend": "rules"}, app)
+    assert any("EventBridge rules run in UTC" in p.message and "berlin" in p.message
+               for p in problems)
+    assert problems_for(tmp_path / "b", {"schedule_backend": "rules"}) == []
+
+
+def test_stage_names_that_could_collide(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, {"stages": {"dev": {}, "dev-eu": {}}})
+    assert any(p.key == "stages.dev-eu" and "could collide" in p.message for p in problems)

