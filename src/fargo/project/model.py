@@ -26,6 +26,9 @@ class TaskSpec:
     compute: str
     schedule: str | None  # AWS form
     timezone: str
+    flexible_window_minutes: int | None
+    start_date: str | None  # RFC 3339 UTC
+    end_date: str | None
     enabled: bool
     cpu: int | None  # Fargate cpu units; None for Lambda
     memory: int  # MiB

@@ -173,11 +173,14 @@ class TaskResolver:
         self._check_secrets(secrets)
         self._check_tags(values["tags"])
         policy_file, policy = self._policy(values["iam_policy_file"])
+        start, end = self._window(values["start_date"], values["end_date"])
         if self.problems:
             return None
         return TaskSpec(
             name=d.name, app_name=self.app_name, stage=self.stage, kind=d.kind,
             handler=d.location, compute=compute, schedule=schedule, timezone=timezone,
+            flexible_window_minutes=values["flexible_window_minutes"], start_date=start,
+            end_date=end,
             enabled=bool(values["enabled"]), cpu=cpu, memory=memory,
             ephemeral_storage_gib=ephemeral, architecture=values["architecture"], spot=spot,
             timeout=timeout, retries=int(values["retries"]),
@@ -326,6 +329,24 @@ class TaskResolver:
         for key in tags:
             if key.lower().startswith("aws:"):
                 self._problem(source, f"tag {key!r}: the aws: prefix is reserved by AWS")
+
+    def _window(self, start: Any, end: Any) -> tuple[str | None, str | None]:
+        """start_date/end_date as RFC 3339 UTC; end after start."""
+        from fargo.timeutil import format_utc, parse_instant
+
+        parsed = {}
+        for name, value in (("start_date", start), ("end_date", end)):
+            if value is None:
+                continue
+            try:
+                parsed[name] = parse_instant(str(value), name)
+            except Exception:
+                self._problem(self.sources[name], f"{value!r} is not an ISO 8601 instant "
+                              "(e.g. 2025-01-01T00:00:00Z)")
+        if len(parsed) == 2 and parsed["end_date"] <= parsed["start_date"]:
+            self._problem(self.sources["end_date"], "end_date must be after start_date")
+        return (format_utc(parsed["start_date"]) if "start_date" in parsed else None,
+                format_utc(parsed["end_date"]) if "end_date" in parsed else None)
 
     def _policy(self, value: Any) -> tuple[str | None, dict[str, Any] | None]:
         source = self.sources["iam_policy_file"]

@@ -25,6 +25,10 @@ TASK_SETTINGS: tuple[Setting, ...] = (
     Setting("schedule", None, "rate(), cron(), at(), @daily, @every 90m or Unix cron; "
             "null = on demand only", decorator=True),
     Setting("timezone", "UTC", "IANA time zone of the schedule", decorator=True),
+    Setting("flexible_window_minutes", None, "Scheduler may start the job up to N minutes late "
+            "(1-1440; default off)"),
+    Setting("start_date", None, "ISO 8601 instant: the schedule starts firing then"),
+    Setting("end_date", None, "ISO 8601 instant: the schedule stops firing then"),
     Setting("enabled", True, "false keeps the job deployed but its schedule off"),
     Setting("cpu", 256, "Fargate cpu units (256-16384) or '1 vCPU'", "fargate", decorator=True),
     Setting("memory", None, "MiB or '2 GB' (default: Fargate 512, Lambda 128)", decorator=True),

@@ -27,6 +27,9 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
         "environment": dict(sorted(spec.environment_variables.items())),
         "tags": dict(sorted(spec.tags.items())),
         "log_retention_days": spec.log_retention_days,
+        "flexible_window_minutes": spec.flexible_window_minutes,
+        "start_date": spec.start_date,
+        "end_date": spec.end_date,
     }
     if spec.compute == "fargate":
         job["cpu"] = spec.cpu
