@@ -27,8 +27,12 @@ def _say(quiet: bool) -> Callable[[str], None]:
     return say
 
 
-def _variables(image_tag: str | None) -> dict[str, str]:
-    return {"image_tag": image_tag} if image_tag else {}
+def _variables(project: Project, image_tag: str | None) -> dict[str, str]:
+    """--image-tag, else the tag of the last fargo build for the stage, else the default."""
+    from fargo.packaging.image import last_built_tag
+
+    tag = image_tag or last_built_tag(project)
+    return {"image_tag": tag} if tag else {}
 
 
 def _show(changes: Changes, title: str) -> None:
@@ -72,7 +76,9 @@ def _fail(exc: TerraformFailed) -> None:
 stage_required = click.option("--stage", "-s", required=True, help="Stage to work on.")
 out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False),
                           help="Package directory (default: .fargo/deploy/<stage>).")
-tag_option = click.option("--image-tag", help="Tag of the stage's image (default: latest).")
+tag_option = click.option("--image-tag",
+                          help="Tag of the stage's image (default: the last fargo build, else "
+                               "latest).")
 
 
 @click.command()
@@ -100,7 +106,7 @@ def plan(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | N
     project = project_of(ctx, stage)
     try:
         terraform = _prepare(project, out_dir, as_json)
-        changes = terraform.plan(_variables(image_tag))
+        changes = terraform.plan(_variables(project, image_tag))
     except TerraformFailed as exc:
         _fail(exc)
         return
@@ -122,7 +128,7 @@ def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str |
     project = project_of(ctx, stage)
     try:
         terraform = _prepare(project, out_dir, False)
-        changes = terraform.plan(_variables(image_tag))
+        changes = terraform.plan(_variables(project, image_tag))
         _show(changes, f"{project.app_name} · stage {stage}")
         if changes.empty:
             out.print("Nothing to deploy: AWS matches the project.")

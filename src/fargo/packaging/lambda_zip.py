@@ -6,7 +6,10 @@ the same bytes (and Terraform sees no change when nothing changed).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,30 +46,85 @@ def runtime_files() -> Iterator[tuple[str, Path]]:
         yield f"fargo/runtime/{path.name}", path
 
 
-def build_zip(root: Path, extra: list[tuple[str, Path]] | None = None) -> bytes:
-    """The zip's bytes."""
-    entries = sorted({name: path for name, path in
-                      [*project_files(root), *runtime_files(), *(extra or [])]}.items())
+def requirements(root: Path) -> list[str]:
+    path = root / "requirements.txt"
+    if not path.exists():
+        return []
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    return [line for line in lines if line]
+
+
+def dependency_files(root: Path, cache: Path, architecture: str,
+                     python: str) -> dict[str, bytes]:
+    """The requirements' wheels for Lambda's platform, unpacked: {archive name: bytes}.
+
+    `pip download --only-binary` with Lambda's platform and Python version, so a wheel built
+    for this machine never ends up in the zip; downloads are cached by requirements and target.
+    """
+    wanted = requirements(root)
+    if not wanted:
+        return {}
+    platform_tag = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
+    key = hashlib.sha256("\n".join([*wanted, platform_tag, python]).encode()).hexdigest()[:16]
+    wheels = cache / f"wheels-{key}"
+    if not (wheels / ".complete").exists():
+        wheels.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+             "--platform", platform_tag, "--platform", "manylinux_2_17_" + platform_tag[14:],
+             "--python-version", python, "--implementation", "cp", "-d", str(wheels),
+             "-r", str(root / "requirements.txt")],
+            capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ProblemsError([Problem(
+                f"pip could not download Lambda wheels ({platform_tag}, Python {python}): "
+                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'failed'}; "
+                "a package without such a wheel belongs in a Fargate job (the image builds it)",
+                "requirements.txt")])
+        (wheels / ".complete").write_text("")
+    files: dict[str, bytes] = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if not name.endswith("/"):
+                    files[name] = archive.read(name)
+    return files
+
+
+def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,
+              max_zip: int = limits.LAMBDA_ZIP_MAX_BYTES,
+              max_unzipped: int = limits.LAMBDA_UNZIPPED_MAX_BYTES) -> bytes:
+    """The zip's bytes: project code, fargo's runtime, and the unpacked dependencies."""
+    contents: dict[str, bytes] = dict(dependencies or {})
+    for name, path in [*project_files(root), *runtime_files()]:
+        contents[name] = path.read_bytes()
     buffer = io.BytesIO()
     unzipped = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, path in entries:
+        for name, data in sorted(contents.items()):
             info = zipfile.ZipInfo(name, FIXED_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            data = path.read_bytes()
             unzipped += len(data)
             archive.writestr(info, data, compresslevel=9)
     payload = buffer.getvalue()
     problems = []
-    if len(payload) > limits.LAMBDA_ZIP_MAX_BYTES:
+    if len(payload) > max_zip:
         problems.append(Problem(f"the Lambda zip is {len(payload) / 2**20:.1f} MB; direct upload "
                                 "allows 50 MB: move large jobs to Fargate (compute: fargate), "
                                 "which uses the image", "lambda.zip"))
-    if unzipped > limits.LAMBDA_UNZIPPED_MAX_BYTES:
+    if unzipped > max_unzipped:
         problems.append(Problem(f"the Lambda code is {unzipped / 2**20:.1f} MB unzipped; Lambda "
                                 "allows 250 MB: move large jobs to Fargate (compute: fargate)",
                                 "lambda.zip"))
     if problems:
         raise ProblemsError(problems)
     return payload
+
+
+def lambda_zip(root: Path, stage: str, architectures: set[str]) -> bytes:
+    """The stage's Lambda zip with dependencies (wheels cached under .fargo/build/<stage>/)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    architecture = "arm64" if architectures == {"arm64"} else "x86_64"
+    deps = dependency_files(root, root / ".fargo" / "build" / stage, architecture, version)
+    return build_zip(root, deps)

@@ -13,7 +13,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from fargo.packaging.lambda_zip import build_zip
+from fargo.packaging.lambda_zip import lambda_zip
 from fargo.project.model import Project
 from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
 
@@ -40,8 +40,10 @@ def package_files(project: Project) -> dict[str, bytes]:
     """Every file of the package, by relative path (all problems raised before any is written)."""
     files = {"main.tf.json": render(build_root(project)).encode()}
     files.update(module_files())
-    if any(t.compute == "lambda" for t in project.tasks):
-        files[LAMBDA_ZIP] = build_zip(project.root)
+    lambdas = [t for t in project.tasks if t.compute == "lambda"]
+    if lambdas:
+        files[LAMBDA_ZIP] = lambda_zip(project.root, project.stage.name,
+                                       {t.architecture for t in lambdas})
     return files
 
 

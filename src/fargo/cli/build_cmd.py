@@ -1,0 +1,96 @@
+"""`fargo build`: the stage's image build context (and image, when Docker is there)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+import click
+
+from fargo.aws.session import AwsFailed, account_id, aws_errors, client
+from fargo.cli.context import project_of
+from fargo.cli.output import err, notice, out, warn
+from fargo.packaging.image import (
+    build_command,
+    default_tag,
+    docker_available,
+    record,
+    write_context,
+)
+from fargo.packaging.lambda_zip import lambda_zip
+from fargo.project.model import Project
+
+
+def repository_of(project: Project) -> str:
+    """The stage's image repository: the configured one, else ECR's <app> in the account."""
+    if project.stage.image:
+        image = project.stage.image
+        last = image.rsplit("/", 1)[-1]
+        return image.rsplit(":", 1)[0] if ":" in last and "@" not in image else image
+    account = project.stage.account
+    if account is None:
+        try:
+            account = account_id(project.stage.region)
+        except AwsFailed as exc:
+            warn(f"{exc}; tagging the image with the local name {project.app_name!r}")
+            return project.app_name
+    return f"{account}.dkr.ecr.{project.stage.region}.amazonaws.com/{project.app_name}"
+
+
+@click.command()
+@click.option("--stage", "-s", required=True, help="Stage to build for.")
+@click.option("--tag", help="Image tag (default: the git commit, -dirty with changes).")
+@click.option("--push", is_flag=True, help="Log in to the stage's ECR repository and push.")
+@click.pass_context
+def build(ctx: click.Context, stage: str, tag: str | None, push: bool) -> None:
+    """Write the image build context and the Lambda zip; build (and push) with Docker."""
+    project = project_of(ctx, stage)
+    context = write_context(project)
+    chosen = tag or default_tag(project, context)
+    repository = repository_of(project)
+    reference = f"{repository}:{chosen}"
+    out.print(f"Build context: {context.directory}")
+    lambdas = [t for t in project.tasks if t.compute == "lambda"]
+    if lambdas:
+        zip_path = context.directory.parent / "lambda.zip"
+        data = lambda_zip(project.root, stage, {t.architecture for t in lambdas})
+        zip_path.write_bytes(data)
+        out.print(f"Lambda zip: {zip_path} ({len(data) / 1024:.0f} KiB, "
+                  f"{len(lambdas)} jobs)")
+    command = build_command(reference, context.directory, project)
+    if not docker_available():
+        notice("no Docker engine is reachable, so the image was not built; build it with:")
+        out.print("  " + shlex.join(command))
+        record(project, repository, chosen)
+        out.print(f"Image (once built): {reference}")
+        return
+    err.print(f"[dim]{shlex.join(command)}[/dim]")
+    if subprocess.run(command).returncode != 0:
+        sys.exit(1)
+    if push:
+        _push(project, repository, reference)
+    record(project, repository, chosen)
+    out.print(f"Image: {reference}")
+
+
+def _push(project: Project, repository: str, reference: str) -> None:
+    import base64
+
+    if ".dkr.ecr." not in repository:
+        warn(f"{repository} is not an ECR repository; pushing with your Docker login")
+    else:
+        try:
+            with aws_errors("logging in to ECR"):
+                token = client("ecr", project.stage.region).get_authorization_token()
+        except AwsFailed as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            sys.exit(1)
+        data = token["authorizationData"][0]
+        user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
+        login = subprocess.run(["docker", "login", "--username", user, "--password-stdin",
+                                data["proxyEndpoint"]], input=password, text=True)
+        if login.returncode != 0:
+            sys.exit(1)
+    if subprocess.run(["docker", "push", reference]).returncode != 0:
+        sys.exit(1)
