@@ -18,11 +18,15 @@ class AwsFailed(Exception):
 
 
 def client(service: str, region: str) -> Any:
+    import os
+
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=10,
-                    read_timeout=60)
+    # Throttling is retried with backoff; AWS_MAX_ATTEMPTS / AWS_RETRY_MODE still win.
+    retries = {} if os.environ.get("AWS_MAX_ATTEMPTS") else {"retries": {
+        "max_attempts": 6, "mode": os.environ.get("AWS_RETRY_MODE", "adaptive")}}
+    config = Config(connect_timeout=10, read_timeout=60, **retries)
     return boto3.session.Session().client(service, region_name=region, config=config)
 
 
@@ -35,10 +39,13 @@ def aws_errors(action: str) -> Iterator[None]:
         EndpointConnectionError,
         NoCredentialsError,
         NoRegionError,
+        ProfileNotFound,
     )
 
     try:
         yield
+    except ProfileNotFound as exc:
+        raise AwsFailed(f"{action}: {exc} (check AWS_PROFILE)") from None
     except NoCredentialsError:
         raise AwsFailed(f"{action}: no AWS credentials (set AWS_PROFILE or "
                         "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)") from None

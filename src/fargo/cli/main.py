@@ -37,11 +37,19 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
 
 
 def _register() -> None:
-    from fargo.cli import build_cmd, deploy_cmds, invoke_cmd, project_cmds, schedule_cmd, up_cmd
+    from fargo.cli import (
+        build_cmd,
+        deploy_cmds,
+        invoke_cmd,
+        operate_cmds,
+        project_cmds,
+        schedule_cmd,
+        up_cmd,
+    )
 
     cli.add_command(schedule_cmd.schedule)
     for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS,
-                    build_cmd.build, *deploy_cmds.COMMANDS]:
+                    build_cmd.build, *deploy_cmds.COMMANDS, *operate_cmds.COMMANDS]:
         cli.add_command(command)
 
 

@@ -86,11 +86,18 @@ def _store(ctx: click.Context) -> RunStore:
 
 @click.command()
 @click.argument("task", required=False)
+@click.option("--stage", "-s", help="Read the deployed stage's runs from AWS (default: local).")
 @click.option("--last", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @click.pass_context
-def history(ctx: click.Context, task: str | None, last: int, as_json: bool) -> None:
-    """Recent runs from the local run store (fargo up), newest first."""
+def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
+            as_json: bool) -> None:
+    """Recent runs, newest first: local (fargo up) or, with --stage, deployed (AWS)."""
+    if stage is not None:
+        from fargo.cli.operate_cmds import aws_history
+
+        aws_history(ctx, task, stage, last, as_json)
+        return
     store = _store(ctx)
     runs = store.history(task, last)
     if task and not runs:
@@ -121,10 +128,20 @@ def history(ctx: click.Context, task: str | None, last: int, as_json: bool) -> N
 
 @click.command()
 @click.argument("task")
-@click.option("--run", "run_id", help="A run id from fargo history (default: the latest run).")
+@click.option("--run", "run_id", help="A run id (local) or ECS task id (--stage) from history.")
+@click.option("--stage", "-s", help="Read the deployed stage's CloudWatch logs (default: local).")
+@click.option("--since", default="1h", show_default=True, help="With --stage: how far back.")
+@click.option("--follow", "-f", is_flag=True, help="With --stage: keep printing new lines.")
+@click.option("--filter", "pattern", help="With --stage: a CloudWatch Logs filter pattern.")
 @click.pass_context
-def logs(ctx: click.Context, task: str, run_id: str | None) -> None:
-    """Print the log of a job's run from the local run store."""
+def logs(ctx: click.Context, task: str, run_id: str | None, stage: str | None, since: str,
+         follow: bool, pattern: str | None) -> None:
+    """A job's log: the latest local run (fargo up), or with --stage its CloudWatch logs."""
+    if stage is not None:
+        from fargo.cli.operate_cmds import aws_logs
+
+        aws_logs(ctx, task, stage, since, follow, run_id, pattern)
+        return
     store = _store(ctx)
     root = root_of(ctx)
     if run_id:

@@ -90,6 +90,7 @@ class Stage:
     max_parallel: int | None
     terraform_state: Mapping[str, Any] | None
     create_dead_letter_queue: bool
+    alerts: Mapping[str, Any] | None
     provenance: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -436,7 +436,8 @@ def resolve_stage(config: dict[str, Any], stage: str) -> tuple[Stage, list[Probl
         assign_public_ip=bool(values["assign_public_ip"]), image=values["image"],
         schedule_backend=values["schedule_backend"], max_parallel=values["max_parallel"],
         terraform_state=values["terraform_state"],
-        create_dead_letter_queue=bool(values["create_dead_letter_queue"]), provenance=provenance,
+        create_dead_letter_queue=bool(values["create_dead_letter_queue"]),
+        alerts=values["alerts"], provenance=provenance,
     ), []
 
 

@@ -65,6 +65,8 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
     Setting("terraform_state", None, "S3 backend {bucket, key, region, dynamodb_table} "
             "(default: local state)"),
     Setting("create_dead_letter_queue", False, "SQS queue for undeliverable schedule invocations"),
+    Setting("alerts", None, "failure alerts: {\"emails\": [...]} creates an SNS topic, or "
+            "{\"topic_arn\": ...} uses one"),
 )
 
 TASK_SETTING_NAMES = tuple(s.name for s in TASK_SETTINGS)

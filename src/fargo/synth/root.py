@@ -95,6 +95,12 @@ def build_root(project: Project) -> dict[str, Any]:
         "create_ecr_repository": create_repository and has_fargate,
         "jobs": {t.name: job_input(t) for t in project.tasks},
     }
+    alerts = dict(stage.alerts or {})
+    if alerts.get("topic_arn"):
+        module["alert_topic_arn"] = alerts["topic_arn"]
+    elif alerts:
+        module["create_alert_topic"] = True
+        module["alert_emails"] = sorted(alerts.get("emails", []))
     if has_fargate:
         module["image"] = image
     if has_lambda:
@@ -117,7 +123,8 @@ def build_root(project: Project) -> dict[str, Any]:
         "output": {
             name: {"value": f"${{module.jobs.{name}}}"}
             for name in ("jobs", "cluster_arn", "schedule_group", "execution_role_arn",
-                         "scheduler_role_arn", "dead_letter_queue_arn", "network")
+                         "scheduler_role_arn", "dead_letter_queue_arn", "network",
+                         "runs_log_group", "alert_topic_arn")
         },
     }
     if create_repository and has_fargate:

@@ -204,7 +204,7 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   dynamic "statement" {
-    for_each = local.dlq_arn == null ? [] : [1]
+    for_each = local.has_dlq ? [1] : []
     content {
       sid       = "DeadLetters"
       actions   = ["sqs:SendMessage"]

@@ -19,6 +19,9 @@ locals {
   group_name   = local.prefix
   group_arn    = "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule-group/${local.group_name}"
   dlq_arn      = var.create_dead_letter_queue ? aws_sqs_queue.dead_letter[0].arn : var.dead_letter_queue_arn
+  # Known at plan time (counts and dynamic blocks must not depend on ARNs made at apply).
+  has_dlq    = var.create_dead_letter_queue || var.dead_letter_queue_arn != null
+  has_alerts = var.create_alert_topic || var.alert_topic_arn != null
 
   # Task definition families the scheduler may run. Listed one by one while that fits IAM's
   # 10,240-character inline policy quota; beyond that, the <app>-<stage>- prefix.

@@ -46,3 +46,12 @@ output "jobs" {
     schedule_name   = j.schedule == null ? null : "${local.prefix}-${k}"
   } }
 }
+
+output "runs_log_group" {
+  description = "Where stopped tasks are recorded (fargo history reads it)."
+  value       = var.record_runs && local.watch_tasks ? local.runs_log_group : null
+}
+
+output "alert_topic_arn" {
+  value = local.alert_topic
+}

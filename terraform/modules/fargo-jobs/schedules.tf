@@ -87,7 +87,7 @@ resource "aws_scheduler_schedule" "job" {
     }
 
     dynamic "dead_letter_config" {
-      for_each = local.dlq_arn == null ? [] : [local.dlq_arn]
+      for_each = local.has_dlq ? [local.dlq_arn] : []
       content {
         arn = dead_letter_config.value
       }
@@ -176,7 +176,7 @@ resource "aws_cloudwatch_event_target" "job" {
   }
 
   dynamic "dead_letter_config" {
-    for_each = local.dlq_arn == null ? [] : [local.dlq_arn]
+    for_each = local.has_dlq ? [local.dlq_arn] : []
     content {
       arn = dead_letter_config.value
     }

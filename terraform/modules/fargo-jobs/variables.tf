@@ -228,3 +228,33 @@ variable "schedule_kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "record_runs" {
+  description = "Record every stopped task of the stage (ECS Task State Change) in the log group /fargo/<app>/<stage>/_runs, which `fargo history` reads: ECS forgets stopped tasks after about an hour."
+  type        = bool
+  default     = true
+}
+
+variable "runs_retention_days" {
+  description = "Retention of the run records."
+  type        = number
+  default     = 90
+}
+
+variable "create_alert_topic" {
+  description = "Create an SNS topic <app>-<stage>-alerts for failed runs and undeliverable invocations."
+  type        = bool
+  default     = false
+}
+
+variable "alert_topic_arn" {
+  description = "An existing SNS topic for the alerts (instead of creating one)."
+  type        = string
+  default     = null
+}
+
+variable "alert_emails" {
+  description = "E-mail addresses subscribed to a created alert topic (each must confirm)."
+  type        = list(string)
+  default     = []
+}

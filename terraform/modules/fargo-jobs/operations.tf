@@ -1,0 +1,163 @@
+# Run records and failure alerts. ECS forgets stopped tasks after about an hour and scheduled
+# tasks that never start fail silently, so both are recorded from ECS Task State Change events.
+
+locals {
+  group_prefix   = "family:${local.prefix}-"
+  runs_log_group = "/fargo/${var.app_name}/${var.stage}/_runs"
+  alert_topic    = var.create_alert_topic ? aws_sns_topic.alerts[0].arn : var.alert_topic_arn
+  watch_tasks    = length(local.fargate_jobs) > 0
+}
+
+resource "aws_cloudwatch_log_group" "runs" {
+  #checkov:skip=CKV_AWS_158:KMS encryption is opt-in through log_kms_key_arn (the key's policy must allow CloudWatch Logs)
+  #checkov:skip=CKV_AWS_338:run records are kept runs_retention_days (default 90)
+  count             = var.record_runs && local.watch_tasks ? 1 : 0
+  name              = local.runs_log_group
+  retention_in_days = var.runs_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_cloudwatch_event_rule" "runs" {
+  count       = var.record_runs && local.watch_tasks ? 1 : 0
+  name        = "${local.prefix}-runs"
+  description = "Stopped tasks of ${local.prefix}, recorded for fargo history"
+  event_pattern = jsonencode({
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [local.cluster_arn]
+      group      = [{ prefix = local.group_prefix }]
+      lastStatus = ["STOPPED"]
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "runs" {
+  count     = var.record_runs && local.watch_tasks ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.runs[0].name
+  target_id = "runs-log"
+  arn       = aws_cloudwatch_log_group.runs[0].arn
+}
+
+data "aws_iam_policy_document" "runs_delivery" {
+  count = var.record_runs && local.watch_tasks ? 1 : 0
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.runs[0].arn}:*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.runs[0].arn]
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_resource_policy" "runs" {
+  count           = var.record_runs && local.watch_tasks ? 1 : 0
+  policy_name     = "${local.prefix}-runs"
+  policy_document = data.aws_iam_policy_document.runs_delivery[0].json
+}
+
+# --- alerts ---------------------------------------------------------------------------------
+
+resource "aws_sns_topic" "alerts" {
+  #checkov:skip=CKV_AWS_26:EventBridge can publish to an encrypted topic only with a customer managed key; set log_kms_key_arn to use one
+  count             = var.create_alert_topic ? 1 : 0
+  name              = "${local.prefix}-alerts"
+  kms_master_key_id = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alerts" {
+  for_each  = var.create_alert_topic ? toset(var.alert_emails) : toset([])
+  topic_arn = aws_sns_topic.alerts[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+data "aws_iam_policy_document" "alerts" {
+  count = var.create_alert_topic ? 1 : 0
+  statement {
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts[0].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  count  = var.create_alert_topic ? 1 : 0
+  arn    = aws_sns_topic.alerts[0].arn
+  policy = data.aws_iam_policy_document.alerts[0].json
+}
+
+resource "aws_cloudwatch_event_rule" "failures" {
+  count       = local.has_alerts && local.watch_tasks ? 1 : 0
+  name        = "${local.prefix}-failures"
+  description = "Tasks of ${local.prefix} that failed to start, were interrupted or exited non-zero"
+  # Exit codes are absent when a container never started (image pull, secrets), so stop codes
+  # are matched too.
+  event_pattern = jsonencode({
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [local.cluster_arn]
+      group      = [{ prefix = local.group_prefix }]
+      lastStatus = ["STOPPED"]
+      "$or" = [
+        { stopCode = ["TaskFailedToStart", "SpotInterruption", "TerminationNotice", "InfrastructureHealth"] },
+        { containers = { exitCode = [{ "anything-but" = 0 }] } },
+      ]
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "failures" {
+  count     = local.has_alerts && local.watch_tasks ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.failures[0].name
+  target_id = "alerts"
+  arn       = local.alert_topic
+
+  input_transformer {
+    input_paths = {
+      group  = "$.detail.group"
+      task   = "$.detail.taskArn"
+      code   = "$.detail.stopCode"
+      reason = "$.detail.stoppedReason"
+      exit   = "$.detail.containers[0].exitCode"
+    }
+    input_template = "\"fargo ${local.prefix}: <group> stopped (exit <exit>, <code>): <reason> - <task>\""
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  count               = local.has_dlq && local.has_alerts ? 1 : 0
+  alarm_name          = "${local.prefix}-dead-letters"
+  alarm_description   = "Schedule invocations of ${local.prefix} that could not be delivered"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = var.create_dead_letter_queue ? "${local.prefix}-dead-letter" : element(split(":", coalesce(var.dead_letter_queue_arn, "::::")), 5) }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alert_topic]
+  ok_actions          = [local.alert_topic]
+  tags                = var.tags
+}

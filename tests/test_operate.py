@@ -1,0 +1,277 @@
+"""Operating a deployed stage (deployed by real terraform) on moto: run, wait, follow, logs,
+history, pause/resume, status, and AWS errors as messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fargo.aws.jobs import explain
+from tests.conftest import REPO, _run, assert_clean_error, boto
+
+# one deployment for the whole module: keep its tests on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("operate")]
+GROUP = "etl-platform-dev"
+
+
+def _post(url: str, body: dict) -> None:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    urllib.request.urlopen(request).read()
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, str]):
+    """The example's dev stage, with real moto subnets, alerts and a DLQ, deployed once."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {**terraform_env, "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "FARGO_POLL_SECONDS": "0.1"}
+    root = tmp_path_factory.mktemp("operate") / "etl-platform"
+    shutil.copytree(REPO / "examples" / "etl-platform", root,
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
+                                                  "build"))
+    ec2 = boto(env, "ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    config_path = root / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["dev"].update(subnets=[subnet], security_groups=[group],
+                                   create_dead_letter_queue=True,
+                                   alerts={"emails": ["oncall@example.com"]})
+    config_path.write_text(json.dumps(config))
+    r = _run(["deploy", "--stage", "dev", "--yes"], cwd=root, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    yield root, env
+    server.stop()
+
+
+def fargo(deployed, *args: str, **kw):
+    root, env = deployed
+    return _run(list(args), cwd=root, env={**env, **kw.pop("env", {})}, timeout=120, **kw)
+
+
+def manual_tasks(env: dict[str, str], times: int) -> None:
+    """moto advances a task one state per `times` DescribeTasks calls (RUNNING ... STOPPED)."""
+    _post(f"{env['AWS_ENDPOINT_URL']}/moto-api/state-manager/set-transition",
+          {"model_name": "ecs::task", "transition": {"progression": "manual", "times": times}})
+
+
+def test_alert_and_run_record_rules_exist(deployed) -> None:
+    _, env = deployed
+    events = boto(env, "events")
+    failures = json.loads(events.describe_rule(Name=f"{GROUP}-failures")["EventPattern"])
+    assert failures["detail"]["lastStatus"] == ["STOPPED"]
+    assert {"stopCode": ["TaskFailedToStart", "SpotInterruption", "TerminationNotice",
+                         "InfrastructureHealth"]} in failures["detail"]["$or"]
+    assert failures["detail"]["group"] == [{"prefix": f"family:{GROUP}-"}]
+    (target,) = events.list_targets_by_rule(Rule=f"{GROUP}-failures")["Targets"]
+    assert target["Arn"].endswith(f":{GROUP}-alerts")
+    (runs,) = events.list_targets_by_rule(Rule=f"{GROUP}-runs")["Targets"]
+    assert runs["Arn"].endswith(":log-group:/fargo/etl-platform/dev/_runs")
+    alarm = boto(env, "cloudwatch").describe_alarms(AlarmNames=[f"{GROUP}-dead-letters"])
+    assert alarm["MetricAlarms"][0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+def test_run_uses_the_schedule_target_parameters_and_overrides(deployed) -> None:
+    _, env = deployed
+    manual_tasks(env, 1000)
+    r = fargo(deployed, "run", "fetch_events", "--stage", "dev", "--env", "LIMIT=5",
+              "--event", '{"detail": {"backfill": "2024-01-01"}}')
+    assert r.returncode == 0, r.stderr
+    task_arn = r.stdout.strip().splitlines()[-1]
+    task = boto(env, "ecs").describe_tasks(cluster=GROUP, tasks=[task_arn])["tasks"][0]
+    assert task["taskDefinitionArn"].split("/")[-1].startswith("etl-platform-dev-fetch_events:")
+    assert task["launchType"] == "FARGATE" and task["group"] == f"family:{GROUP}-fetch_events"
+    assert task["startedBy"] == "fargo-run"
+    environment = {e["name"]: e["value"]
+                   for e in task["overrides"]["containerOverrides"][0]["environment"]}
+    assert environment["LIMIT"] == "5"
+    assert json.loads(environment["FARGO_EVENT"]) == {"detail": {"backfill": "2024-01-01"}}
+
+
+def test_run_wait_returns_the_exit_code(deployed) -> None:
+    _, env = deployed
+    manual_tasks(env, 2)
+    r = fargo(deployed, "run", "transform_events", "--stage", "dev", "--wait",
+              "--timeout", "60s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "transform_events: succeeded" in r.stderr
+
+
+def test_wait_timeout_exits_124(deployed) -> None:
+    _, env = deployed
+    manual_tasks(env, 10_000)
+    r = fargo(deployed, "run", "fetch_events", "--stage", "dev", "--wait", "--timeout", "1s")
+    assert r.returncode == 124 and "stopped waiting" in r.stderr
+
+
+def test_follow_streams_the_runs_log(deployed) -> None:
+    root, env = deployed
+    manual_tasks(env, 8)  # a few seconds of polling at 0.1 s before the task stops
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fargo", "run", "fetch_events", "--stage", "dev", "--follow"],
+        cwd=root, env={**os.environ, **env, "NO_COLOR": "1", "COLUMNS": "200"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    task_arn = process.stdout.readline().strip()
+    logs = boto(env, "logs")
+    stream = f"fargo/job/{task_arn.rsplit('/', 1)[-1]}"
+    logs.create_log_stream(logGroupName="/fargo/etl-platform/dev/fetch_events",
+                           logStreamName=stream)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="/fargo/etl-platform/dev/fetch_events", logStreamName=stream,
+                        logEvents=[{"timestamp": now, "message": '{"message": "started"}'},
+                                   {"timestamp": now + 1, "message": "fetched 200 events"}])
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert '{"message": "started"}' in out and "fetched 200 events" in out
+
+
+def test_logs_since_filter_and_run(deployed) -> None:
+    _, env = deployed
+    logs = boto(env, "logs")
+    group = "/fargo/etl-platform/dev/transform_events"
+    now = int(time.time() * 1000)
+    for task, lines in (("aaa111", ["rows: 10", "ERROR bad row"]), ("bbb222", ["rows: 20"])):
+        logs.create_log_stream(logGroupName=group, logStreamName=f"fargo/job/{task}")
+        logs.put_log_events(logGroupName=group, logStreamName=f"fargo/job/{task}",
+                            logEvents=[{"timestamp": now + i, "message": m}
+                                       for i, m in enumerate(lines)])
+    r = fargo(deployed, "logs", "transform_events", "--stage", "dev", "--since", "10m")
+    assert r.returncode == 0, r.stderr
+    assert "rows: 10" in r.stdout and "rows: 20" in r.stdout
+    r = fargo(deployed, "logs", "transform_events", "--stage", "dev", "--run", "bbb222")
+    assert "rows: 20" in r.stdout and "rows: 10" not in r.stdout
+    r = fargo(deployed, "logs", "transform_events", "--stage", "dev", "--filter", "ERROR")
+    assert "ERROR bad row" in r.stdout and "rows: 20" not in r.stdout
+
+
+def _state_change(task: str, version: int, exit_code: int | None, stop_code: str,
+                  reason: str = "", scheduled: str | None = None) -> str:
+    containers = [{"name": "job", "lastStatus": "STOPPED"}]
+    if exit_code is not None:
+        containers[0]["exitCode"] = exit_code
+    overrides = {"containerOverrides": [{"name": "job", "environment": [
+        {"name": "FARGO_SCHEDULED_TIME", "value": scheduled}]}]} if scheduled else {}
+    return json.dumps({
+        "source": "aws.ecs", "detail-type": "ECS Task State Change",
+        "detail": {
+            "taskArn": f"arn:aws:ecs:us-east-1:123456789012:task/{GROUP}/{task}",
+            "group": f"family:{GROUP}-daily_report", "lastStatus": "STOPPED",
+            "stopCode": stop_code, "stoppedReason": reason, "version": version,
+            "containers": containers, "overrides": overrides,
+            "createdAt": "2024-05-01T07:00:01.000Z", "startedAt": "2024-05-01T07:00:30.000Z",
+            "stoppedAt": "2024-05-01T07:05:30.000Z", "startedBy": "chronos"}})
+
+
+def test_history_reads_the_durable_run_records(deployed) -> None:
+    _, env = deployed
+    logs = boto(env, "logs")
+    group = "/fargo/etl-platform/dev/_runs"
+    logs.create_log_stream(logGroupName=group, logStreamName="events")
+    now = int(time.time() * 1000)
+    records = [
+        _state_change("t-ok", 3, 0, "EssentialContainerExited", scheduled="2024-05-01T11:00:00Z"),
+        _state_change("t-ok", 2, None, "EssentialContainerExited"),  # an older duplicate
+        _state_change("t-timeout", 4, 124, "EssentialContainerExited"),
+        _state_change("t-pull", 2, None, "TaskFailedToStart",
+                      "CannotPullContainerError: pull image manifest has been retried"),
+        _state_change("t-spot", 5, 143, "SpotInterruption", "Your Spot Task was interrupted."),
+    ]
+    logs.put_log_events(logGroupName=group, logStreamName="events",
+                        logEvents=[{"timestamp": now + i, "message": m}
+                                   for i, m in enumerate(records)])
+    r = fargo(deployed, "history", "daily_report", "--stage", "dev", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = {row["task"]: row for row in json.loads(r.stdout)}
+    assert set(rows) == {"t-ok", "t-timeout", "t-pull", "t-spot"}
+    assert rows["t-ok"]["status"] == "succeeded" and rows["t-ok"]["duration_s"] == 300
+    assert rows["t-ok"]["scheduled_time"] == "2024-05-01T11:00:00Z"
+    assert rows["t-timeout"]["status"] == "timed_out"
+    assert rows["t-pull"]["status"] == "failed" and rows["t-pull"]["exit_code"] is None
+    assert rows["t-spot"]["status"] == "failed"
+    table = fargo(deployed, "history", "daily_report", "--stage", "dev")
+    assert "TaskFailedToStart" in table.stdout
+
+
+def test_pause_resume_and_status(deployed) -> None:
+    _, env = deployed
+    scheduler = boto(env, "scheduler")
+    before = scheduler.get_schedule(Name=f"{GROUP}-daily_report", GroupName=GROUP)
+    r = fargo(deployed, "pause", "daily_report", "--stage", "dev")
+    assert r.returncode == 0 and "paused" in r.stdout and "next fargo deploy" in r.stderr
+    after = scheduler.get_schedule(Name=f"{GROUP}-daily_report", GroupName=GROUP)
+    assert after["State"] == "DISABLED"
+    for key in ("ScheduleExpression", "ScheduleExpressionTimezone", "Target",
+                "FlexibleTimeWindow"):
+        assert after[key] == before[key], key
+    status = {row["name"]: row for row in json.loads(
+        fargo(deployed, "status", "--stage", "dev", "--json").stdout)}
+    assert status["daily_report"]["state"] == "DISABLED"
+    assert status["fetch_events"]["state"] == "ENABLED"
+    assert status["daily_report"]["next_fire"].endswith(("EST", "EDT"))
+    assert status["maint_heartbeat"]["next_fire"] == "on demand"
+    assert fargo(deployed, "resume", "daily_report", "--stage", "dev").returncode == 0
+    assert scheduler.get_schedule(Name=f"{GROUP}-daily_report",
+                                  GroupName=GROUP)["State"] == "ENABLED"
+    table = fargo(deployed, "status", "--stage", "dev")
+    assert "daily_report" in table.stdout and "ENABLED" in table.stdout
+
+
+def test_aws_errors_are_messages(deployed, tmp_path: Path) -> None:
+    # prod is not deployed on this moto: its cluster does not exist
+    r = fargo(deployed, "run", "fetch_events", "--stage", "prod")
+    assert_clean_error(r, "ClusterNotFoundException", "fargo deploy")
+    r = fargo(deployed, "status", "--stage", "dev",
+              env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"})
+    assert_clean_error(r, "cannot reach AWS")
+    r = fargo(deployed, "pause", "daily_report", "--stage", "dev",
+              env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+                   "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                   "AWS_CONFIG_FILE": str(tmp_path / "none")})
+    assert_clean_error(r, "no AWS credentials")
+    assert_clean_error(fargo(deployed, "run", "fetch_event", "--stage", "dev"),
+                       "did you mean 'fetch_events'")
+    assert_clean_error(fargo(deployed, "run", "fetch_events", "--stage", "dev", "--env", "x"),
+                       "is not NAME=VALUE")
+    big_event = json.dumps({"detail": {"ids": "x" * 9000}})
+    assert_clean_error(fargo(deployed, "run", "fetch_events", "--stage", "dev", "--event",
+                             big_event), "8192")
+    assert_clean_error(fargo(deployed, "pause", "maint_heartbeat", "--stage", "dev"),
+                       "has no schedule")
+
+
+@pytest.mark.parametrize(("task", "status", "code", "needle"), [
+    ({"containers": [{"name": "job", "exitCode": 0}], "stopCode": "EssentialContainerExited"},
+     "succeeded", 0, "succeeded"),
+    ({"containers": [{"name": "job", "exitCode": 3}], "stopCode": "EssentialContainerExited"},
+     "failed", 3, "exited with 3"),
+    ({"containers": [{"name": "job", "exitCode": 124}]}, "timed_out", 124, "timeout"),
+    ({"containers": [{"name": "job"}], "stopCode": "TaskFailedToStart",
+      "stoppedReason": "CannotPullContainerError: image not found"}, "failed", 1,
+     "fargo build --push"),
+    ({"containers": [{"name": "job"}], "stopCode": "TaskFailedToStart",
+      "stoppedReason": "ResourceInitializationError: unable to pull secrets"}, "failed", 1,
+     "execution role"),
+    ({"containers": [{"name": "job", "exitCode": 143}], "stopCode": "SpotInterruption"},
+     "failed", 143, "Spot"),
+])
+def test_explaining_stopped_tasks(task: dict, status: str, code: int, needle: str) -> None:
+    outcome = explain(task)
+    assert (outcome.status, outcome.exit_code) == (status, code)
+    assert needle in outcome.explanation
