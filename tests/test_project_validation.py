@@ -121,7 +121,7 @@ CASES = [
     ({"stages": {"dev": {"security_groups": ["default"]}}}, "stages.dev.security_groups.0",
      ["security group id"], {"stages": {"dev": {"security_groups": ["sg-0123abcd"]}}}),
     ({"stages": {"dev.1": {}}}, "stages", ['name "dev.1"'], {"stages": {"dev-1": {}}}),
-    ({"app_name": "shop_app"}, "app_name", ["letters, digits and '-'"], {}),
+    ({"app_name": "shop.app"}, "app_name", ["letters, digits, '-' and '_'"], {}),
     ({"app_name": "other"}, "app_name", ["App('shop')"], {"app_name": "shop"}),
     ({"environment_variables": "A=1"}, "environment_variables", ["expected object"],
      {"environment_variables": {"A": "1"}}),

@@ -83,14 +83,27 @@ class TaskDefinition:
         return f"TaskDefinition({self.name!r}, kind={self.kind!r}, settings={self.settings!r})"
 
     @property
+    def function(self) -> Callable[..., Any]:
+        """The user's function (Chalice wraps handlers in objects that keep it as `.func`)."""
+        return getattr(self.handler, "func", self.handler)
+
+    @property
+    def decorator(self) -> str:
+        """The decorator that declared the job, for messages: task, schedule, ..."""
+        return self.kind.removeprefix("chalice_")
+
+    @property
     def location(self) -> str:
         """module:function, for messages."""
-        module = getattr(self.handler, "__module__", "?")
-        return f"{module}:{getattr(self.handler, '__qualname__', self.name)}"
+        function = self.function
+        module = getattr(function, "__module__", "?")
+        return f"{module}:{getattr(function, '__qualname__', self.name)}"
 
 
 def _schedule_text(expression: Any) -> Any:
-    return expression.to_string() if isinstance(expression, ScheduleExpression) else expression
+    """AWS text of fargo's or Chalice's Rate/Cron objects; strings pass through."""
+    to_string = getattr(expression, "to_string", None)
+    return to_string() if callable(to_string) else expression
 
 
 class _Registry:
@@ -171,6 +184,38 @@ class App(_Registry):
                 TaskDefinition((name_prefix or "") + definition.name, definition.handler,
                                definition.kind, dict(definition.settings))
             )
+
+
+def is_chalice_app(obj: Any) -> bool:
+    return type(obj).__name__ == "Chalice" and type(obj).__module__.startswith("chalice")
+
+
+def from_chalice(chalice_app: Any) -> App:
+    """A fargo App over a chalice.Chalice app: its scheduled, CloudWatch-event and pure Lambda
+    functions become jobs, and each is called exactly as Chalice calls it, through Chalice's own
+    handler object (so handlers receive Chalice's own event classes).
+    """
+    app = App(chalice_app.app_name)
+    for source in getattr(chalice_app, "event_sources", []):
+        kind = type(source).__name__
+        handler = chalice_app.handler_map.get(source.name)
+        if handler is None:
+            continue
+        if kind == "ScheduledEventConfig":
+            settings: dict[str, Any] = {
+                "schedule": _schedule_text(source.schedule_expression), "compute": "lambda"}
+            if getattr(source, "description", None):
+                settings["description"] = source.description
+            app._record(TaskDefinition(source.name, handler, "chalice_schedule", settings))
+        elif kind == "CloudWatchEventConfig":
+            app._record(TaskDefinition(source.name, handler, "chalice_on_cw_event",
+                                       {"compute": "lambda"}))
+    for function in getattr(chalice_app, "pure_lambda_functions", []):
+        handler = chalice_app.handler_map.get(function.name)
+        if handler is not None:
+            app._record(TaskDefinition(function.name, handler, "chalice_lambda_function",
+                                       {"compute": "lambda"}))
+    return app
 
 
 class Blueprint(_Registry):

@@ -22,7 +22,7 @@ CONFIG_FILE = ".fargo/config.json"
 SCHEMA_NAME = "config.schema.json"
 
 _FRIENDLY_PATTERNS = {
-    "app_name": "letters, digits and '-', starting with a letter or digit",
+    "app_name": "letters, digits, '-' and '_', starting with a letter or digit",
     "region": "an AWS region such as eu-west-1",
     "account": "a 12-digit AWS account id",
     "cluster": "1-255 letters, digits, '-' or '_'",

@@ -109,7 +109,7 @@ def check(root: Path, stages: list[str] | None = None) -> Checked:
 
 
 def _file_of(definition: Any) -> str:
-    code = getattr(definition.handler, "__code__", None)
+    code = getattr(definition.function, "__code__", None)
     return str(getattr(code, "co_filename", "app.py"))
 
 

@@ -63,7 +63,7 @@ def _levels(config: dict[str, Any], stage: str, definition: TaskDefinition, root
     return [
         (Source("top", CONFIG_FILE, ""), config),
         (Source("stage", CONFIG_FILE, f"stages.{stage}"), stage_conf),
-        (Source("decorator", module_file, f"@app.{definition.kind}(...) on {name}"),
+        (Source("decorator", module_file, f"@app.{definition.decorator}(...) on {name}"),
          definition.settings),
         (Source("task", CONFIG_FILE, f"tasks.{name}"), (config.get("tasks") or {}).get(name) or {}),
         (Source("stage-task", CONFIG_FILE, f"stages.{stage}.tasks.{name}"),
@@ -72,7 +72,7 @@ def _levels(config: dict[str, Any], stage: str, definition: TaskDefinition, root
 
 
 def _module_file(definition: TaskDefinition) -> str:
-    code = getattr(definition.handler, "__code__", None)
+    code = getattr(definition.function, "__code__", None)
     filename = getattr(code, "co_filename", None) or "app.py"
     return filename
 
@@ -197,7 +197,8 @@ class TaskResolver:
         name = self.definition.name
         full = f"{self.app_name}-{self.stage}-{name}"
         source = Source("decorator", relative_path(self.root, _module_file(self.definition)),
-                        f"@app.{self.definition.kind}(name=...) on {self.definition.location}")
+                        f"@app.{self.definition.decorator}(name=...) on "
+                        f"{self.definition.location}")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
             self._problem(source, f"job name {name!r} may contain only letters, digits, '_' and "
                           "'-' (it becomes part of AWS resource names)")

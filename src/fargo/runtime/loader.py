@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from fargo.app import App
+from fargo.app import App, from_chalice, is_chalice_app
 
 
 class AppNotFound(Exception):
@@ -37,11 +37,16 @@ def import_app_module(root: Path) -> ModuleType:
 
 
 def find_app(module: ModuleType) -> App:
-    """The module's `app` if it is an App, else the only App it defines."""
+    """The module's `app` if it is an App (or a chalice.Chalice app), else the only one."""
     candidate = getattr(module, "app", None)
     if isinstance(candidate, App):
         return candidate
+    if is_chalice_app(candidate):
+        return from_chalice(candidate)
     apps = [v for v in vars(module).values() if isinstance(v, App)]
+    chalice_apps = [v for v in vars(module).values() if is_chalice_app(v)]
+    if not apps and len(chalice_apps) == 1:
+        return from_chalice(chalice_apps[0])
     if len(apps) == 1:
         return apps[0]
     raise AppNotFound(

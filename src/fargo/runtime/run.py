@@ -33,7 +33,7 @@ def log(level: str, message: str, **fields: Any) -> None:
 
 def _call(handler: Any, kind: str, event_dict: dict[str, Any], context: Any) -> Any:
     """Call the handler the way Chalice would: (event) or (event, context)."""
-    if kind == "lambda_function":
+    if kind == "lambda_function" or kind.startswith("chalice_"):
         return handler(event_dict, context)
     from fargo.runtime.event import CloudWatchEvent
 
@@ -174,5 +174,7 @@ def run_in_lambda(event: dict[str, Any], lambda_context: Any) -> Any:
         getattr(lambda_context, "aws_request_id", ""), None, lambda_context,
     )
     if definition.kind == "lambda_function":
+        return definition.handler(event, lambda_context)
+    if definition.kind.startswith("chalice_"):
         return definition.handler(event, lambda_context)
     return _call(definition.handler, definition.kind, event, context)

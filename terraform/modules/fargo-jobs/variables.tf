@@ -3,8 +3,8 @@ variable "app_name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,39}$", var.app_name))
-    error_message = "app_name: letters, digits and '-', at most 40 characters."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.app_name))
+    error_message = "app_name: letters, digits, '-' and '_', at most 40 characters."
   }
 }
 

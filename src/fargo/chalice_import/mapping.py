@@ -1,0 +1,287 @@
+"""Chalice's effective settings per function and stage, and their fargo equivalents.
+
+Chalice resolves a per-function setting in this order (chalice/config.py, `_chain_lookup`):
+stages.<S>.lambda_functions.<F>  >  stages.<S>  >  lambda_functions.<F>  >  top level  >  default
+— so a stage-wide value beats a top-level per-function one. Environment variables and tags merge
+(`_chain_merge`): default < top level < stages.<S> < stages.<S>.lambda_functions.<F>; a
+top-level lambda_functions.<F> environment is ignored. fargo reproduces exactly that, then writes
+each value at the least specific fargo level that yields the same result everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargo import limits
+from fargo.chalice_import.reader import ChaliceApp, ChaliceFunction
+from fargo.problems import Problem, ProblemsError
+
+DEFAULTS: dict[str, Any] = {"lambda_memory_size": 128, "lambda_timeout": 60,
+                            "autogen_policy": True}
+LOOKUP = ("lambda_memory_size", "lambda_timeout", "iam_policy_file", "autogen_policy",
+          "subnet_ids", "security_group_ids", "reserved_concurrency", "log_retention_in_days",
+          "layers", "xray", "iam_role_arn", "manage_iam_role", "lambda_ephemeral_storage")
+MERGED = ("environment_variables", "tags")
+
+
+@dataclass
+class Row:
+    """One line of the report: a Chalice setting of a function in a stage and where it went."""
+
+    function: str
+    stage: str
+    setting: str
+    chalice: str
+    source: str
+    fargo: str
+
+
+@dataclass
+class Imported:
+    config: dict[str, Any]
+    policies: dict[str, bytes]  # file name under .fargo/ -> content
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def lookup(config: dict[str, Any], stage: str, function: str, name: str) -> tuple[Any, str]:
+    stage_conf = (config.get("stages") or {}).get(stage) or {}
+    chain = [
+        (((stage_conf.get("lambda_functions") or {}).get(function) or {}),
+         f"stages.{stage}.lambda_functions.{function}"),
+        (stage_conf, f"stages.{stage}"),
+        (((config.get("lambda_functions") or {}).get(function) or {}),
+         f"lambda_functions.{function}"),
+        (config, "top level"),
+        (DEFAULTS, "Chalice default"),
+    ]
+    for values, source in chain:
+        if isinstance(values, dict) and values.get(name) is not None:
+            return values[name], source
+    return None, "not set"
+
+
+def merge(config: dict[str, Any], stage: str, function: str, name: str) -> dict[str, str]:
+    stage_conf = (config.get("stages") or {}).get(stage) or {}
+    merged: dict[str, str] = {}
+    for values in (config, stage_conf,
+                   ((stage_conf.get("lambda_functions") or {}).get(function) or {})):
+        value = values.get(name) if isinstance(values, dict) else None
+        if isinstance(value, dict):
+            merged.update({str(k): str(v) for k, v in value.items()})
+    return merged
+
+
+def fargate_size(memory: int) -> tuple[int, int, str]:
+    fit = limits.smallest_fargate_size(max(memory, 512))
+    assert fit is not None
+    cpu, mib = fit
+    why = (f"smallest Fargate size with at least {memory} MB: {cpu / 1024:g} vCPU / {mib} MiB"
+           if mib != memory else f"{cpu / 1024:g} vCPU / {mib} MiB")
+    return cpu, mib, why
+
+
+def import_project(root: Path, app: ChaliceApp, fargate: set[str],
+                   all_scheduled: bool) -> Imported:
+    config_path = root / ".chalice" / "config.json"
+    try:
+        chalice_config = json.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProblemsError([Problem("not found: not a Chalice project", ".chalice/config.json")]) \
+            from None
+    except json.JSONDecodeError as exc:
+        raise ProblemsError([Problem(f"is not valid JSON: {exc.msg}", ".chalice/config.json",
+                                     f"line {exc.lineno}, column {exc.colno}")]) from None
+    stages = sorted((chalice_config.get("stages") or {}).keys()) or ["dev"]
+    known = {f.name for f in app.functions}
+    unknown = sorted(fargate - known)
+    if unknown:
+        raise ProblemsError([Problem(f"no Chalice function named {name!r} (functions: "
+                                     f"{', '.join(sorted(known)) or 'none'})", key="--fargate")
+                             for name in unknown])
+    result = Imported(config={}, policies={})
+    # values[(function, stage)][fargo setting] = value
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for function in app.functions:
+        on_fargate = function.name in fargate or (all_scheduled and function.kind == "schedule")
+        for stage in stages:
+            values[(function.name, stage)] = _function_stage(
+                root, chalice_config, function, stage, on_fargate, result)
+    for name, conf in (chalice_config.get("lambda_functions") or {}).items():
+        if name not in known:
+            result.notes.append(f"lambda_functions.{name}: no such function in app.py (ignored)")
+        if isinstance(conf, dict) and conf.get("environment_variables"):
+            result.notes.append(
+                f"lambda_functions.{name}.environment_variables: Chalice ignores a top-level "
+                "per-function environment, so fargo does too")
+    if app.routes:
+        result.notes.append(f"{app.routes} HTTP routes stay with Chalice/API Gateway "
+                            "(fargo runs scheduled and Lambda-style jobs)")
+    for event in app.other_events:
+        result.notes.append(f"{event}: event sources other than schedules and CloudWatch "
+                            "events are not imported")
+    result.config = _factor(app, stages, values, chalice_config, result)
+    return result
+
+
+def _function_stage(root: Path, chalice_config: dict[str, Any], function: ChaliceFunction,
+                    stage: str, on_fargate: bool, result: Imported) -> dict[str, Any]:
+    name = function.name
+    out: dict[str, Any] = {}
+
+    def row(setting: str, value: Any, source: str, fargo: str) -> None:
+        result.rows.append(Row(name, stage, setting, json.dumps(value), source, fargo))
+
+    out["compute"] = "fargate" if on_fargate else "lambda"
+    memory, source = lookup(chalice_config, stage, name, "lambda_memory_size")
+    if on_fargate:
+        cpu, mib, why = fargate_size(int(memory))
+        out["cpu"], out["memory"] = cpu, mib
+        row("lambda_memory_size", memory, source, f"Fargate cpu {cpu}, memory {mib} ({why})")
+    else:
+        out["memory"] = int(memory)
+        row("lambda_memory_size", memory, source, f"memory {memory}")
+    timeout, source = lookup(chalice_config, stage, name, "lambda_timeout")
+    out["timeout"] = int(timeout)
+    flag = " — at Lambda's 15-minute limit: a candidate for Fargate" \
+        if int(timeout) >= limits.LAMBDA_TIMEOUT_MAX and not on_fargate else ""
+    row("lambda_timeout", timeout, source, f"timeout {timeout}{flag}")
+    env = merge(chalice_config, stage, name, "environment_variables")
+    out["environment_variables"] = env
+    if env:
+        row("environment_variables", sorted(env), "merged", "environment_variables (same keys)")
+    tags = {k: v for k, v in merge(chalice_config, stage, name, "tags").items()
+            if k != "aws-chalice"}
+    out["tags"] = tags
+    if tags:
+        row("tags", tags, "merged", "tags")
+    for setting, target in (("subnet_ids", "subnets"), ("security_group_ids",
+                                                        "security_groups")):
+        value, source = lookup(chalice_config, stage, name, setting)
+        if value:
+            out[target] = list(value)
+            row(setting, value, source, f"stages.{stage}.{target} (fargo places a stage's "
+                "Fargate jobs in one network)")
+    concurrency, source = lookup(chalice_config, stage, name, "reserved_concurrency")
+    if concurrency is not None:
+        if int(concurrency) == 0:
+            out["enabled"] = False
+            row("reserved_concurrency", concurrency, source, "enabled: false (0 = never runs)")
+        else:
+            out["overlap"] = "skip" if int(concurrency) == 1 else "allow"
+            row("reserved_concurrency", concurrency, source,
+                f"overlap: {out['overlap']} (at most {concurrency} at once)")
+    retention, source = lookup(chalice_config, stage, name, "log_retention_in_days")
+    if retention is not None:
+        if int(retention) in limits.LOG_RETENTION_DAYS:
+            out["log_retention_days"] = int(retention)
+            row("log_retention_in_days", retention, source, f"log_retention_days {retention}")
+        else:
+            row("log_retention_in_days", retention, source, "not mapped: not a CloudWatch value")
+    autogen, source = lookup(chalice_config, stage, name, "autogen_policy")
+    if autogen:
+        row("autogen_policy", autogen, source, "not mapped: fargo does not guess policies; write "
+            f".fargo/policy-{name}.json with what the job needs")
+    else:
+        policy, source = lookup(chalice_config, stage, name, "iam_policy_file")
+        policy_name = policy or f"policy-{stage}.json"
+        path = root / ".chalice" / str(policy_name)
+        if path.is_file():
+            out["policy"] = (str(policy_name), path.read_bytes())
+            row("iam_policy_file", policy_name, source if policy else "Chalice default",
+                f"the job's policy (from .chalice/{policy_name})")
+        else:
+            row("iam_policy_file", policy_name, source, f"not mapped: .chalice/{policy_name} "
+                "does not exist")
+    for setting, reason in (("layers", "put the layers' packages in requirements.txt"),
+                            ("xray", "fargo jobs log JSON lines; tracing is not configured"),
+                            ("iam_role_arn", "fargo creates each job's role from its policy"),
+                            ("manage_iam_role", "fargo always manages the roles"),
+                            ("lambda_ephemeral_storage", "set ephemeral_storage_gib on Fargate")):
+        value, source = lookup(chalice_config, stage, name, setting)
+        if value is not None:
+            row(setting, value, source, f"not mapped: {reason}")
+    return out
+
+
+def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], dict[str, Any]],
+            chalice_config: dict[str, Any], result: Imported) -> dict[str, Any]:
+    """Write each value at the least specific fargo level that gives it everywhere it applies."""
+    config: dict[str, Any] = {"$schema": "./config.schema.json", "app_name": app.app_name}
+    tasks: dict[str, dict[str, Any]] = {}
+    stage_tasks: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in stages}
+    stage_conf: dict[str, dict[str, Any]] = {s: {} for s in stages}
+    names = sorted({f.name for f in app.functions})
+    for name in names:
+        per_stage = [values[(name, s)] for s in stages]
+        keys = sorted({k for v in per_stage for k in v})
+        for key in keys:
+            if key in ("subnets", "security_groups"):
+                for stage, v in zip(stages, per_stage, strict=True):
+                    if key in v:
+                        existing = stage_conf[stage].get(key)
+                        if existing not in (None, v[key]):
+                            result.notes.append(f"{name}: {key} differ between functions in "
+                                                f"stage {stage}; kept {existing}")
+                        else:
+                            stage_conf[stage][key] = v[key]
+                continue
+            if key == "policy":
+                _policy(name, stages, per_stage, tasks, stage_tasks, result)
+                continue
+            if key in ("environment_variables", "tags"):
+                _factor_dict(name, key, stages, per_stage, tasks, stage_tasks)
+                continue
+            present = [v.get(key) for v in per_stage]
+            if all(p == present[0] for p in present) and present[0] is not None:
+                tasks.setdefault(name, {})[key] = present[0]
+            else:
+                for stage, value in zip(stages, present, strict=True):
+                    if value is not None:
+                        stage_tasks[stage].setdefault(name, {})[key] = value
+    if tasks:
+        config["tasks"] = {k: dict(sorted(v.items())) for k, v in sorted(tasks.items())}
+    config["stages"] = {}
+    for stage in stages:
+        entry: dict[str, Any] = dict(sorted(stage_conf[stage].items()))
+        region = ((chalice_config.get("stages") or {}).get(stage) or {}).get("region")
+        if region:
+            entry["region"] = region
+        if stage_tasks[stage]:
+            entry["tasks"] = {k: dict(sorted(v.items()))
+                              for k, v in sorted(stage_tasks[stage].items())}
+        config["stages"][stage] = entry
+    return config
+
+
+def _factor_dict(name: str, key: str, stages: list[str], per_stage: list[dict[str, Any]],
+                 tasks: dict[str, dict[str, Any]],
+                 stage_tasks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    dicts = [v.get(key) or {} for v in per_stage]
+    common = {k: val for k, val in dicts[0].items() if all(d.get(k) == val for d in dicts)}
+    if common:
+        tasks.setdefault(name, {})[key] = dict(sorted(common.items()))
+    for stage, d in zip(stages, dicts, strict=True):
+        rest = {k: val for k, val in d.items() if k not in common}
+        if rest:
+            stage_tasks[stage].setdefault(name, {})[key] = dict(sorted(rest.items()))
+
+
+def _policy(name: str, stages: list[str], per_stage: list[dict[str, Any]],
+            tasks: dict[str, dict[str, Any]],
+            stage_tasks: dict[str, dict[str, dict[str, Any]]], result: Imported) -> None:
+    """Chalice's policy files are copied once each as chalice-<file> and referenced."""
+    sources = [v.get("policy") for v in per_stage]
+    for source in sources:
+        if source is not None:
+            result.policies[f"chalice-{Path(source[0]).name}"] = source[1]
+    if all(src == sources[0] for src in sources) and sources[0] is not None:
+        tasks.setdefault(name, {})["iam_policy_file"] = f"chalice-{Path(sources[0][0]).name}"
+        return
+    for stage, source in zip(stages, sources, strict=True):
+        if source is not None:
+            stage_tasks[stage].setdefault(name, {})["iam_policy_file"] = \
+                f"chalice-{Path(source[0]).name}"

@@ -1,0 +1,116 @@
+"""`fargo import-chalice PATH`: write .fargo/ for a Chalice project; report every setting."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from fargo.chalice_import.mapping import Imported, Row, import_project
+from fargo.chalice_import.reader import read_app
+from fargo.cli.output import notice, out, print_json
+from fargo.problems import Problem, ProblemsError
+from fargo.project.config import schema_path
+
+
+def planned_files(imported: Imported) -> dict[str, bytes]:
+    files = {
+        ".fargo/config.json": (json.dumps(imported.config, indent=2) + "\n").encode(),
+        ".fargo/config.schema.json": schema_path().read_bytes(),
+    }
+    for name, data in sorted(imported.policies.items()):
+        files[f".fargo/{name}"] = data
+    return files
+
+
+def report(imported: Imported, functions: list[str]) -> None:
+    by_function: dict[str, list[Row]] = {}
+    for row in imported.rows:
+        by_function.setdefault(row.function, []).append(row)
+    for name in functions:
+        table = Table(title=f"{name}", title_justify="left")
+        for column in ("stage", "Chalice setting", "value", "from", "fargo"):
+            table.add_column(column)
+        for row in by_function.get(name, []):
+            table.add_row(row.stage, row.setting, row.chalice, row.source, row.fargo)
+        out.print(table)
+    for note in imported.notes:
+        notice(note)
+
+
+@click.command(name="import-chalice")
+@click.argument("path", type=click.Path(file_okay=False))
+@click.option("--fargate", "fargate_names", help="Comma-separated functions to move to Fargate.")
+@click.option("--fargate-all-scheduled", is_flag=True, help="Move every scheduled function.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Write the fargo project here (default: PATH itself, next to .chalice/).")
+@click.option("--dry-run", is_flag=True, help="Print the report and the diff; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: bool,
+                   out_dir: str | None, dry_run: bool, as_json: bool) -> None:
+    """Bring a Chalice project over without changing its code."""
+    root = Path(path).resolve()
+    if not root.is_dir():
+        raise ProblemsError([Problem(f"{path} is not a directory", key="PATH")])
+    if fargate_names and fargate_all_scheduled:
+        raise ProblemsError([Problem("use --fargate or --fargate-all-scheduled, not both",
+                                     key="--fargate")])
+    app = read_app(root)
+    fargate = {n.strip() for n in (fargate_names or "").split(",") if n.strip()}
+    imported = import_project(root, app, fargate, fargate_all_scheduled)
+    if not as_json:
+        report(imported, sorted({f.name for f in app.functions}))
+    target = Path(out_dir).resolve() if out_dir else root
+    files = planned_files(imported)
+    if target != root:
+        for name in ("app.py", "requirements.txt"):
+            if (root / name).is_file():
+                files[name] = (root / name).read_bytes()
+        for source in sorted((root / "chalicelib").rglob("*")) if (root / "chalicelib").is_dir() \
+                else []:
+            if source.is_file() and "__pycache__" not in source.parts:
+                files[source.relative_to(root).as_posix()] = source.read_bytes()
+    changed = {n: d for n, d in files.items()
+               if not (target / n).is_file() or (target / n).read_bytes() != d}
+    if as_json:
+        from dataclasses import asdict
+
+        print_json({"rows": [asdict(r) for r in imported.rows], "notes": imported.notes,
+                    "changed": sorted(changed), "dry_run": dry_run})
+        if not dry_run:
+            for name, data in changed.items():
+                _atomic_write(target / name, data)
+        return
+    if dry_run:
+        for name, data in changed.items():
+            old = (target / name).read_text(errors="replace").splitlines(keepends=True) \
+                if (target / name).is_file() else []
+            new = data.decode(errors="replace").splitlines(keepends=True)
+            out.print("".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}")),
+                      markup=False, highlight=False, end="")
+        out.print(f"dry run: {len(changed)} files would change" if changed
+                  else "dry run: nothing would change")
+        return
+    if not changed:
+        out.print("Nothing to change: the fargo project already matches the Chalice project.")
+        return
+    for name, data in changed.items():
+        _atomic_write(target / name, data)
+    out.print(f"Wrote {len(changed)} files to {target}: "
+              + ", ".join(sorted(changed)))
+    out.print(f"Next: fargo -C {target} validate && fargo -C {target} ls")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+

@@ -1,0 +1,273 @@
+"""Bringing Chalice projects over: settings resolved as Chalice resolves them, no code changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fargo.project.load import load_project
+from tests.conftest import _run, assert_clean_error
+
+APP = '''
+import os
+from chalice import Chalice, Cron, Rate
+from chalicelib.reports import bp as reports
+
+app = Chalice(app_name='billing')
+app.register_blueprint(reports, name_prefix='rep_')
+
+
+@app.route('/')
+def index():
+    return {'hello': 'world'}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def sync_invoices(event):
+    return {"env": {k: v for k, v in os.environ.items() if k.isupper() and "_" in k
+                    and not k.startswith(("FARGO_", "PYTHON", "AWS_", "LC_"))},
+            "source": event.source, "class": type(event).__module__ + "." + type(event).__name__}
+
+
+@app.schedule(Cron(0, 2, '*', '*', '?', '*'), name='nightly_rollup')
+def rollup(event):
+    return {"db": os.environ.get("DB_HOST"), "batch": os.environ.get("BATCH"),
+            "class": type(event).__module__ + "." + type(event).__name__}
+
+
+@app.schedule('rate(1 hour)', description='hourly cleanup')
+def cleanup(event):
+    return "cleaned"
+
+
+@app.lambda_function(name='reindex')
+def reindex(event, context):
+    return {"event": event}
+'''
+
+BLUEPRINT = '''
+from chalice import Blueprint
+
+bp = Blueprint(__name__)
+
+
+@bp.schedule('cron(0 6 ? * MON *)')
+def weekly(event):
+    return "weekly report"
+'''
+
+CONFIG = {
+    "version": "2.0",
+    "app_name": "billing",
+    "autogen_policy": False,
+    "lambda_memory_size": 256,
+    "environment_variables": {"LOG_LEVEL": "info"},
+    "tags": {"team": "billing"},
+    "lambda_functions": {
+        "nightly_rollup": {"lambda_timeout": 900, "lambda_memory_size": 3008,
+                           "environment_variables": {"IGNORED": "yes"}},
+        "sync_invoices": {"reserved_concurrency": 1, "lambda_memory_size": 1024},
+        "cleanup": {"iam_policy_file": "policy-cleanup.json"},
+    },
+    "stages": {
+        "dev": {
+            "api_gateway_stage": "api",
+            "environment_variables": {"STAGE_NAME": "dev", "DB_HOST": "dev-db"},
+            "lambda_functions": {"rep_weekly": {"lambda_timeout": 120}},
+        },
+        "staging": {
+            "api_gateway_stage": "api",
+            "lambda_timeout": 300,
+            "environment_variables": {"STAGE_NAME": "staging", "DB_HOST": "staging-db"},
+            "tags": {"env": "staging"},
+        },
+        "prod": {
+            "api_gateway_stage": "api",
+            "lambda_memory_size": 512,
+            "log_retention_in_days": 90,
+            "reserved_concurrency": 0,
+            "subnet_ids": ["subnet-0123456789abcdef0"],
+            "security_group_ids": ["sg-0123456789abcdef0"],
+            "layers": ["arn:aws:lambda:eu-west-1:123456789012:layer:pandas:3"],
+            "environment_variables": {"STAGE_NAME": "prod", "DB_HOST": "prod-db"},
+            "lambda_functions": {
+                "nightly_rollup": {"lambda_memory_size": 10240,
+                                   "environment_variables": {"BATCH": "big"},
+                                   "reserved_concurrency": 1},
+                "sync_invoices": {"reserved_concurrency": 1},
+                "rep_weekly": {"reserved_concurrency": 1},
+                "cleanup": {"reserved_concurrency": 2},
+                "reindex": {"reserved_concurrency": 1},
+            },
+        },
+    },
+}
+
+
+def policy(bucket: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+
+
+@pytest.fixture
+def billing(tmp_path: Path) -> Path:
+    root = tmp_path / "billing"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "chalicelib").mkdir()
+    (root / "app.py").write_text(textwrap.dedent(APP))
+    (root / "chalicelib" / "__init__.py").write_text("")
+    (root / "chalicelib" / "reports.py").write_text(textwrap.dedent(BLUEPRINT))
+    (root / ".chalice" / "config.json").write_text(json.dumps(CONFIG, indent=2))
+    for stage in ("dev", "staging", "prod"):
+        (root / ".chalice" / f"policy-{stage}.json").write_text(policy(f"{stage}-bucket"))
+    (root / ".chalice" / "policy-cleanup.json").write_text(policy("cleanup-bucket"))
+    (root / "requirements.txt").write_text("")
+    return root
+
+
+def code_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted([root / "app.py", *(root / "chalicelib").glob("*.py")])}
+
+
+def chalice_config(root: Path, stage: str, function: str):
+    from chalice.config import Config
+
+    return Config(chalice_stage=stage, function_name=function,
+                  config_from_disk=json.loads((root / ".chalice" / "config.json").read_text()),
+                  default_params={"lambda_memory_size": 128, "lambda_timeout": 60,
+                                  "autogen_policy": True, "project_dir": str(root)})
+
+
+FUNCTIONS = ["cleanup", "nightly_rollup", "reindex", "rep_weekly", "sync_invoices"]
+
+
+def test_import_keeps_chalice_semantics(billing: Path) -> None:
+    before = code_digest(billing)
+    r = _run(["import-chalice", str(billing), "--fargate", "nightly_rollup"])
+    assert r.returncode == 0, r.stderr
+    assert code_digest(billing) == before, "no line of the handlers changed"
+    assert "Chalice ignores a top-level per-function environment" in r.stderr
+    assert "HTTP routes stay with Chalice" in r.stderr
+    assert "layers" in r.stdout and "requirements.txt" in r.stdout  # reported, not mapped
+    assert "Fargate cpu 2048, memory 10240" in r.stdout
+    rows = json.loads(_run(["import-chalice", str(billing), "--fargate", "nightly_rollup",
+                            "--json", "--dry-run"]).stdout)["rows"]
+    memory = {(x["stage"], x["function"]): x["fargo"] for x in rows
+              if x["setting"] == "lambda_memory_size"}
+    assert memory[("dev", "nightly_rollup")] == ("Fargate cpu 512, memory 3072 (smallest Fargate "
+                                                 "size with at least 3008 MB: 0.5 vCPU / 3072 MiB)")
+    v = _run(["validate"], cwd=billing)
+    assert v.returncode == 0, v.stderr
+    for stage in ("dev", "staging", "prod"):
+        project = load_project(billing, stage)
+        assert sorted(project.task_names) == FUNCTIONS
+        for name in FUNCTIONS:
+            spec = project.task(name)
+            expected = chalice_config(billing, stage, name)
+            assert dict(spec.environment_variables) == expected.environment_variables, (stage, name)
+            tags = {k: v for k, v in expected.tags.items() if k != "aws-chalice"}
+            assert dict(spec.tags) == tags, (stage, name)
+            assert spec.timeout == expected.lambda_timeout, (stage, name)
+            if name == "nightly_rollup":
+                assert spec.compute == "fargate" and spec.memory >= expected.lambda_memory_size
+            else:
+                assert spec.compute == "lambda" and spec.memory == expected.lambda_memory_size
+            concurrency = expected.reserved_concurrency
+            assert spec.enabled is (concurrency != 0), (stage, name)
+            if concurrency == 1:
+                assert spec.overlap == "skip"
+    prod = load_project(billing, "prod")
+    rollup = prod.task("nightly_rollup")
+    assert (rollup.cpu, rollup.memory) == (2048, 10240)
+    assert prod.stage.subnets == ("subnet-0123456789abcdef0",)
+    cleanup = prod.task("cleanup")
+    assert cleanup.iam_policy["Statement"][0]["Resource"] == "arn:aws:s3:::cleanup-bucket/*"
+    weekly = load_project(billing, "staging").task("rep_weekly")
+    assert weekly.iam_policy["Statement"][0]["Resource"] == "arn:aws:s3:::staging-bucket/*"
+    assert weekly.schedule == "cron(0 6 ? * MON *)"
+    assert load_project(billing, "dev").task("sync_invoices").schedule == "rate(5 minutes)"
+
+
+def test_invoke_runs_the_unchanged_handlers_with_chalice_objects(billing: Path) -> None:
+    _run(["import-chalice", str(billing), "--fargate", "nightly_rollup"])
+    r = _run(["invoke", "nightly_rollup", "--stage", "prod"], cwd=billing)
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])["result"]
+    assert result == {"db": "prod-db", "batch": "big", "class": "chalice.app.CloudWatchEvent"}
+    r = _run(["invoke", "sync_invoices", "--stage", "staging"], cwd=billing)
+    result = json.loads(r.stdout.strip().splitlines()[-1])["result"]
+    expected = chalice_config(billing, "staging", "sync_invoices").environment_variables
+    assert {k: v for k, v in result["env"].items() if k in expected} == expected
+    r = _run(["invoke", "reindex", "--event", '{"k": 1}'], cwd=billing)
+    assert json.loads(r.stdout.strip().splitlines()[-1])["result"]["event"]["k"] == 1
+
+
+def test_package_has_one_job_per_function(billing: Path, tmp_path: Path) -> None:
+    _run(["import-chalice", str(billing), "--fargate-all-scheduled"])
+    r = _run(["package", "--stage", "prod", "--out", str(tmp_path / "pkg")], cwd=billing)
+    assert r.returncode == 0, r.stderr
+    jobs = json.loads((tmp_path / "pkg" / "main.tf.json").read_text())["module"]["jobs"]["jobs"]
+    assert sorted(jobs) == FUNCTIONS
+    assert {k: v["compute"] for k, v in jobs.items()} == {
+        "cleanup": "fargate", "nightly_rollup": "fargate", "reindex": "lambda",
+        "rep_weekly": "fargate", "sync_invoices": "fargate"}
+
+
+def test_import_is_idempotent_and_dry_run_writes_nothing(billing: Path) -> None:
+    first = _run(["import-chalice", str(billing), "--fargate", "nightly_rollup"])
+    assert "Wrote" in first.stdout
+    snapshot = {p: p.read_bytes() for p in (billing / ".fargo").iterdir()}
+    again = _run(["import-chalice", str(billing), "--fargate", "nightly_rollup"])
+    assert "Nothing to change" in again.stdout
+    assert {p: p.read_bytes() for p in (billing / ".fargo").iterdir()} == snapshot
+    dry = _run(["import-chalice", str(billing), "--dry-run"])
+    assert dry.returncode == 0 and '-      "compute": "fargate"' in dry.stdout
+    assert "1 files would change" in dry.stdout
+    assert {p: p.read_bytes() for p in (billing / ".fargo").iterdir()} == snapshot
+
+
+def test_import_to_another_directory(billing: Path, tmp_path: Path) -> None:
+    out = tmp_path / "moved"
+    r = _run(["import-chalice", str(billing), "--out", str(out)])
+    assert r.returncode == 0, r.stderr
+    assert (out / "app.py").read_bytes() == (billing / "app.py").read_bytes()
+    assert not (billing / ".fargo").exists()
+    assert _run(["validate"], cwd=out).returncode == 0
+
+
+def test_chalice_new_project_template(tmp_path: Path) -> None:
+    chalice = Path(sys.executable).parent / "chalice"
+    done = subprocess.run([str(chalice), "new-project", "hello"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "hello"
+    r = _run(["import-chalice", str(root)])
+    assert r.returncode == 0, r.stderr
+    assert "HTTP routes stay with Chalice" in r.stderr
+    assert _run(["validate"], cwd=root).returncode == 0
+    # add a scheduled function the way a Chalice user would, and import again
+    app = (root / "app.py").read_text() + (
+        "\n\n@app.schedule('rate(1 day)')\ndef nightly(event):\n    return {'ok': True}\n")
+    (root / "app.py").write_text(app)
+    assert _run(["import-chalice", str(root)]).returncode == 0
+    r = _run(["invoke", "nightly"], cwd=root)
+    assert r.returncode == 0 and '"ok": true' in r.stdout
+
+
+def test_bad_input(billing: Path, tmp_path: Path) -> None:
+    assert_clean_error(_run(["import-chalice", str(billing), "--fargate", "nope"]),
+                       "no Chalice function named 'nope'")
+    assert_clean_error(_run(["import-chalice", str(tmp_path / "missing")]), "not a directory")
+    (tmp_path / "empty").mkdir()
+    assert_clean_error(_run(["import-chalice", str(tmp_path / "empty")]),
+                       "not a Chalice project")
+    (billing / ".chalice" / "config.json").write_text("{broken")
+    assert_clean_error(_run(["import-chalice", str(billing)]), ".chalice/config.json",
+                       "not valid JSON")
