@@ -144,3 +144,15 @@ def boto(aws_env: dict[str, str], service: str, region: str = "us-east-1"):
 
     return boto3.client(service, region_name=region, endpoint_url=aws_env["AWS_ENDPOINT_URL"],
                         aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A private copy of examples/etl-platform (no generated files)."""
+    import shutil
+
+    root = tmp_path / "etl-platform"
+    shutil.copytree(REPO / "examples" / "etl-platform", root,
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
+                                                  "build"))
+    return root

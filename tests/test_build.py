@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,16 +14,7 @@ import pytest
 
 from fargo.packaging.lambda_zip import build_zip
 from fargo.problems import ProblemsError
-from tests.conftest import REPO, _run
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    root = tmp_path / "etl-platform"
-    shutil.copytree(REPO / "examples" / "etl-platform", root,
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
-                                                  "build"))
-    return root
+from tests.conftest import _run
 
 
 def tree_digest(directory: Path) -> dict[str, str]:

@@ -15,12 +15,6 @@ from tests.conftest import REPO, _run, assert_clean_error, boto
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    root = tmp_path / "etl-platform"
-    shutil.copytree(REPO / "examples" / "etl-platform", root,
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy"))
-    return root
 
 
 def fargo(root: Path, aws: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from fargo.project.load import load_project
 from fargo.synth.root import build_root, job_input
-from tests.conftest import REPO, _run, assert_clean_error
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    root = tmp_path / "etl-platform"
-    shutil.copytree(REPO / "examples" / "etl-platform", root,
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy"))
-    return root
+from tests.conftest import _run, assert_clean_error
 
 
 def digest(directory: Path) -> dict[str, str]:

@@ -116,6 +116,27 @@ def plan(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | N
         _show(changes, f"{project.app_name} · stage {stage}")
 
 
+def _apply(project: Project, out_dir: str | None, variables: dict[str, str], yes: bool,
+           destroy: bool) -> None:
+    """Plan, show, confirm and apply; the one path shared by deploy and destroy."""
+    verb = "destroy" if destroy else "deploy"
+    stage = project.stage.name
+    try:
+        terraform = _prepare(project, out_dir, False)
+        changes = terraform.plan(variables, destroy=destroy)
+        _show(changes, f"{project.app_name} · stage {stage}" + (" (destroy)" if destroy else ""))
+        if changes.empty:
+            out.print("Nothing to destroy." if destroy
+                      else "Nothing to deploy: AWS matches the project.")
+            return
+        _confirm(verb, project, yes)
+        terraform.apply()
+    except TerraformFailed as exc:
+        _fail(exc)
+    out.print(f"[green]{'Destroyed' if destroy else 'Deployed'}[/green] {project.app_name} "
+              f"stage {stage}.")
+
+
 @click.command()
 @stage_required
 @out_option
@@ -126,18 +147,7 @@ def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str |
            yes: bool) -> None:
     """Package, plan and apply the stage (asks first on a terminal)."""
     project = project_of(ctx, stage)
-    try:
-        terraform = _prepare(project, out_dir, False)
-        changes = terraform.plan(_variables(project, image_tag))
-        _show(changes, f"{project.app_name} · stage {stage}")
-        if changes.empty:
-            out.print("Nothing to deploy: AWS matches the project.")
-            return
-        _confirm("deploy", project, yes)
-        terraform.apply()
-    except TerraformFailed as exc:
-        _fail(exc)
-    out.print(f"[green]Deployed[/green] {project.app_name} stage {stage}.")
+    _apply(project, out_dir, _variables(project, image_tag), yes, destroy=False)
 
 
 @click.command()
@@ -147,19 +157,7 @@ def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str |
 @click.pass_context
 def destroy(ctx: click.Context, stage: str, out_dir: str | None, yes: bool) -> None:
     """Remove every AWS resource of the stage (asks first on a terminal)."""
-    project = project_of(ctx, stage)
-    try:
-        terraform = _prepare(project, out_dir, False)
-        changes = terraform.plan({}, destroy=True)
-        _show(changes, f"{project.app_name} · stage {stage} (destroy)")
-        if changes.empty:
-            out.print("Nothing to destroy.")
-            return
-        _confirm("destroy", project, yes)
-        terraform.apply()
-    except TerraformFailed as exc:
-        _fail(exc)
-    out.print(f"[green]Destroyed[/green] {project.app_name} stage {stage}.")
+    _apply(project_of(ctx, stage), out_dir, {}, yes, destroy=True)
 
 
 COMMANDS = [package, plan, deploy, destroy]
