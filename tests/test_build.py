@@ -110,3 +110,12 @@ def test_dependencies_are_lambda_platform_wheels(example: Path) -> None:
     with zipfile.ZipFile(example / ".fargo/build/dev/lambda.zip") as archive:
         assert "six.py" in archive.namelist()
     assert (example / ".fargo/build/dev/image/requirements.txt").read_text() == "six==1.16.0\n"
+
+
+def test_bad_tags_are_refused(example: Path) -> None:
+    from tests.conftest import assert_clean_error
+
+    assert_clean_error(_run(["build", "--stage", "dev", "--tag", "bad tag"], cwd=example),
+                       "--tag", "not an image tag")
+    assert_clean_error(_run(["plan", "--stage", "dev", "--image-tag", "-x"], cwd=example),
+                       "--image-tag", "not an image tag")

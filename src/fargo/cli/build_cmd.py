@@ -13,6 +13,7 @@ from fargo.cli.context import project_of
 from fargo.cli.output import err, notice, out, warn
 from fargo.packaging.image import (
     build_command,
+    check_tag,
     default_tag,
     docker_available,
     record,
@@ -45,6 +46,8 @@ def repository_of(project: Project) -> str:
 @click.pass_context
 def build(ctx: click.Context, stage: str, tag: str | None, push: bool) -> None:
     """Write the image build context and the Lambda zip; build (and push) with Docker."""
+    if tag is not None:
+        check_tag(tag, "--tag")
     project = project_of(ctx, stage)
     context = write_context(project)
     chosen = tag or default_tag(project, context)

@@ -29,9 +29,9 @@ def _say(quiet: bool) -> Callable[[str], None]:
 
 def _variables(project: Project, image_tag: str | None) -> dict[str, str]:
     """--image-tag, else the tag of the last fargo build for the stage, else the default."""
-    from fargo.packaging.image import last_built_tag
+    from fargo.packaging.image import check_tag, last_built_tag
 
-    tag = image_tag or last_built_tag(project)
+    tag = check_tag(image_tag, "--image-tag") if image_tag else last_built_tag(project)
     return {"image_tag": tag} if tag else {}
 
 
@@ -104,9 +104,10 @@ def plan(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | N
          as_json: bool) -> None:
     """Show what deploy would change, per job."""
     project = project_of(ctx, stage)
+    variables = _variables(project, image_tag)
     try:
         terraform = _prepare(project, out_dir, as_json)
-        changes = terraform.plan(_variables(project, image_tag))
+        changes = terraform.plan(variables)
     except TerraformFailed as exc:
         _fail(exc)
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,9 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fargo.packaging.lambda_zip import project_files, runtime_files
+from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
 
 USER_ID = 10001
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def check_tag(tag: str, key: str) -> str:
+    """A Docker/ECR image tag, or ProblemsError naming the rule."""
+    if not _TAG.match(tag):
+        raise ProblemsError([Problem(
+            f"{tag!r} is not an image tag: 1-128 letters, digits, '_', '.' and '-', not "
+            "starting with '.' or '-'", key=key)])
+    return tag
 
 
 def python_version() -> str:
