@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -14,6 +12,7 @@ from rich.table import Table
 from fargo.chalice_import.mapping import Imported, Row, import_project
 from fargo.chalice_import.reader import read_app
 from fargo.cli.output import notice, out, print_json
+from fargo.files import write_atomic
 from fargo.problems import Problem, ProblemsError
 from fargo.project.config import schema_path
 
@@ -84,7 +83,7 @@ def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: 
                     "changed": sorted(changed), "dry_run": dry_run})
         if not dry_run:
             for name, data in changed.items():
-                _atomic_write(target / name, data)
+                write_atomic(target / name, data)
         return
     if dry_run:
         for name, data in changed.items():
@@ -100,17 +99,7 @@ def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: 
         out.print("Nothing to change: the fargo project already matches the Chalice project.")
         return
     for name, data in changed.items():
-        _atomic_write(target / name, data)
+        write_atomic(target / name, data)
     out.print(f"Wrote {len(changed)} files to {target}: "
               + ", ".join(sorted(changed)))
     out.print(f"Next: fargo -C {target} validate && fargo -C {target} ls")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-

@@ -17,7 +17,7 @@ from fargo.cli.invoke_cmd import read_event
 from fargo.cli.output import err, out, print_json, warn
 from fargo.problems import Problem, ProblemsError, did_you_mean
 from fargo.project.model import Project, TaskSpec
-from fargo.schedule import UTC, load_zone, next_fires, parse
+from fargo.schedule import UTC, load_zone
 from fargo.timeutil import format_duration, format_utc, parse_duration
 
 POLL_SECONDS = 2.0
@@ -129,10 +129,10 @@ def _wait(project: Project, spec: TaskSpec, task_arn: str, seconds: float | None
 def _next_fire(spec: TaskSpec) -> str:
     if spec.schedule is None:
         return "on demand"
-    fires = next_fires(parse(spec.schedule), load_zone(spec.timezone), datetime.now(UTC), 1)
-    if not fires:
-        return "never again"
-    return fires[0].astimezone(load_zone(spec.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    fire = spec.next_fire(datetime.now(UTC))
+    if fire is None:
+        return "disabled" if not spec.enabled else "never again"
+    return fire.astimezone(load_zone(spec.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @click.command()

@@ -15,7 +15,7 @@ from fargo.problems import Problem, ProblemsError
 from fargo.project.config import read_config
 from fargo.project.load import check, pick_stage, stage_names
 from fargo.project.model import TaskSpec
-from fargo.schedule import UTC, load_zone, next_fires, parse
+from fargo.schedule import UTC, load_zone
 from fargo.timeutil import format_utc
 
 
@@ -77,13 +77,6 @@ def _size(spec: TaskSpec) -> str:
     return f"{(spec.cpu or 0) / 1024:g} vCPU / {memory}"
 
 
-def _next_fire(spec: TaskSpec, now: datetime) -> datetime | None:
-    if spec.schedule is None or not spec.enabled:
-        return None
-    fires = next_fires(parse(spec.schedule), load_zone(spec.timezone), now, 1)
-    return fires[0] if fires else None
-
-
 @click.command(name="ls")
 @click.option("--stage", "-s", help="Stage (default: dev).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
@@ -94,7 +87,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for spec in project.tasks:
-        fire = _next_fire(spec, now)
+        fire = spec.next_fire(now)
         rows.append({
             "name": spec.name, "compute": spec.compute, "schedule": spec.schedule,
             "timezone": spec.timezone, "next_fire": format_utc(fire) if fire else None,
@@ -110,7 +103,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
                    "enabled"):
         table.add_column(column)
     for spec in project.tasks:
-        fire = _next_fire(spec, now)
+        fire = spec.next_fire(now)
         local = ""
         if fire is not None:
             zone = load_zone(spec.timezone)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,15 @@ class TaskSpec:
     @property
     def scheduled(self) -> bool:
         return self.schedule is not None
+
+    def next_fire(self, after: datetime) -> datetime | None:
+        """The next fire strictly after `after` (UTC), None when unscheduled, off or ended."""
+        if self.schedule is None or not self.enabled:
+            return None
+        from fargo.schedule import load_zone, next_fires, parse
+
+        fires = next_fires(parse(self.schedule), load_zone(self.timezone), after, 1)
+        return fires[0] if fires else None
 
     def runtime_environment(self) -> dict[str, str]:
         """The environment the job runs with (fargo's own variables last, so they win)."""

@@ -8,11 +8,10 @@ renamed, so a failed package leaves the previous one intact.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 
+from fargo.files import write_atomic
 from fargo.packaging.lambda_zip import lambda_zip
 from fargo.project.model import Project
 from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
@@ -60,23 +59,8 @@ def write_package(project: Project, out: Path | None = None) -> Path:
     if manifest.exists():
         previous = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
     for name, data in files.items():
-        _atomic_write(target / name, data)
+        write_atomic(target / name, data)
     for stale in set(previous) - set(files):
         (target / stale).unlink(missing_ok=True)
-    _atomic_write(manifest, (json.dumps({"files": sorted(files)}, indent=2) + "\n").encode())
+    write_atomic(manifest, (json.dumps({"files": sorted(files)}, indent=2) + "\n").encode())
     return target
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_bytes() == data:
-        return  # unchanged: keep the file (and its mtime) as it is
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
