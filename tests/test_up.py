@@ -185,7 +185,7 @@ def test_memory_limit(tmp_path: Path) -> None:
 def test_max_parallel_queues_a_burst(tmp_path: Path) -> None:
     app = APP + "".join(
         f"\n@app.task('cron(5 0 * * ? *)')\ndef burst{i}(event):\n"
-        f"    start = time.time()\n    time.sleep(0.4)\n"
+        f"    start = time.time()\n    time.sleep(1.0)\n"
         f"    mark('burst', f'{{start}} {{time.time()}}')\n" for i in range(6))
     root = write_project(tmp_path / "burst", app, {"app_name": "upt"})
     only = [arg for i in range(6) for arg in ("--only", f"burst{i}")]
