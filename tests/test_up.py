@@ -189,7 +189,7 @@ def test_max_parallel_queues_a_burst(tmp_path: Path) -> None:
         f"    mark('burst', f'{{start}} {{time.time()}}')\n" for i in range(6))
     root = write_project(tmp_path / "burst", app, {"app_name": "upt"})
     only = [arg for i in range(6) for arg in ("--only", f"burst{i}")]
-    r = up(root, *only, "--from", T0, "--speed", "60", "--for", "6m", "--max-parallel", "2")
+    r = up(root, *only, "--from", T0, "--speed", "60", "--for", "10m", "--max-parallel", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     intervals = [tuple(map(float, line.split())) for line in marks(root, "burst")]
     assert len(intervals) == 6
