@@ -61,8 +61,10 @@ def read_config(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     """
     path = root / CONFIG_FILE
     if not path.is_file():
-        return None, [Problem("not found; every fargo project has one (fargo new NAME makes "
-                              "one)", CONFIG_FILE)]
+        hint = ("this is a Chalice project: fargo import-chalice . writes it"
+                if (root / ".chalice" / "config.json").is_file()
+                else "every fargo project has one (fargo new NAME makes one)")
+        return None, [Problem(f"not found; {hint}", CONFIG_FILE)]
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
