@@ -206,3 +206,12 @@ def test_deploy_asks_on_a_terminal_and_refuses_without_one(example: Path,
     assert_clean_error(fargo(example, aws, "deploy", "--stage", "dev"), "--yes")
     assert_clean_error(fargo(example, aws, "deploy", "--stage", "staging", "--yes"),
                        "stage 'staging' is not defined")
+
+
+def test_module_is_terraform_fmt_clean(terraform_env: dict[str, str]) -> None:
+    import os
+
+    r = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-diff", "."],
+                       cwd=REPO / "terraform" / "modules" / "fargo-jobs", capture_output=True,
+                       text=True, env={**os.environ, **terraform_env})
+    assert r.returncode == 0, r.stdout

@@ -246,8 +246,8 @@ data "aws_iam_policy_document" "function" {
   source_policy_documents = each.value.policy_json == null ? [] : [each.value.policy_json]
 
   statement {
-    sid       = "FargoWriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    sid     = "FargoWriteLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
     # Built from the name, not the resource: a data source that depends on a resource with
     # pending changes is re-read at apply, which would show every function policy as changing.
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.prefix}-${each.key}:*"]

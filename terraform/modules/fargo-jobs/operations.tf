@@ -6,6 +6,16 @@ locals {
   runs_log_group = "/fargo/${var.app_name}/${var.stage}/_runs"
   alert_topic    = var.create_alert_topic ? aws_sns_topic.alerts[0].arn : var.alert_topic_arn
   watch_tasks    = length(local.fargate_jobs) > 0
+  # ECS Task State Change to STOPPED, for this stage's cluster and task groups.
+  stopped_tasks = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [local.cluster_arn]
+      group      = [{ prefix = local.group_prefix }]
+      lastStatus = ["STOPPED"]
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "runs" {
@@ -19,19 +29,11 @@ resource "aws_cloudwatch_log_group" "runs" {
 }
 
 resource "aws_cloudwatch_event_rule" "runs" {
-  count       = var.record_runs && local.watch_tasks ? 1 : 0
-  name        = "${local.prefix}-runs"
-  description = "Stopped tasks of ${local.prefix}, recorded for fargo history"
-  event_pattern = jsonencode({
-    source        = ["aws.ecs"]
-    "detail-type" = ["ECS Task State Change"]
-    detail = {
-      clusterArn = [local.cluster_arn]
-      group      = [{ prefix = local.group_prefix }]
-      lastStatus = ["STOPPED"]
-    }
-  })
-  tags = var.tags
+  count         = var.record_runs && local.watch_tasks ? 1 : 0
+  name          = "${local.prefix}-runs"
+  description   = "Stopped tasks of ${local.prefix}, recorded for fargo history"
+  event_pattern = jsonencode(local.stopped_tasks)
+  tags          = var.tags
 }
 
 resource "aws_cloudwatch_event_target" "runs" {
@@ -110,19 +112,14 @@ resource "aws_cloudwatch_event_rule" "failures" {
   description = "Tasks of ${local.prefix} that failed to start, were interrupted or exited non-zero"
   # Exit codes are absent when a container never started (image pull, secrets), so stop codes
   # are matched too.
-  event_pattern = jsonencode({
-    source        = ["aws.ecs"]
-    "detail-type" = ["ECS Task State Change"]
-    detail = {
-      clusterArn = [local.cluster_arn]
-      group      = [{ prefix = local.group_prefix }]
-      lastStatus = ["STOPPED"]
+  event_pattern = jsonencode(merge(local.stopped_tasks, {
+    detail = merge(local.stopped_tasks.detail, {
       "$or" = [
         { stopCode = ["TaskFailedToStart", "SpotInterruption", "TerminationNotice", "InfrastructureHealth"] },
         { containers = { exitCode = [{ "anything-but" = 0 }] } },
       ]
-    }
-  })
+    })
+  }))
   tags = var.tags
 }
 
