@@ -112,6 +112,7 @@ def test_defaults_depend_on_compute(shop: Path) -> None:
     project = load_project(shop, "prod")
     raw = project.task("raw")
     assert raw and raw.timeout == 60 and raw.cpu is None
+    assert raw.log_group == "/aws/lambda/shop-prod-raw"
     big = project.task("big")
     assert big and big.ephemeral_storage_gib is None and big.overlap == "skip"
     assert big.catchup == "latest" and big.log_retention_days == 30

@@ -140,7 +140,8 @@ def config_cmd(ctx: click.Context, task: str | None, stage: str | None, as_json:
     values = {"aws_name": spec.full_name, "handler": spec.handler, "log_group": spec.log_group,
               **values}
     provenance = {"aws_name": "<app>-<stage>-<task>", "handler": "app.py",
-                  "log_group": "/fargo/<app>/<stage>/<task>", **spec.provenance}
+                  "log_group": "/fargo/<app>/<stage>/<task> (Lambda: /aws/lambda/<name>)",
+                  **spec.provenance}
     _show(f"{spec.name} · stage {spec.stage}", values, provenance, as_json)
 
 

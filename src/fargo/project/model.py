@@ -57,6 +57,9 @@ class TaskSpec:
 
     @property
     def log_group(self) -> str:
+        """Where the job's logs go in CloudWatch (Lambda writes to its function's group)."""
+        if self.compute == "lambda":
+            return f"/aws/lambda/{self.full_name}"
         return f"/fargo/{self.app_name}/{self.stage}/{self.name}"
 
     @property
