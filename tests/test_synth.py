@@ -115,3 +115,13 @@ def test_package_bad_input(example: Path) -> None:
     r = _run(["deploy", "--stage", "dev"], cwd=example,
              env={"FARGO_TERRAFORM": "/nonexistent/terraform", "PATH": "/usr/bin:/bin"})
     assert_clean_error(r, "terraform is not installed")
+
+
+def test_package_refuses_a_stage_without_subnets(tmp_path: Path) -> None:
+    parent = tmp_path / "new"
+    parent.mkdir()
+    assert _run(["new", "demo"], cwd=parent).returncode == 0
+    r = _run(["package", "--stage", "dev"], cwd=parent / "demo")
+    assert_clean_error(r, "stages.dev.subnets", "need subnets")
+    assert not (parent / "demo" / ".fargo" / "deploy").exists()
+    assert _run(["package", "--stage", "prod"], cwd=parent / "demo").returncode == 0

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from fargo.files import write_atomic
 from fargo.packaging.lambda_zip import lambda_zip
+from fargo.problems import Problem, ProblemsError
+from fargo.project.config import CONFIG_FILE
 from fargo.project.model import Project
 from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
 
@@ -35,8 +37,21 @@ def module_files() -> dict[str, bytes]:
     return files
 
 
+def deploy_problems(project: Project) -> list[Problem]:
+    """What the stage still lacks to be deployed (local runs need none of it)."""
+    fargate = [t.name for t in project.tasks if t.compute == "fargate"]
+    if fargate and not project.stage.subnets:
+        return [Problem(f"Fargate jobs ({', '.join(fargate)}) need subnets to run in AWS: set "
+                        "subnets (and security_groups) for the stage", CONFIG_FILE,
+                        f"stages.{project.stage.name}.subnets")]
+    return []
+
+
 def package_files(project: Project) -> dict[str, bytes]:
     """Every file of the package, by relative path (all problems raised before any is written)."""
+    problems = deploy_problems(project)
+    if problems:
+        raise ProblemsError(problems)
     files = {"main.tf.json": render(build_root(project)).encode()}
     files.update(module_files())
     lambdas = [t for t in project.tasks if t.compute == "lambda"]
