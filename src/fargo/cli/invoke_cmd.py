@@ -12,7 +12,7 @@ from fargo.cli.context import project_of
 from fargo.cli.output import warn
 from fargo.local.invoke import run_foreground
 from fargo.local.process import job_environment
-from fargo.problems import Problem, ProblemsError, did_you_mean
+from fargo.problems import Problem, ProblemsError
 
 
 def read_event(value: str | None) -> str | None:
@@ -47,11 +47,7 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None) 
     """Run TASK now through `python -m fargo.runtime`, with its stage environment and timeout."""
     event_json = read_event(event)
     project = project_of(ctx, stage)
-    spec = project.task(task)
-    if spec is None:
-        raise ProblemsError([Problem(
-            f"no job named {task!r}{did_you_mean(task, project.task_names)} "
-            f"(jobs: {', '.join(project.task_names)})", key="TASK")])
+    spec = project.require(task)
     _env, missing = job_environment(spec, project.root, event=event_json)
     for name in missing:
         warn(f"secret {name} ({spec.secrets[name]}) is not resolved locally; set {name} in your "

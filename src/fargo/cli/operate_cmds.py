@@ -15,7 +15,7 @@ from fargo.aws.session import AwsFailed, as_problems
 from fargo.cli.context import project_of
 from fargo.cli.invoke_cmd import read_event
 from fargo.cli.output import err, out, print_json, warn
-from fargo.problems import Problem, ProblemsError, did_you_mean
+from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
 from fargo.schedule import UTC, load_zone
 from fargo.timeutil import format_duration, format_utc, parse_duration
@@ -27,15 +27,6 @@ def poll_seconds() -> float:
     import os
 
     return float(os.environ.get("FARGO_POLL_SECONDS") or POLL_SECONDS)
-
-
-def job_of(project: Project, name: str) -> TaskSpec:
-    spec = project.task(name)
-    if spec is None:
-        raise ProblemsError([Problem(f"no job named {name!r}"
-                                     f"{did_you_mean(name, project.task_names)} (jobs: "
-                                     f"{', '.join(project.task_names)})", key="TASK")])
-    return spec
 
 
 def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -71,7 +62,7 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
     env = parse_env(env_pairs)
     seconds = parse_duration(timeout, "--timeout") if timeout else None
     project = project_of(ctx, stage)
-    spec = job_of(project, task)
+    spec = project.require(task)
     try:
         if spec.compute == "lambda":
             if env:
@@ -184,7 +175,7 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
 
 def _set(ctx: click.Context, task: str, stage: str, enabled: bool) -> None:
     project = project_of(ctx, stage)
-    spec = job_of(project, task)
+    spec = project.require(task)
     if spec.schedule is None:
         verb = "resume" if enabled else "pause"
         raise ProblemsError([Problem(f"{task} has no schedule to {verb}", key="TASK")])
@@ -221,7 +212,7 @@ def aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
     project = project_of(ctx, stage)
     if task is None:
         raise ProblemsError([Problem("name the job: fargo history TASK --stage S", key="TASK")])
-    spec = job_of(project, task)
+    spec = project.require(task)
     if spec.compute != "fargate":
         raise ProblemsError([Problem(f"{task} runs on Lambda: its runs are in its log group "
                                      f"/aws/lambda/{spec.full_name}", key="TASK")])
@@ -250,7 +241,7 @@ def aws_logs(ctx: click.Context, task: str, stage: str, since: str, follow: bool
     import time
 
     project = project_of(ctx, stage)
-    spec = job_of(project, task)
+    spec = project.require(task)
     seconds = parse_duration(since, "--since")
     since_ms = int((time.time() - seconds) * 1000)
     try:

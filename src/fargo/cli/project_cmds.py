@@ -11,7 +11,7 @@ from rich.table import Table
 
 from fargo.cli.context import project_of, root_of
 from fargo.cli.output import err, out, print_json, report
-from fargo.problems import Problem, ProblemsError
+from fargo.problems import Problem
 from fargo.project.config import read_config
 from fargo.project.load import check, pick_stage, stage_names
 from fargo.project.model import TaskSpec
@@ -129,13 +129,7 @@ def config_cmd(ctx: click.Context, task: str | None, stage: str | None, as_json:
         values = {k: getattr(stage_spec, k) for k in stage_spec.provenance}
         _show(f"stage {stage_spec.name}", values, dict(stage_spec.provenance), as_json)
         return
-    spec = project.task(task)
-    if spec is None:
-        from fargo.problems import Problem, did_you_mean
-
-        hint = did_you_mean(task, project.task_names)
-        raise ProblemsError([Problem(f"no job named {task!r}{hint} (jobs: "
-                                     f"{', '.join(project.task_names)})", key="TASK")])
+    spec = project.require(task)
     values = {k: getattr(spec, k) for k in spec.provenance}
     values = {"aws_name": spec.full_name, "handler": spec.handler, "log_group": spec.log_group,
               **values}

@@ -56,9 +56,7 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     for name in only:
         spec = project.task(name)
         if spec is None:
-            problems.append(Problem(f"no job named {name!r}"
-                                    f"{did_you_mean(name, project.task_names)} (jobs: "
-                                    f"{', '.join(project.task_names)})", key="--only"))
+            problems.append(project.unknown_job(name, "--only"))
         elif spec.schedule is None:
             warn(f"{name} has no schedule; fargo up will not run it (use fargo invoke)")
     if problems:

@@ -121,6 +121,22 @@ class Project:
     def task(self, name: str) -> TaskSpec | None:
         return next((t for t in self.tasks if t.name == name), None)
 
+    def unknown_job(self, name: str, key: str = "TASK") -> Problem:
+        """The message for a job name that is not in the project, with a hint."""
+        from fargo.problems import did_you_mean
+
+        return Problem(f"no job named {name!r}{did_you_mean(name, self.task_names)} "
+                       f"(jobs: {', '.join(self.task_names) or 'none'})", key=key)
+
+    def require(self, name: str, key: str = "TASK") -> TaskSpec:
+        """The job, or ProblemsError (exit 2) naming the jobs there are."""
+        spec = self.task(name)
+        if spec is None:
+            from fargo.problems import ProblemsError
+
+            raise ProblemsError([self.unknown_job(name, key)])
+        return spec
+
     @property
     def task_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tasks)
