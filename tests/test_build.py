@@ -37,11 +37,16 @@ def test_build_writes_a_context_docker_can_use(example: Path) -> None:
     assert "docker build --platform linux/amd64 -t" in r.stdout and ":t1 " in r.stdout
     assert "no Docker engine" in r.stderr
     assert json.loads((example / ".fargo/build/dev/image.json").read_text())["tag"] == "t1"
-    # fargo package/plan use the tag of the last build
-    from fargo.cli.deploy_cmds import _variables
+    # deploy uses the tag of the last build while the code is the one it was built from
+    from fargo.packaging.image import context_digest, last_build
     from fargo.project.load import load_project
 
-    assert _variables(load_project(example, "dev"), None) == {"image_tag": "t1"}
+    project = load_project(example, "dev")
+    built = last_build(project)
+    assert built is not None and (built.tag, built.pushed) == ("t1", False)
+    assert built.context_digest == context_digest(project)
+    (example / "chalicelib" / "events.py").write_text("# changed\n", encoding="utf-8")
+    assert context_digest(load_project(example, "dev")) != built.context_digest
 
 
 def test_prod_with_arm64_jobs_builds_for_both_platforms(example: Path) -> None:

@@ -211,8 +211,22 @@ def test_invoke_runs_the_unchanged_handlers_with_chalice_objects(billing: Path) 
 
 def test_package_has_one_job_per_function(billing: Path, tmp_path: Path) -> None:
     _run(["import-chalice", str(billing), "--fargate-all-scheduled"])
-    r = _run(["package", "--stage", "prod", "--out", str(tmp_path / "pkg")], cwd=billing)
+    no_region = {"AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+                 "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    r = _run(["package", "--stage", "prod", "--out", str(tmp_path / "pkg")], cwd=billing,
+             env=no_region)
+    assert_clean_error(r, "stages.prod.region", "no AWS region for stage prod")
+    (tmp_path / "aws-config").write_text("[profile etl]\nregion = eu-north-1\n")
+    profile = {**no_region, "AWS_CONFIG_FILE": str(tmp_path / "aws-config"), "AWS_PROFILE": "etl"}
+    r = _run(["package", "--stage", "prod", "--out", str(tmp_path / "pkg")], cwd=billing,
+             env=profile)
     assert r.returncode == 0, r.stderr
+    root = json.loads((tmp_path / "pkg" / "main.tf.json").read_text())
+    assert root["provider"]["aws"]["region"] == "eu-north-1"
+    r = _run(["config", "cleanup", "--stage", "prod", "--json"], cwd=billing,
+             env={**profile, "AWS_REGION": "ap-south-1"})
+    assert json.loads(r.stdout)["region"] == {"value": "ap-south-1",
+                                              "source": "environment AWS_REGION"}
     jobs = json.loads((tmp_path / "pkg" / "main.tf.json").read_text())["module"]["jobs"]["jobs"]
     assert sorted(jobs) == FUNCTIONS
     assert {k: v["compute"] for k, v in jobs.items()} == {

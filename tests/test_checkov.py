@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -23,15 +24,22 @@ def checkov() -> Path:
     venv = Path(os.environ.get("FARGO_CHECKOV_VENV",
                                Path.home() / ".cache" / "fargo-tests" / f"checkov-{CHECKOV_VERSION}"))
     binary = venv / "bin" / "checkov"
-    if not binary.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
-                               f"checkov=={CHECKOV_VERSION}"], capture_output=True, text=True)
-        if done.returncode != 0:
-            message = f"checkov could not be installed: {done.stderr[-500:]}"
-            if os.environ.get("FARGO_REQUIRE_TERRAFORM") == "1":
-                pytest.fail(message)
-            pytest.skip(message)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    # Both test workers may need it at once: one installs, the other waits on the lock.
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
+                                   f"checkov=={CHECKOV_VERSION}"], capture_output=True,
+                                  text=True)
+            if done.returncode != 0:
+                shutil.rmtree(venv, ignore_errors=True)
+                message = f"checkov could not be installed: {done.stderr[-500:]}"
+                if os.environ.get("FARGO_REQUIRE_TERRAFORM") == "1":
+                    pytest.fail(message)
+                pytest.skip(message)
     return binary
 
 

@@ -98,7 +98,28 @@ CASES = [
      {"tasks": {"job": {}}}),
     ({"tasks": {"job": {"memroy": 1}}}, "tasks.job.memroy", ["did you mean 'memory'"],
      {"tasks": {"job": {"memory": 1024}}}),
-    ({"tasks": {"job": {"subnets": []}}}, "tasks.job.subnets", ["stage setting"], {}),
+    ({"tasks": {"job": {"cluster": "c"}}}, "tasks.job.cluster", ["stage setting"], {}),
+    ({"stages": {"dev": {"region": "us-east-1",
+                         "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/c"}}},
+     "stages.dev.cluster", ["in region eu-west-1", "only in the cluster's own region"],
+     {"stages": {"dev": {"region": "us-east-1",
+                         "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/c"}}}),
+    ({"stages": {"dev": {"account": "111111111111",
+                         "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/c"}}},
+     "stages.dev.cluster", ["belongs to account 123456789012"],
+     {"stages": {"dev": {"account": "123456789012",
+                         "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/c"}}}),
+    ({"stages": {"dev": {"subnets": ["subnet-0123abcd"]}}}, "stages.dev.subnets",
+     ["Lambda job in a VPC needs security_groups"],
+     {"stages": {"dev": {"subnets": ["subnet-0123abcd"]}}, "tasks": {"small": {"subnets": []}}}),
+
+    ({"stages": {"dev": {"cluster": "arn:aws:ecs:us-east-1:12345:cluster/c"}}},
+     "stages.dev.cluster", ["cluster ARN"], {"stages": {"dev": {"cluster": "existing-1"}}}),
+    ({"stages": {"dev": {"execution_role_arn": "exec-role"}}}, "stages.dev.execution_role_arn",
+     ["IAM role ARN"],
+     {"stages": {"dev": {"execution_role_arn": "arn:aws:iam::123456789012:role/ops/exec"}}}),
+    ({"tasks": {"job": {"reserved_concurrency": 2}}}, "tasks.job.reserved_concurrency",
+     ["Lambda jobs only"], {}),
     ({"tasks": {"job": {"overlap": "never"}}}, "tasks.job.overlap", ['"skip", "queue", "allow"'],
      {"tasks": {"job": {"overlap": "queue"}}}),
     ({"tasks": {"job": {"log_retention_days": 13}}}, "tasks.job.log_retention_days",
@@ -116,10 +137,12 @@ CASES = [
      {"stages": {"dev": {"region": "eu-central-1"}}}),
     ({"stages": {"dev": {"account": "1234"}}}, "stages.dev.account", ["12-digit"],
      {"stages": {"dev": {"account": "123456789012"}}}),
-    ({"stages": {"dev": {"subnets": ["subnet-xyz"]}}}, "stages.dev.subnets.0", ["subnet id"],
-     {"stages": {"dev": {"subnets": ["subnet-0123abcd"]}}}),
+    ({"stages": {"dev": {"subnets": ["subnet-xyz"], "security_groups": ["sg-0123abcd"]}}},
+     "stages.dev.subnets.0", ["subnet id"],
+     {"stages": {"dev": {"subnets": ["subnet-0123abcd"], "security_groups": ["sg-0123abcd"]}}}),
     ({"stages": {"dev": {"security_groups": ["default"]}}}, "stages.dev.security_groups.0",
-     ["security group id"], {"stages": {"dev": {"security_groups": ["sg-0123abcd"]}}}),
+     ["security group id"], {"stages": {"dev": {"security_groups": ["sg-0123abcd"],
+                                                 "subnets": ["subnet-0123abcd"]}}}),
     ({"stages": {"dev.1": {}}}, "stages", ['name "dev.1"'], {"stages": {"dev-1": {}}}),
     ({"app_name": "shop.app"}, "app_name", ["letters, digits, '-' and '_'"], {}),
     ({"app_name": "other"}, "app_name", ["App('shop')"], {"app_name": "shop"}),
@@ -255,6 +278,13 @@ def test_memory_strings(text: Any, mib: int | None) -> None:
 ])
 def test_secret_references(ref: str, ok: bool) -> None:
     assert is_secret_reference(ref) is ok
+
+
+def test_an_existing_role_takes_no_policy_file(tmp_path: Path) -> None:
+    role = {"tasks": {"job": {"task_role_arn": "arn:aws:iam::123456789012:role/etl"}}}
+    both = problems_for(tmp_path / "a", role, policies={"policy-job.json": POLICY})
+    assert_one(both, "tasks.job.task_role_arn", "also has the policy", "drop task_role_arn")
+    assert problems_for(tmp_path / "b", role) == []
 
 
 def test_rules_backend_needs_utc_and_no_at(tmp_path: Path) -> None:

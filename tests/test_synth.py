@@ -51,7 +51,9 @@ def test_root_calls_the_module_with_the_model(example: Path) -> None:
     assert lam["compute"] == "lambda" and "cpu" not in lam and "secrets" not in lam
     assert "schedule" not in module["jobs"]["maint_heartbeat"]
     assert module["image"].endswith("/etl-platform:${var.image_tag}")
-    assert module["create_ecr_repository"] is True
+    assert "create_ecr_repository" not in module  # the app's repository, owned by no stage
+    assert module["create_cluster"] is True and "cluster_arn" not in module
+    assert module["jobs"]["fetch_events"]["subnets"] == module["subnets"]
     assert root["provider"]["aws"]["allowed_account_ids"] == ["123456789012"]
     assert root["terraform"]["backend"] == {"local": {"path": "terraform.tfstate"}}
 
@@ -66,12 +68,33 @@ def test_stage_image_and_s3_backend(example: Path) -> None:
     prod = build_root(load_project(example, "prod"))
     assert prod["module"]["jobs"]["image"] == (
         "111122223333.dkr.ecr.eu-west-1.amazonaws.com/etl:${var.image_tag}")
-    assert prod["module"]["jobs"]["create_ecr_repository"] is False
     assert prod["terraform"]["backend"]["s3"] == {
         "bucket": "tf-state", "key": "fargo/etl-platform/prod.tfstate", "region": "eu-west-1",
         "encrypt": True, "dynamodb_table": "l"}
     assert build_root(load_project(example, "dev"))["module"]["jobs"]["image"] == \
         "registry.example/etl:1.2.3"
+
+
+def test_existing_cluster_roles_and_lambda_network(example: Path) -> None:
+    config_path = example / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    prod = config["stages"]["prod"]
+    prod["cluster"] = "arn:aws:ecs:eu-west-1:123456789012:cluster/shared-batch"
+    prod["execution_role_arn"] = "arn:aws:iam::123456789012:role/platform/ecs-exec"
+    prod["tasks"]["fetch_events"] = {"task_role_arn": "arn:aws:iam::123456789012:role/fetch"}
+    prod["tasks"]["maint_heartbeat"] = {"reserved_concurrency": 1}
+    config_path.write_text(json.dumps(config))
+    (example / ".fargo" / "policy-fetch_events.json").unlink()
+    module = build_root(load_project(example, "prod"))["module"]["jobs"]
+    assert module["cluster_arn"] == "arn:aws:ecs:eu-west-1:123456789012:cluster/shared-batch"
+    assert module["cluster_name"] == "shared-batch" and module["create_cluster"] is False
+    assert module["execution_role_arn"] == "arn:aws:iam::123456789012:role/platform/ecs-exec"
+    assert module["jobs"]["fetch_events"]["task_role_arn"] == \
+        "arn:aws:iam::123456789012:role/fetch"
+    heartbeat = module["jobs"]["maint_heartbeat"]
+    assert heartbeat["reserved_concurrency"] == 1
+    assert heartbeat["subnets"] == ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"]
+    assert heartbeat["security_groups"] == ["sg-0a1b2c3d4e5f60718"]
 
 
 def test_job_input_leaves_out_what_does_not_apply(example: Path) -> None:

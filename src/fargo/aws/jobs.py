@@ -31,10 +31,6 @@ FAILURE_CODES = {
 }
 
 
-def cluster_arn_of(project: Project) -> str:
-    return project.stage.cluster
-
-
 def runs_log_group(project: Project) -> str:
     return f"/fargo/{project.app_name}/{project.stage.name}/_runs"
 
@@ -73,7 +69,7 @@ def run_task(project: Project, spec: TaskSpec, event_json: str | None,
         "count": 1,
         "platformVersion": "LATEST",
         "networkConfiguration": {"awsvpcConfiguration": {
-            "subnets": list(stage.subnets), "securityGroups": list(stage.security_groups),
+            "subnets": list(spec.subnets), "securityGroups": list(spec.security_groups),
             "assignPublicIp": "ENABLED" if stage.assign_public_ip else "DISABLED"}},
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
@@ -87,7 +83,7 @@ def run_task(project: Project, spec: TaskSpec, event_json: str | None,
     else:
         params["launchType"] = "FARGATE"
     with aws_errors(f"starting {spec.full_name}"):
-        response = client("ecs", stage.region).run_task(**params)
+        response = client("ecs", stage.aws_region).run_task(**params)
     if response.get("failures"):
         failure = response["failures"][0]
         raise AwsFailed(f"ECS did not start {spec.full_name}: {failure.get('reason')} "
@@ -97,7 +93,7 @@ def run_task(project: Project, spec: TaskSpec, event_json: str | None,
 
 def describe(project: Project, task_arn: str) -> dict[str, Any]:
     with aws_errors("reading the task"):
-        tasks = client("ecs", project.stage.region).describe_tasks(
+        tasks = client("ecs", project.stage.aws_region).describe_tasks(
             cluster=project.stage.cluster, tasks=[task_arn])["tasks"]
     if not tasks:
         raise AwsFailed(f"task {task_arn} is not known to ECS (stopped more than an hour ago?)")
@@ -158,7 +154,7 @@ def explain(task: dict[str, Any]) -> Outcome:
 def follow_stream(project: Project, log_group: str, stream: str,
                   stop: Callable[[], bool], poll: float) -> Iterator[str]:
     """Yield log lines of one stream as they arrive until `stop()` says so (then drain)."""
-    logs = client("logs", project.stage.region)
+    logs = client("logs", project.stage.aws_region)
     token: str | None = None
     finishing = False
     while True:
@@ -195,7 +191,7 @@ def search_logs(project: Project, spec: TaskSpec, since_ms: int, pattern: str | 
         params["logStreamNames"] = [log_stream(task)]
     events: list[dict[str, Any]] = []
     with aws_errors(f"reading {spec.log_group}"):
-        paginator = client("logs", project.stage.region).get_paginator("filter_log_events")
+        paginator = client("logs", project.stage.aws_region).get_paginator("filter_log_events")
         for page in paginator.paginate(**params):
             events.extend(page.get("events", []))
     return sorted(events, key=lambda e: (e["timestamp"], e.get("eventId", "")))
@@ -249,7 +245,7 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
 
 def history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
     """Recorded runs (the _runs log group, durable) plus what ECS still knows, newest first."""
-    region = project.stage.region
+    region = project.stage.aws_region
     seen: dict[str, tuple[int, dict[str, Any]]] = {}
     group = f"family:{spec.full_name}"
     with aws_errors("reading run records"):
@@ -297,7 +293,7 @@ _UPDATABLE = ("Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTime
 
 def set_enabled(project: Project, spec: TaskSpec, enabled: bool) -> None:
     state = "ENABLED" if enabled else "DISABLED"
-    region = project.stage.region
+    region = project.stage.aws_region
     if project.stage.schedule_backend == "rules":
         with aws_errors(f"{'resuming' if enabled else 'pausing'} {spec.full_name}"):
             events = client("events", region)
@@ -314,7 +310,7 @@ def set_enabled(project: Project, spec: TaskSpec, enabled: bool) -> None:
 
 def schedule_states(project: Project) -> dict[str, str]:
     """Job name -> ENABLED | DISABLED | missing, as AWS has it now."""
-    region = project.stage.region
+    region = project.stage.aws_region
     prefix = f"{project.app_name}-{project.stage.name}-"
     found: dict[str, str] = {}
     with aws_errors("reading schedules"):
@@ -339,7 +335,7 @@ def schedule_states(project: Project) -> dict[str, str]:
 
 
 def running_tasks(project: Project) -> dict[str, list[dict[str, Any]]]:
-    region = project.stage.region
+    region = project.stage.aws_region
     running: dict[str, list[dict[str, Any]]] = {}
     with aws_errors("listing running tasks"):
         ecs = client("ecs", region)
@@ -362,7 +358,7 @@ def invoke_function(project: Project, spec: TaskSpec, event_json: str | None,
     payload = event_json or json.dumps({"detail-type": "Scheduled Event", "source": "fargo.run",
                                         "detail": {}})
     with aws_errors(f"invoking {spec.full_name}"):
-        response = client("lambda", project.stage.region).invoke(
+        response = client("lambda", project.stage.aws_region).invoke(
             FunctionName=spec.full_name, Payload=payload.encode(),
             InvocationType="RequestResponse" if wait_for_result else "Event", LogType="Tail")
     if not wait_for_result:

@@ -11,12 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargo.cli.context import project_of
-from fargo.cli.output import err, out, print_json
-from fargo.deploy.terraform import Changes, Terraform, TerraformFailed
+from fargo.cli.output import err, notice, out, print_json, warn
+from fargo.deploy.terraform import Changes, Terraform, find_terraform
+from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
 from fargo.synth.package import write_package
-
-EXIT_FAILED = 1
 
 
 def _say(quiet: bool) -> Callable[[str], None]:
@@ -27,12 +26,25 @@ def _say(quiet: bool) -> Callable[[str], None]:
     return say
 
 
-def _variables(project: Project, image_tag: str | None) -> dict[str, str]:
-    """--image-tag, else the tag of the last fargo build for the stage, else the default."""
-    from fargo.packaging.image import check_tag, last_built_tag
+def _variables(project: Project, image_tag: str | None, strict: bool) -> dict[str, str]:
+    """The image tag to deploy, checked against the last build and the registry.
 
-    tag = check_tag(image_tag, "--image-tag") if image_tag else last_built_tag(project)
-    return {"image_tag": tag} if tag else {}
+    `strict` (deploy) refuses on any problem; plan shows them as warnings and goes on.
+    """
+    from fargo.aws.preflight import choose_image, network_problems
+    from fargo.packaging.image import check_tag
+
+    if image_tag is not None:
+        check_tag(image_tag, "--image-tag")
+    choice = choose_image(project, image_tag)
+    for text in choice.notices:
+        notice(text)
+    problems = [*choice.problems, *network_problems(project)]
+    if problems and strict:
+        raise ProblemsError(problems)
+    for problem in problems:
+        warn(f"deploy would stop here: {problem}")
+    return choice.variables
 
 
 def _show(changes: Changes, title: str) -> None:
@@ -40,7 +52,8 @@ def _show(changes: Changes, title: str) -> None:
     for column in ("job", "add", "change", "destroy"):
         table.add_column(column, justify="left" if column == "job" else "right")
     for job, counts in changes.jobs.items():
-        table.add_row(job, str(counts["add"]), str(counts["change"]), str(counts["destroy"]))
+        table.add_row(escape(job), str(counts["add"]), str(counts["change"]),
+                      str(counts["destroy"]))
     if changes.jobs:
         out.print(table)
     out.print(f"Plan: {changes.add} to add, {changes.change} to change, "
@@ -68,17 +81,13 @@ def _confirm(action: str, project: Project, yes: bool) -> None:
         sys.exit(0)
 
 
-def _fail(exc: TerraformFailed) -> None:
-    err.print(f"[red]terraform failed:[/red] {exc}")
-    sys.exit(EXIT_FAILED)
-
-
 stage_required = click.option("--stage", "-s", required=True, help="Stage to work on.")
 out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False),
                           help="Package directory (default: .fargo/deploy/<stage>).")
 tag_option = click.option("--image-tag",
-                          help="Tag of the stage's image (default: the last fargo build, else "
-                               "latest).")
+                          help="Deploy this pushed tag of the stage's image on purpose "
+                               "(default: the last fargo build, if it matches the code).")
+
 
 
 @click.command()
@@ -104,13 +113,10 @@ def plan(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | N
          as_json: bool) -> None:
     """Show what deploy would change, per job."""
     project = project_of(ctx, stage)
-    variables = _variables(project, image_tag)
-    try:
-        terraform = _prepare(project, out_dir, as_json)
-        changes = terraform.plan(variables)
-    except TerraformFailed as exc:
-        _fail(exc)
-        return
+    find_terraform()
+    variables = _variables(project, image_tag, strict=False)
+    terraform = _prepare(project, out_dir, as_json)
+    changes = terraform.plan(variables, project.task_names)
     if as_json:
         print_json({"stage": stage, **changes.to_dict(), "package": str(terraform.workdir)})
     else:
@@ -122,33 +128,56 @@ def _apply(project: Project, out_dir: str | None, variables: dict[str, str], yes
     """Plan, show, confirm and apply; the one path shared by deploy and destroy."""
     verb = "destroy" if destroy else "deploy"
     stage = project.stage.name
-    try:
-        terraform = _prepare(project, out_dir, False)
-        changes = terraform.plan(variables, destroy=destroy)
-        _show(changes, f"{project.app_name} · stage {stage}" + (" (destroy)" if destroy else ""))
-        if changes.empty:
-            out.print("Nothing to destroy." if destroy
-                      else "Nothing to deploy: AWS matches the project.")
-            return
-        _confirm(verb, project, yes)
-        terraform.apply()
-    except TerraformFailed as exc:
-        _fail(exc)
+    terraform = _prepare(project, out_dir, False)
+    changes = terraform.plan(variables, project.task_names, destroy=destroy)
+    _show(changes, f"{project.app_name} · stage {stage}" + (" (destroy)" if destroy else ""))
+    if changes.empty:
+        out.print("Nothing to destroy." if destroy
+                  else "Nothing to deploy: AWS matches the project.")
+        return
+    if changes.resumed:
+        notice(f"paused in AWS, enabled in the project: deploy resumes "
+               f"{', '.join(changes.resumed)} (set enabled: false to keep a job off, or "
+               "fargo pause it again after)")
+    _confirm(verb, project, yes)
+    terraform.apply()
     out.print(f"[green]{'Destroyed' if destroy else 'Deployed'}[/green] {project.app_name} "
               f"stage {stage}.")
+
+
+def _build_first(project: Project) -> None:
+    """`deploy --build`: exactly `fargo build --stage S --push`, as its own process."""
+    import subprocess
+
+    command = [sys.executable, "-m", "fargo", "-C", str(project.root), "build", "--stage",
+               project.stage.name, "--push"]
+    if subprocess.run(command).returncode != 0:
+        err.print("[red]error:[/red] fargo build --push failed; nothing was deployed")
+        sys.exit(1)
 
 
 @click.command()
 @stage_required
 @out_option
 @tag_option
+@click.option("--build", "build_first", is_flag=True,
+              help="Run fargo build --push first (needs a Docker engine).")
 @click.option("--yes", "-y", is_flag=True, help="Don't ask for confirmation.")
 @click.pass_context
 def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | None,
-           yes: bool) -> None:
-    """Package, plan and apply the stage (asks first on a terminal)."""
+           build_first: bool, yes: bool) -> None:
+    """Package, plan and apply the stage (asks first on a terminal).
+
+    Refuses (exit 2) to ship an image the registry lacks or one older than the code.
+    """
     project = project_of(ctx, stage)
-    _apply(project, out_dir, _variables(project, image_tag), yes, destroy=False)
+    if build_first:
+        if image_tag is not None:
+            raise ProblemsError([Problem("--build builds and deploys the current code; leave "
+                                         "out --image-tag", key="--build")])
+        _build_first(project)
+    find_terraform()
+    _apply(project, out_dir, _variables(project, image_tag, strict=True), yes, destroy=False)
 
 
 @click.command()

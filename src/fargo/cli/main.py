@@ -6,23 +6,32 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from fargo import __version__
-from fargo.cli.output import fail
+from fargo.cli.output import EXIT_FAILED, err, fail
 from fargo.problems import Problem, ProblemsError
 from fargo.schedule import ScheduleError
 
 
 class FargoGroup(click.Group):
-    """Turns fargo's input errors into messages and exit code 2, never a traceback."""
+    """The one place errors leave fargo: input and AWS errors exit 2, a failed terraform 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from fargo.aws.session import AwsFailed
+        from fargo.deploy.terraform import TerraformFailed
+
         try:
             return super().invoke(ctx)
         except ProblemsError as exc:
             fail(exc.problems)
         except ScheduleError as exc:
             fail(Problem(m) for m in exc.messages)
+        except AwsFailed as exc:
+            fail([Problem(str(exc), key="aws")])
+        except TerraformFailed as exc:
+            err.print(f"[red]terraform failed:[/red] {escape(str(exc))}")
+            sys.exit(EXIT_FAILED)
 
 
 @click.group(cls=FargoGroup, context_settings={"help_option_names": ["-h", "--help"]})

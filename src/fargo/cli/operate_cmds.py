@@ -70,9 +70,9 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
             code, text = jobs.invoke_function(project, spec, event_json, wait or follow)
             out.print(text)
             sys.exit(code)
-        if not project.stage.subnets:
-            raise ProblemsError([Problem(f"stage {stage} has no subnets: a Fargate task needs "
-                                         "them", ".fargo/config.json", f"stages.{stage}.subnets")])
+        problems = project.network_problems((spec.name,))
+        if problems:
+            raise ProblemsError(problems)
         task_arn = jobs.run_task(project, spec, event_json, env)
         out.print(task_arn)
         if not (wait or follow):

@@ -16,7 +16,8 @@ _WIDTH = None if sys.stdout.isatty() else 200
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
-EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1  # a tool fargo drives (terraform, docker) failed
+EXIT_BAD_INPUT = 2  # bad input or an AWS error: one message per problem
 
 
 def print_json(data: Any) -> None:

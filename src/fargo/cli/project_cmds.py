@@ -132,10 +132,10 @@ def config_cmd(ctx: click.Context, task: str | None, stage: str | None, as_json:
     spec = project.require(task)
     values = {k: getattr(spec, k) for k in spec.provenance}
     values = {"aws_name": spec.full_name, "handler": spec.handler, "log_group": spec.log_group,
-              **values}
+              "region": project.stage.region, **values}
     provenance = {"aws_name": "<app>-<stage>-<task>", "handler": "app.py",
                   "log_group": "/fargo/<app>/<stage>/<task> (Lambda: /aws/lambda/<name>)",
-                  **spec.provenance}
+                  "region": project.stage.provenance.get("region", ""), **spec.provenance}
     _show(f"{spec.name} · stage {spec.stage}", values, provenance, as_json)
 
 

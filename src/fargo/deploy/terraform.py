@@ -50,6 +50,7 @@ class Changes:
     destroy: int = 0
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     resources: list[dict[str, Any]] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  # schedules paused in AWS, re-enabled
 
     @property
     def empty(self) -> bool:
@@ -57,12 +58,19 @@ class Changes:
 
     def to_dict(self) -> dict[str, Any]:
         return {"add": self.add, "change": self.change, "destroy": self.destroy,
-                "jobs": self.jobs, "resources": self.resources}
+                "jobs": self.jobs, "resources": self.resources, "resumed": self.resumed}
 
 
-def summarize(plan: dict[str, Any]) -> Changes:
-    """Count creates, updates and deletes (a replacement is one add and one destroy)."""
+def summarize(plan: dict[str, Any], job_names: tuple[str, ...] = ()) -> Changes:
+    """Count creates, updates and deletes (a replacement is one add and one destroy).
+
+    A resource counts for a job when its for_each key is one of `job_names` or a job the
+    state still has (a removed job); any other key (an alert e-mail) belongs to the stage.
+    """
     changes = Changes()
+    known = set(job_names) | {
+        r.get("index") for r in plan.get("resource_changes", [])
+        if r.get("type") == "aws_cloudwatch_log_group" and r.get("name") == "job"}
     for resource in plan.get("resource_changes", []):
         actions = resource.get("change", {}).get("actions", [])
         if actions in (["no-op"], ["read"]) or resource.get("mode") == "data":
@@ -74,7 +82,12 @@ def summarize(plan: dict[str, Any]) -> Changes:
         changes.destroy += destroy
         changes.change += update
         index = resource.get("index")
-        job = index if isinstance(index, str) else STAGE_KEY
+        job = index if isinstance(index, str) and index in known else STAGE_KEY
+        change = resource.get("change", {})
+        if (actions == ["update"] and isinstance(index, str)
+                and (change.get("before") or {}).get("state") in ("DISABLED",)
+                and (change.get("after") or {}).get("state") == "ENABLED"):
+            changes.resumed.append(index)
         counts = changes.jobs.setdefault(job, {"add": 0, "change": 0, "destroy": 0})
         counts["add"] += add
         counts["change"] += update
@@ -133,7 +146,8 @@ class Terraform:
         self.say("terraform init")
         self._run(["init", "-input=false", "-no-color"])
 
-    def plan(self, variables: dict[str, str], destroy: bool = False) -> Changes:
+    def plan(self, variables: dict[str, str], job_names: tuple[str, ...] = (),
+             destroy: bool = False) -> Changes:
         args = ["plan", "-input=false", "-no-color", f"-out={PLAN_FILE}", "-lock-timeout=60s"]
         if destroy:
             args.append("-destroy")
@@ -141,15 +155,11 @@ class Terraform:
             args.append(f"-var={name}={value}")
         self.say("terraform plan" + (" -destroy" if destroy else ""))
         self._run(args)
-        return summarize(json.loads(self._run(["show", "-json", PLAN_FILE])))
+        return summarize(json.loads(self._run(["show", "-json", PLAN_FILE])), job_names)
 
     def apply(self) -> None:
         self._run(["apply", "-input=false", "-no-color", "-json", "-lock-timeout=60s",
                    PLAN_FILE], stream_json=True)
-
-    def outputs(self) -> dict[str, Any]:
-        raw = json.loads(self._run(["output", "-json"]) or "{}")
-        return {name: value.get("value") for name, value in raw.items()}
 
 
 def _clean(text: str) -> str:

@@ -96,19 +96,30 @@ class Context:
     digest: str  # sha256 over paths and contents
 
 
+def _digest(files: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+def context_digest(project: Project) -> str:
+    """The digest the build context would have now: equal to the last build's = same code."""
+    return _digest(list(context_files(project)))
+
+
 def write_context(project: Project) -> Context:
     """Write the context atomically (built aside, then swapped in)."""
-    target = project.root / ".fargo" / "build" / project.stage.name / "image"
+    target = build_dir(project) / "image"
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".image-", dir=target.parent))
     staging.chmod(0o755)
-    digest = hashlib.sha256()
+    files = list(context_files(project))
     try:
-        for name, data in context_files(project):
+        for name, data in files:
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-            digest.update(name.encode() + b"\0" + data + b"\0")
         if target.exists():
             old = target.with_name(".image-old")
             shutil.rmtree(old, ignore_errors=True)
@@ -120,18 +131,22 @@ def write_context(project: Project) -> Context:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Context(target, digest.hexdigest())
+    return Context(target, _digest(files))
 
 
 def default_tag(project: Project, context: Context) -> str:
-    """The git commit (with -dirty when the tree has changes), else a digest of the context."""
+    """The git commit, else a digest of the context.
+
+    With uncommitted changes the tag is <commit>-dirty-<context digest>: each state of a dirty
+    tree gets its own tag, so immutable repositories accept every rebuild.
+    """
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project.root,
                                 capture_output=True, text=True, timeout=10)
         if commit.returncode == 0 and commit.stdout.strip():
             status = subprocess.run(["git", "status", "--porcelain", "--", "."],
                                     cwd=project.root, capture_output=True, text=True, timeout=10)
-            dirty = "-dirty" if status.stdout.strip() else ""
+            dirty = f"-dirty-{context.digest[:8]}" if status.stdout.strip() else ""
             return commit.stdout.strip() + dirty
     except (OSError, subprocess.SubprocessError):
         pass
@@ -157,19 +172,39 @@ def build_command(reference: str, context: Path, project: Project) -> list[str]:
     return ["docker", "build", "--platform", wanted[0], "-t", reference, str(context)]
 
 
-def record(project: Project, repository: str, tag: str) -> Path:
+def build_dir(project: Project) -> Path:
+    return project.root / ".fargo" / "build" / project.stage.name
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the last `fargo build` of a stage made: deploy checks it against the tree."""
+
+    repository: str
+    tag: str
+    context_digest: str | None
+    pushed: bool
+
+
+def record(project: Project, repository: str, tag: str, digest: str, pushed: bool) -> Path:
     """Remember the built image so fargo package/plan/deploy point at it."""
-    path = project.root / ".fargo" / "build" / project.stage.name / "image.json"
-    path.write_text(json.dumps({"repository": repository, "tag": tag}, indent=2) + "\n")
+    from fargo.files import write_atomic
+
+    path = build_dir(project) / "image.json"
+    write_atomic(path, (json.dumps({"repository": repository, "tag": tag,
+                                    "context_digest": digest, "pushed": pushed},
+                                   indent=2) + "\n").encode())
     return path
 
 
-def last_built_tag(project: Project) -> str | None:
-    path = project.root / ".fargo" / "build" / project.stage.name / "image.json"
-    if not path.exists():
-        return None
+def last_build(project: Project) -> Built | None:
+    path = build_dir(project) / "image.json"
     try:
-        tag = json.loads(path.read_text()).get("tag")
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return tag if isinstance(tag, str) else None
+    if not isinstance(data, dict) or not isinstance(data.get("tag"), str):
+        return None
+    digest = data.get("context_digest")
+    return Built(str(data.get("repository", "")), data["tag"],
+                 digest if isinstance(digest, str) else None, bool(data.get("pushed")))

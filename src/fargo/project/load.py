@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,10 +141,18 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
                 f"stage {other!r} starts with {stage!r} + '-': AWS names <app>-{stage}-<job> "
                 f"and <app>-{other}-<job> could collide; rename one", CONFIG_FILE,
                 f"stages.{other}"))
-    if any(t.compute == "fargate" for t in specs) and not stage_spec.subnets:
+    if (any(t.compute == "fargate" for t in specs) and stage_spec.image is None
+            and not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", app_name)):
+        problems.append(Problem(
+            f"{app_name!r} cannot name the app's ECR repository (lowercase letters, digits and "
+            "single '.', '_' or '-' between them): rename the app, or set the stage's image to "
+            "a repository of yours", CONFIG_FILE, "app_name"))
+    offline = [t.name for t in specs if t.compute == "fargate" and not t.subnets]
+    if offline:
         notices.append(Problem(
-            "no subnets: Fargate jobs need subnets (and security_groups) to deploy; local runs "
-            "work without", CONFIG_FILE, f"stages.{stage}", "warning"))
+            f"no subnets for {', '.join(offline)}: Fargate jobs need subnets (and "
+            "security_groups) to deploy; local runs work without", CONFIG_FILE,
+            f"stages.{stage}", "warning"))
     for problem in problems:
         marker = (problem.file, problem.key, problem.message)
         if marker not in seen:

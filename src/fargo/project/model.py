@@ -36,7 +36,10 @@ class TaskSpec:
     ephemeral_storage_gib: int | None
     architecture: str
     spot: bool
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
     timeout: int  # seconds
+    reserved_concurrency: int | None  # Lambda only
     retries: int
     retry_timeouts: bool
     overlap: str
@@ -45,6 +48,7 @@ class TaskSpec:
     secrets: Mapping[str, str]
     iam_policy_file: str | None  # relative to the project root
     iam_policy: Mapping[str, Any] | None
+    task_role_arn: str | None  # an existing role instead of the one fargo creates
     tags: Mapping[str, str]
     log_retention_days: int
     description: str | None
@@ -92,10 +96,14 @@ class Stage:
     """A deployment stage: where its jobs run in AWS."""
 
     name: str
-    region: str
+    region: str | None  # None: nothing names one (local runs need none)
     account: str | None
-    cluster: str
-    subnets: tuple[str, ...]
+    cluster: str  # what ECS APIs take: the configured ARN, else the name
+    cluster_name: str
+    cluster_arn: str | None  # given when the config names an existing cluster by ARN
+    create_cluster: bool  # False when the config names an existing cluster
+    execution_role_arn: str | None  # an existing execution role, else fargo creates one
+    subnets: tuple[str, ...]  # the stage-level network (jobs may override theirs)
     security_groups: tuple[str, ...]
     assign_public_ip: bool
     image: str | None
@@ -105,6 +113,18 @@ class Stage:
     create_dead_letter_queue: bool
     alerts: Mapping[str, Any] | None
     provenance: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def aws_region(self) -> str:
+        """The region for AWS work; ProblemsError (exit 2) when nothing names one."""
+        if self.region is None:
+            from fargo.problems import Problem, ProblemsError
+
+            raise ProblemsError([Problem(
+                f"no AWS region for stage {self.name}: set region in the config, or "
+                "AWS_REGION / AWS_DEFAULT_REGION, or a region in your AWS profile",
+                ".fargo/config.json", f"stages.{self.name}.region")])
+        return self.region
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,16 @@ class Project:
 
             raise ProblemsError([self.unknown_job(name, key)])
         return spec
+
+    def network_problems(self, names: tuple[str, ...] | None = None) -> list[Problem]:
+        """Fargate jobs without subnets cannot run in AWS (local runs need none)."""
+        missing = [t.name for t in self.tasks if t.compute == "fargate" and not t.subnets
+                   and (names is None or t.name in names)]
+        if not missing:
+            return []
+        return [Problem(f"Fargate jobs ({', '.join(missing)}) need subnets to run in AWS: set "
+                        "subnets (and security_groups) for the stage or the job",
+                        ".fargo/config.json", f"stages.{self.stage.name}.subnets")]
 
     @property
     def task_names(self) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ a job without touching code.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,9 @@ class TaskResolver:
         timeout = self._timeout(compute, values["timeout"])
         ephemeral = self._fargate_only(compute, "ephemeral_storage_gib",
                                        values["ephemeral_storage_gib"])
+        concurrency = self._lambda_only(compute, "reserved_concurrency",
+                                        values["reserved_concurrency"])
+        subnets, groups = self._network(compute, values["subnets"], values["security_groups"])
         spot = bool(self._fargate_only(compute, "spot", values["spot"]))
         if ephemeral is not None and not (
             limits.FARGATE_EPHEMERAL_GIB[0] <= ephemeral <= limits.FARGATE_EPHEMERAL_GIB[1]
@@ -173,6 +177,12 @@ class TaskResolver:
         self._check_secrets(secrets)
         self._check_tags(values["tags"])
         policy_file, policy = self._policy(values["iam_policy_file"])
+        role = values["task_role_arn"]
+        if role is not None and policy is not None:
+            self._problem(self.sources["task_role_arn"], f"the job uses the existing role {role} "
+                          f"but also has the policy {policy_file}: fargo attaches policies only "
+                          "to roles it creates; grant the permissions on that role, or drop "
+                          "task_role_arn")
         start, end = self._window(values["start_date"], values["end_date"])
         if self.problems:
             return None
@@ -183,10 +193,12 @@ class TaskResolver:
             end_date=end,
             enabled=bool(values["enabled"]), cpu=cpu, memory=memory,
             ephemeral_storage_gib=ephemeral, architecture=values["architecture"], spot=spot,
-            timeout=timeout, retries=int(values["retries"]),
+            subnets=subnets, security_groups=groups, timeout=timeout,
+            reserved_concurrency=concurrency, retries=int(values["retries"]),
             retry_timeouts=bool(values["retry_timeouts"]), overlap=values["overlap"],
             catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),
-            iam_policy_file=policy_file, iam_policy=policy, tags=dict(values["tags"]),
+            iam_policy_file=policy_file, iam_policy=policy, task_role_arn=role,
+            tags=dict(values["tags"]),
             log_retention_days=int(values["log_retention_days"]),
             description=values["description"], provenance=dict(self.provenance),
         )
@@ -241,6 +253,27 @@ class TaskResolver:
             self.provenance[name] = "not used on Lambda"
             return None
         return value
+
+    def _lambda_only(self, compute: str, name: str, value: Any) -> Any:
+        source = self.sources[name]
+        if compute != "lambda":
+            if source.level in TASK_SPECIFIC and value is not None:
+                self._problem(source, f"{name} applies to Lambda jobs only; this job runs on "
+                              "Fargate")
+            self.provenance[name] = "not used on Fargate"
+            return None
+        return value
+
+    def _network(self, compute: str, subnets: list[str], groups: list[str]
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """A Lambda job in a VPC needs both subnets and security groups (AWS's VpcConfig)."""
+        if compute == "lambda" and bool(subnets) != bool(groups):
+            missing = "security_groups" if subnets else "subnets"
+            have = "subnets" if subnets else "security_groups"
+            self._problem(self.sources[have], f"a Lambda job in a VPC needs {missing} too "
+                          f"(it has {have} from {self.sources[have].describe()}); set "
+                          f"{missing}, or {have}: [] for the job to keep it out of the VPC")
+        return tuple(subnets), tuple(groups)
 
     def _size(self, compute: str, cpu_value: Any, memory_value: Any) -> tuple[int | None, int]:
         memory = parse_memory(memory_value)
@@ -415,31 +448,74 @@ def is_secret_reference(ref: str) -> bool:
     return bool(_SSM_NAME.match(ref)) and len(ref) <= 2048
 
 
-def resolve_stage(config: dict[str, Any], stage: str) -> tuple[Stage, list[Problem]]:
-    """The stage's placement: top level < stages.<stage>."""
+_CLUSTER_ARN = re.compile(r"^arn:(aws[a-z-]*):ecs:([a-z0-9-]+):(\d{12}):cluster/([A-Za-z0-9_-]+)$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$")
+
+
+def resolve_stage(config: dict[str, Any], stage: str,
+                  environ: Mapping[str, str] | None = None) -> tuple[Stage, list[Problem]]:
+    """The stage's placement: top level < stages.<stage> (region: then the AWS environment)."""
     stage_conf = (config.get("stages") or {}).get(stage) or {}
     levels = [(Source("top", CONFIG_FILE, ""), config),
               (Source("stage", CONFIG_FILE, f"stages.{stage}"), stage_conf)]
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
-    for setting in STAGE_SETTINGS:
+    sources: dict[str, Source] = {}
+    for setting in (*STAGE_SETTINGS, BY_NAME["subnets"], BY_NAME["security_groups"]):
         resolved = resolve_setting(setting.name, levels)
         values[setting.name] = resolved.value
         provenance[setting.name] = resolved.source.describe()
+        sources[setting.name] = resolved.source
+    problems: list[Problem] = []
     app_name = config.get("app_name", "")
-    if values["cluster"] is None:
-        values["cluster"] = f"{app_name}-{stage}"
-        provenance["cluster"] = "default (<app>-<stage>)"
+    if values["region"] is None:
+        from fargo.project.region import region_from_environment
+
+        found = region_from_environment(environ)
+        if found is not None:
+            region, where = found
+            if _REGION.match(region):
+                values["region"] = region
+                provenance["region"] = where
+            else:
+                problems.append(Problem(f"{region!r} is not an AWS region such as eu-west-1",
+                                        where))
+        else:
+            provenance["region"] = "not set (no region in the config, the environment or the " \
+                "AWS profile)"
+    cluster = values["cluster"]
+    cluster_arn = None
+    cluster_name = f"{app_name}-{stage}"
+    if cluster is None:
+        cluster = cluster_name
+        provenance["cluster"] = "default (<app>-<stage>, created by fargo)"
+    else:
+        match = _CLUSTER_ARN.match(cluster)
+        cluster_name = match.group(4) if match else cluster
+        if match:
+            cluster_arn = cluster
+            given = sources["cluster"]
+            if values["region"] is not None and match.group(2) != values["region"]:
+                problems.append(Problem(
+                    f"{cluster!r} is in region {match.group(2)}, but the stage deploys to "
+                    f"{values['region']}: ECS runs tasks only in the cluster's own region",
+                    given.file, given.key))
+            if values["account"] is not None and match.group(3) != values["account"]:
+                problems.append(Problem(
+                    f"{cluster!r} belongs to account {match.group(3)}, not the stage's account "
+                    f"{values['account']}", given.file, given.key))
     return Stage(
         name=stage, region=values["region"], account=values["account"],
-        cluster=values["cluster"], subnets=tuple(values["subnets"]),
-        security_groups=tuple(values["security_groups"]),
+        cluster=cluster, cluster_name=cluster_name, cluster_arn=cluster_arn,
+        create_cluster=values["cluster"] is None,
+        execution_role_arn=values["execution_role_arn"],
+        subnets=tuple(values["subnets"]), security_groups=tuple(values["security_groups"]),
         assign_public_ip=bool(values["assign_public_ip"]), image=values["image"],
         schedule_backend=values["schedule_backend"], max_parallel=values["max_parallel"],
         terraform_state=values["terraform_state"],
         create_dead_letter_queue=bool(values["create_dead_letter_queue"]),
         alerts=values["alerts"], provenance=provenance,
-    ), []
+    ), problems
 
 
 def resolve_task(root: Path, app_name: str, stage: str, config: dict[str, Any],

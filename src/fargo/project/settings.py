@@ -36,8 +36,14 @@ TASK_SETTINGS: tuple[Setting, ...] = (
             "fargate"),
     Setting("architecture", "x86_64", "x86_64 or arm64"),
     Setting("spot", False, "run on Fargate Spot", "fargate"),
+    Setting("subnets", [], "subnet ids: where Fargate tasks run; a Lambda job with subnets runs "
+            "in their VPC"),
+    Setting("security_groups", [], "security group ids of Fargate tasks and Lambda jobs in a "
+            "VPC"),
     Setting("timeout", None, "seconds or '15m' (default: Fargate 3600, Lambda 60)",
             decorator=True),
+    Setting("reserved_concurrency", None, "Lambda reserved concurrency (default: unreserved)",
+            "lambda"),
     Setting("retries", 0, "extra attempts after a failed run (0-10)", decorator=True),
     Setting("retry_timeouts", False, "retry runs that timed out too"),
     Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),
@@ -47,17 +53,21 @@ TASK_SETTINGS: tuple[Setting, ...] = (
             merge=True),
     Setting("iam_policy_file", None, "IAM policy for the job's role, relative to .fargo/ "
             "(default: policy-<task>.json when present)"),
+    Setting("task_role_arn", None, "an existing IAM role for the job (Fargate task role or "
+            "Lambda function role) instead of the one fargo creates"),
     Setting("tags", {}, "AWS tags on the job's resources", merge=True),
     Setting("log_retention_days", 30, "CloudWatch Logs retention"),
     Setting("description", None, "shown in fargo ls and on the schedule", decorator=True),
 )
 
 STAGE_SETTINGS: tuple[Setting, ...] = (
-    Setting("region", "us-east-1", "AWS region"),
+    Setting("region", None, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the AWS "
+            "profile's region)"),
     Setting("account", None, "12-digit AWS account id (checked at deploy when given)"),
-    Setting("cluster", None, "ECS cluster name (default: <app>-<stage>)"),
-    Setting("subnets", [], "subnet ids for Fargate tasks"),
-    Setting("security_groups", [], "security group ids for Fargate tasks"),
+    Setting("cluster", None, "an existing ECS cluster, name or ARN (default: <app>-<stage>, "
+            "created)"),
+    Setting("execution_role_arn", None, "an existing ECS task execution role (default: "
+            "<app>-<stage>-exec, created)"),
     Setting("assign_public_ip", False, "give Fargate tasks a public IP"),
     Setting("image", None, "container image for Fargate jobs (default: built by fargo build)"),
     Setting("schedule_backend", "scheduler", "scheduler (EventBridge Scheduler) or rules"),

@@ -14,20 +14,29 @@ from pathlib import Path
 from fargo.files import write_atomic
 from fargo.packaging.lambda_zip import lambda_zip
 from fargo.problems import Problem, ProblemsError
-from fargo.project.config import CONFIG_FILE
 from fargo.project.model import Project
 from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
 
 MANIFEST = ".fargo-package.json"
 
 
+MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
+
+
 def module_source() -> Path:
-    """The shipped HCL module (terraform/modules/fargo-jobs)."""
+    """The HCL module shipped inside the package (also at terraform/modules/fargo-jobs)."""
     return Path(str(resources.files("fargo.synth").joinpath("module"))).resolve()
 
 
 def module_files() -> dict[str, bytes]:
+    """The module's files; an install without them is an error, never an empty directory."""
     source = module_source()
+    missing = [name for name in MODULE_FILES if not (source / name).is_file()]
+    if missing:
+        raise ProblemsError([Problem(
+            f"this fargo installation lacks its Terraform module ({', '.join(missing)} not in "
+            f"{source}): reinstall fargo from a wheel or source distribution "
+            "(pip install --force-reinstall fargo)", key="fargo installation")])
     files = {}
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
@@ -37,19 +46,9 @@ def module_files() -> dict[str, bytes]:
     return files
 
 
-def deploy_problems(project: Project) -> list[Problem]:
-    """What the stage still lacks to be deployed (local runs need none of it)."""
-    fargate = [t.name for t in project.tasks if t.compute == "fargate"]
-    if fargate and not project.stage.subnets:
-        return [Problem(f"Fargate jobs ({', '.join(fargate)}) need subnets to run in AWS: set "
-                        "subnets (and security_groups) for the stage", CONFIG_FILE,
-                        f"stages.{project.stage.name}.subnets")]
-    return []
-
-
 def package_files(project: Project) -> dict[str, bytes]:
     """Every file of the package, by relative path (all problems raised before any is written)."""
-    problems = deploy_problems(project)
+    problems = project.network_problems()
     if problems:
         raise ProblemsError(problems)
     files = {"main.tf.json": render(build_root(project)).encode()}

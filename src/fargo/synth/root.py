@@ -31,6 +31,11 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
         "start_date": spec.start_date,
         "end_date": spec.end_date,
     }
+    job["subnets"] = list(spec.subnets)
+    job["security_groups"] = list(spec.security_groups)
+    job["task_role_arn"] = spec.task_role_arn
+    if spec.compute == "lambda":
+        job["reserved_concurrency"] = spec.reserved_concurrency
     if spec.compute == "fargate":
         job["cpu"] = spec.cpu
         job["spot"] = spec.spot
@@ -43,10 +48,11 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
 
 
 def image_expression(project: Project) -> tuple[str, bool]:
-    """The module's `image` (a Terraform expression) and whether fargo creates the repository.
+    """The module's `image` (a Terraform expression) and whether it is the app's own repository.
 
     A stage `image` with a tag or digest is used as is; a bare repository gets `var.image_tag`;
-    without one, the module creates the ECR repository <app> and the image is tagged there.
+    without one, the image is tagged in the app's ECR repository <app> of the stage's account
+    (created by fargo build --push, shared by the app's stages, owned by none of them).
     """
     image = project.stage.image
     if image:
@@ -55,7 +61,7 @@ def image_expression(project: Project) -> tuple[str, bool]:
             return image, False
         return f"{image}:${{var.image_tag}}", False
     repository = (f"${{data.aws_caller_identity.current.account_id}}.dkr.ecr."
-                  f"{project.stage.region}.amazonaws.com/{project.app_name}")
+                  f"{project.stage.aws_region}.amazonaws.com/{project.app_name}")
     return f"{repository}:${{var.image_tag}}", True
 
 
@@ -63,19 +69,19 @@ def build_root(project: Project) -> dict[str, Any]:
     stage = project.stage
     has_fargate = any(t.compute == "fargate" for t in project.tasks)
     has_lambda = any(t.compute == "lambda" for t in project.tasks)
-    image, create_repository = image_expression(project)
+    image, own_repository = image_expression(project)
     backend: dict[str, Any] = {"local": {"path": "terraform.tfstate"}}
     if stage.terraform_state:
         state = dict(stage.terraform_state)
         backend = {"s3": {
             "bucket": state["bucket"],
             "key": state.get("key") or f"fargo/{project.app_name}/{stage.name}.tfstate",
-            "region": state.get("region") or stage.region,
+            "region": state.get("region") or stage.aws_region,
             "encrypt": state.get("encrypt", True),
             **({"dynamodb_table": state["dynamodb_table"]} if state.get("dynamodb_table") else {}),
         }}
     provider: dict[str, Any] = {
-        "region": stage.region,
+        "region": stage.aws_region,
         "default_tags": [{"tags": {"fargo:app": project.app_name, "fargo:stage": stage.name,
                                    "managed-by": "fargo"}}],
     }
@@ -85,16 +91,19 @@ def build_root(project: Project) -> dict[str, Any]:
         "source": f"./{MODULE_DIR}",
         "app_name": project.app_name,
         "stage": stage.name,
-        "cluster_name": stage.cluster,
-        "create_cluster": stage.provenance.get("cluster", "").startswith("default"),
+        "cluster_name": stage.cluster_name,
+        "create_cluster": stage.create_cluster,
         "subnets": list(stage.subnets),
         "security_groups": list(stage.security_groups),
         "assign_public_ip": stage.assign_public_ip,
         "schedule_backend": stage.schedule_backend,
         "create_dead_letter_queue": stage.create_dead_letter_queue,
-        "create_ecr_repository": create_repository and has_fargate,
         "jobs": {t.name: job_input(t) for t in project.tasks},
     }
+    if stage.cluster_arn:
+        module["cluster_arn"] = stage.cluster_arn
+    if stage.execution_role_arn:
+        module["execution_role_arn"] = stage.execution_role_arn
     alerts = dict(stage.alerts or {})
     if alerts.get("topic_arn"):
         module["alert_topic_arn"] = alerts["topic_arn"]
@@ -127,7 +136,7 @@ def build_root(project: Project) -> dict[str, Any]:
                          "runs_log_group", "alert_topic_arn")
         },
     }
-    if create_repository and has_fargate:
+    if own_repository and has_fargate:
         root["data"] = {"aws_caller_identity": {"current": {}}}
     return root
 

@@ -27,7 +27,7 @@ data "aws_iam_policy_document" "ecs_tasks_trust" {
 }
 
 resource "aws_iam_role" "execution" {
-  count              = length(local.fargate_jobs) > 0 ? 1 : 0
+  count              = length(local.fargate_jobs) > 0 && var.execution_role_arn == null ? 1 : 0
   name               = "${local.prefix}-exec"
   path               = local.role_path
   description        = "Pulls the image, writes logs and reads the secrets of ${local.prefix} jobs"
@@ -36,7 +36,7 @@ resource "aws_iam_role" "execution" {
 }
 
 data "aws_iam_policy_document" "execution" {
-  count = length(local.fargate_jobs) > 0 ? 1 : 0
+  count = length(local.fargate_jobs) > 0 && var.execution_role_arn == null ? 1 : 0
 
   dynamic "statement" {
     for_each = local.ecr_repository == null ? [] : [1]
@@ -92,7 +92,7 @@ data "aws_iam_policy_document" "execution" {
 }
 
 resource "aws_iam_role_policy" "execution" {
-  count  = length(local.fargate_jobs) > 0 ? 1 : 0
+  count  = length(local.fargate_jobs) > 0 && var.execution_role_arn == null ? 1 : 0
   name   = "${local.prefix}-exec"
   role   = aws_iam_role.execution[0].id
   policy = data.aws_iam_policy_document.execution[0].json
@@ -101,7 +101,7 @@ resource "aws_iam_role_policy" "execution" {
 # --- task roles: the job's own permissions ---------------------------------------------------
 
 resource "aws_iam_role" "task" {
-  for_each           = local.fargate_jobs
+  for_each           = local.created_task_roles
   name               = "${local.prefix}-${each.key}"
   path               = local.role_path
   description        = "Permissions of the ${local.prefix}-${each.key} job"
@@ -110,7 +110,7 @@ resource "aws_iam_role" "task" {
 }
 
 resource "aws_iam_role_policy" "task" {
-  for_each = { for k, j in local.fargate_jobs : k => j if j.policy_json != null }
+  for_each = { for k, j in local.created_task_roles : k => j if j.policy_json != null }
   name     = "${local.prefix}-${each.key}"
   role     = aws_iam_role.task[each.key].id
   policy   = each.value.policy_json
@@ -170,7 +170,7 @@ data "aws_iam_policy_document" "scheduler" {
     content {
       sid       = "PassJobRoles"
       actions   = ["iam:PassRole"]
-      resources = [local.role_arn_pattern]
+      resources = concat([local.role_arn_pattern], local.given_roles)
       condition {
         test     = "StringLike"
         variable = "iam:PassedToService"
@@ -180,7 +180,7 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   dynamic "statement" {
-    for_each = local.tags_propagate && length(local.fargate_jobs) > 0 ? [1] : []
+    for_each = length([for k, j in local.fargate_jobs : k if j.schedule != null]) > 0 ? [1] : []
     content {
       sid       = "TagStartedTasks"
       actions   = ["ecs:TagResource"]
@@ -233,7 +233,7 @@ data "aws_iam_policy_document" "lambda_trust" {
 }
 
 resource "aws_iam_role" "function" {
-  for_each           = local.lambda_jobs
+  for_each           = local.created_fn_roles
   name               = "${local.prefix}-${each.key}"
   path               = local.role_path
   description        = "Permissions of the ${local.prefix}-${each.key} function"
@@ -242,7 +242,7 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "function" {
-  for_each                = local.lambda_jobs
+  for_each                = local.created_fn_roles
   source_policy_documents = each.value.policy_json == null ? [] : [each.value.policy_json]
 
   statement {
@@ -252,10 +252,24 @@ data "aws_iam_policy_document" "function" {
     # pending changes is re-read at apply, which would show every function policy as changing.
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.prefix}-${each.key}:*"]
   }
+
+  # A function in a VPC manages its network interfaces: the actions of AWS's managed
+  # AWSLambdaVPCAccessExecutionRole, on "*" as there (Lambda checks them at CreateFunction, and
+  # CreateNetworkInterface has no resource it could be scoped to before the interface exists).
+  dynamic "statement" {
+    for_each = length(local.job_subnets[each.key]) > 0 ? [1] : []
+    content {
+      sid = "FargoVpcNetworkInterfaces"
+      actions = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses"]
+      resources = ["*"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "function" {
-  for_each = local.lambda_jobs
+  for_each = local.created_fn_roles
   name     = "${local.prefix}-${each.key}"
   role     = aws_iam_role.function[each.key].id
   policy   = data.aws_iam_policy_document.function[each.key].json

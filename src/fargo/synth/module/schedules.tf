@@ -74,8 +74,8 @@ resource "aws_scheduler_schedule" "job" {
         }
 
         network_configuration {
-          subnets          = var.subnets
-          security_groups  = var.security_groups
+          subnets          = local.job_subnets[each.key]
+          security_groups  = local.job_security_groups[each.key]
           assign_public_ip = var.assign_public_ip
         }
       }
@@ -96,7 +96,7 @@ resource "aws_scheduler_schedule" "job" {
 
   lifecycle {
     precondition {
-      condition     = each.value.compute != "fargate" || length(var.subnets) > 0
+      condition     = each.value.compute != "fargate" || length(local.job_subnets[each.key]) > 0
       error_message = "Fargate jobs need subnets (and security_groups) to run."
     }
   }
@@ -147,8 +147,8 @@ resource "aws_cloudwatch_event_target" "job" {
       }
 
       network_configuration {
-        subnets          = var.subnets
-        security_groups  = var.security_groups
+        subnets          = local.job_subnets[each.key]
+        security_groups  = local.job_security_groups[each.key]
         assign_public_ip = var.assign_public_ip
       }
     }

@@ -30,6 +30,23 @@ variable "cluster_name" {
   default     = null
 }
 
+variable "cluster_arn" {
+  description = "An existing ECS cluster by ARN (in the provider's region); overrides cluster_name. Set create_cluster = false with it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cluster_arn == null || can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$", var.cluster_arn))
+    error_message = "cluster_arn: arn:aws:ecs:<region>:<account>:cluster/<name>."
+  }
+}
+
+variable "execution_role_arn" {
+  description = "An existing ECS task execution role for the Fargate jobs (default: <app>-<stage>-exec is created)."
+  type        = string
+  default     = null
+}
+
 variable "create_cluster" {
   description = "Create the ECS cluster (with FARGATE and FARGATE_SPOT capacity providers)."
   type        = bool
@@ -139,12 +156,6 @@ variable "lambda_runtime" {
   default     = "python3.11"
 }
 
-variable "create_ecr_repository" {
-  description = "Create an ECR repository <app> for the stage's image."
-  type        = bool
-  default     = false
-}
-
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)
@@ -164,6 +175,10 @@ variable "jobs" {
     ephemeral_storage_gib   = optional(number)
     architecture            = optional(string, "x86_64")
     spot                    = optional(bool, false)
+    subnets                 = optional(list(string))
+    security_groups         = optional(list(string))
+    task_role_arn           = optional(string)
+    reserved_concurrency    = optional(number)
     timeout                 = optional(number, 3600)
     environment             = optional(map(string), {})
     secrets                 = optional(map(string), {})

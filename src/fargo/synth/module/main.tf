@@ -14,8 +14,9 @@ locals {
   scheduled_jobs = { for k, j in var.jobs : k => j if j.schedule != null }
   use_scheduler  = var.schedule_backend == "scheduler"
 
-  cluster_name = coalesce(var.cluster_name, local.prefix)
-  cluster_arn  = "arn:${local.partition}:ecs:${local.region}:${local.account}:cluster/${local.cluster_name}"
+  # An existing cluster may be given by ARN (var.cluster_arn) or name (var.cluster_name).
+  cluster_name = var.cluster_arn != null ? element(split("/", var.cluster_arn), 1) : coalesce(var.cluster_name, local.prefix)
+  cluster_arn  = var.cluster_arn != null ? var.cluster_arn : "arn:${local.partition}:ecs:${local.region}:${local.account}:cluster/${local.cluster_name}"
   group_name   = local.prefix
   group_arn    = "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule-group/${local.group_name}"
   dlq_arn      = var.create_dead_letter_queue ? aws_sqs_queue.dead_letter[0].arn : var.dead_letter_queue_arn
@@ -41,7 +42,15 @@ locals {
   ecr_match      = var.image == null ? null : try(regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.image), null)
   ecr_repository = local.ecr_match == null ? null : "arn:${local.partition}:ecr:${local.ecr_match[1]}:${local.ecr_match[0]}:repository/${local.ecr_match[2]}"
 
-  tags_propagate = true
+  # Per job: its network (the job's own, else the stage's) and its role (an existing one, else
+  # the one created here).
+  job_subnets         = { for k, j in var.jobs : k => j.subnets != null ? j.subnets : var.subnets }
+  job_security_groups = { for k, j in var.jobs : k => j.security_groups != null ? j.security_groups : var.security_groups }
+  created_task_roles  = { for k, j in local.fargate_jobs : k => j if j.task_role_arn == null }
+  created_fn_roles    = { for k, j in local.lambda_jobs : k => j if j.task_role_arn == null }
+  execution_role_arn  = var.execution_role_arn != null ? var.execution_role_arn : (length(local.fargate_jobs) > 0 ? aws_iam_role.execution[0].arn : null)
+  # Roles given by ARN that the scheduler must be allowed to pass to ECS.
+  given_roles = distinct(compact(concat([var.execution_role_arn], [for k, j in local.fargate_jobs : j.task_role_arn])))
 
   job_tags = { for k, j in var.jobs : k => merge(var.tags, j.tags, {
     "fargo:app"   = var.app_name
@@ -71,22 +80,15 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
   capacity_providers = ["FARGATE", "FARGATE_SPOT"]
 }
 
-resource "aws_ecr_repository" "this" {
-  #checkov:skip=CKV_AWS_136:KMS is used when log_kms_key_arn is set; otherwise AES256 (encrypted at rest)
-  count                = var.create_ecr_repository ? 1 : 0
-  name                 = var.app_name
-  image_tag_mutability = "IMMUTABLE"
+# The image repository belongs to the app, not to a stage: every stage of the app pulls from
+# it, so no stage creates or destroys it (fargo build --push creates it once). Stages deployed
+# by an earlier version of this module that created it keep it: it leaves their state only.
+removed {
+  from = aws_ecr_repository.this
 
-  image_scanning_configuration {
-    scan_on_push = true
+  lifecycle {
+    destroy = false
   }
-
-  encryption_configuration {
-    encryption_type = var.log_kms_key_arn == null ? "AES256" : "KMS"
-    kms_key         = var.log_kms_key_arn
-  }
-
-  tags = var.tags
 }
 
 # --- logs -----------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ resource "aws_ecs_task_definition" "job" {
   network_mode             = "awsvpc"
   cpu                      = tostring(each.value.cpu)
   memory                   = tostring(each.value.memory)
-  execution_role_arn       = aws_iam_role.execution[0].arn
-  task_role_arn            = aws_iam_role.task[each.key].arn
+  execution_role_arn       = local.execution_role_arn
+  task_role_arn            = each.value.task_role_arn != null ? each.value.task_role_arn : aws_iam_role.task[each.key].arn
 
   runtime_platform {
     operating_system_family = "LINUX"

@@ -1,12 +1,12 @@
 resource "aws_lambda_function" "job" {
   #checkov:skip=CKV_AWS_50:X-Ray tracing is for request paths; scheduled batch jobs log JSON lines instead
   #checkov:skip=CKV_AWS_116:invoked by the scheduler, whose retry policy and dead-letter queue cover failed deliveries
-  #checkov:skip=CKV_AWS_117:jobs that need private network access run on Fargate in the stage's subnets
+  #checkov:skip=CKV_AWS_117:a Lambda job runs in a VPC when it (or its stage) has subnets; jobs without them need none
   #checkov:skip=CKV_AWS_272:code signing needs a signing profile owned by the team; the zip is hashed by source_code_hash
   for_each         = local.lambda_jobs
   function_name    = "${local.prefix}-${each.key}"
   description      = each.value.description
-  role             = aws_iam_role.function[each.key].arn
+  role             = each.value.task_role_arn != null ? each.value.task_role_arn : aws_iam_role.function[each.key].arn
   handler          = "fargo.runtime.lambda_handler"
   runtime          = var.lambda_runtime
   filename         = var.lambda_package
@@ -14,6 +14,16 @@ resource "aws_lambda_function" "job" {
   memory_size      = each.value.memory
   timeout          = each.value.timeout
   architectures    = [each.value.architecture]
+  # -1 is the provider's "unreserved".
+  reserved_concurrent_executions = each.value.reserved_concurrency != null ? each.value.reserved_concurrency : -1
+
+  dynamic "vpc_config" {
+    for_each = length(local.job_subnets[each.key]) > 0 ? [1] : []
+    content {
+      subnet_ids         = local.job_subnets[each.key]
+      security_group_ids = local.job_security_groups[each.key]
+    }
+  }
 
   environment {
     variables = local.job_environment[each.key]

@@ -9,7 +9,8 @@ output "schedule_group" {
 }
 
 output "execution_role_arn" {
-  value = length(local.fargate_jobs) > 0 ? aws_iam_role.execution[0].arn : null
+  description = "The execution role of the Fargate jobs (created, or the one given)."
+  value       = local.execution_role_arn
 }
 
 output "scheduler_role_arn" {
@@ -38,7 +39,7 @@ output "jobs" {
     log_group       = aws_cloudwatch_log_group.job[k].name
     family          = j.compute == "fargate" ? aws_ecs_task_definition.job[k].family : null
     task_definition = j.compute == "fargate" ? aws_ecs_task_definition.job[k].arn : null
-    task_role_arn   = j.compute == "fargate" ? aws_iam_role.task[k].arn : null
+    task_role_arn   = j.task_role_arn != null ? j.task_role_arn : (j.compute == "fargate" ? aws_iam_role.task[k].arn : aws_iam_role.function[k].arn)
     function_name   = j.compute == "lambda" ? aws_lambda_function.job[k].function_name : null
     schedule        = j.schedule
     timezone        = j.timezone
