@@ -162,3 +162,42 @@ def example(tmp_path: Path) -> Path:
                     ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
                                                   "build"))
     return root
+
+
+def moto_network(aws_env: dict[str, str], region: str = "us-east-1") -> tuple[str, str]:
+    """A subnet and security group of moto's default VPC (RunTask works only with those)."""
+    ec2 = boto(aws_env, "ec2", region)
+    subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-name",
+                                                   "Values": ["default"]}])
+    return subnet["Subnets"][0]["SubnetId"], group["SecurityGroups"][0]["GroupId"]
+
+
+def use_network(root: Path, aws_env: dict[str, str], *stages: str,
+                region: str = "us-east-1") -> None:
+    """Point the stages' subnets and security groups at ones that exist in moto."""
+    import json
+
+    subnet, group = moto_network(aws_env, region)
+    path = root / ".fargo" / "config.json"
+    config = json.loads(path.read_text())
+    for stage in stages:
+        config["stages"][stage].update(subnets=[subnet], security_groups=[group])
+    path.write_text(json.dumps(config, indent=2))
+
+
+def publish_image(aws_env: dict[str, str], repository: str, tag: str,
+                  region: str = "us-east-1") -> None:
+    """What `docker push` leaves in ECR: the repository and a tagged manifest."""
+    import contextlib
+    import json
+
+    ecr = boto(aws_env, "ecr", region)
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
+    manifest = {"schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                           "size": 2, "digest": "sha256:" + "0" * 64},
+                "layers": []}
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)

@@ -46,6 +46,16 @@ def test_new_scaffolds_a_recognisable_project(demo: Path) -> None:
     assert config["$schema"] == "./config.schema.json"
 
 
+def test_scaffold_has_no_placeholder_network(fargo, demo: Path) -> None:
+    """Made-up subnet ids would pass every local check and fail at the first run in AWS."""
+    config = json.loads((demo / ".fargo/config.json").read_text())
+    assert all("subnets" not in stage for stage in config["stages"].values())
+    r = fargo(["validate", "--stage", "prod"], cwd=demo)
+    assert r.returncode == 0 and "no subnets for daily_rollup, ingest_events" in r.stderr
+    assert_clean_error(fargo(["package", "--stage", "prod"], cwd=demo),
+                       "stages.prod.subnets", "need subnets")
+
+
 def test_new_refuses_bad_names_and_existing_dirs(fargo, demo: Path) -> None:
     assert_clean_error(fargo(["new", "Bad_Name"], cwd=demo.parent), "not a valid app name")
     assert_clean_error(fargo(["new", "demo"], cwd=demo.parent), "already exists")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, _run, assert_clean_error, boto
+from tests.conftest import REPO, _run, assert_clean_error, boto, publish_image, use_network
 
 pytestmark = pytest.mark.slow
 
@@ -21,16 +21,47 @@ def fargo(root: Path, aws: dict[str, str], *args: str) -> subprocess.CompletedPr
     return _run(list(args), cwd=root, env=aws, timeout=600)
 
 
-def plan(root: Path, aws: dict[str, str], stage: str = "dev") -> dict:
-    r = fargo(root, aws, "plan", "--stage", stage, "--json")
+def plan(root: Path, aws: dict[str, str], stage: str = "dev", tag: str | None = None) -> dict:
+    r = fargo(root, aws, "plan", "--stage", stage, "--json",
+              *(["--image-tag", tag] if tag else []))
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout)
 
 
+def built_tag(root: Path, stage: str) -> str:
+    return json.loads((root / ".fargo" / "build" / stage / "image.json").read_text())["tag"]
+
+
 def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
-    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes")
+    use_network(example, aws, "dev")
+    # --- no image, an image not pushed, stale code: each refused before terraform runs ------
+    assert_clean_error(fargo(example, aws, "deploy", "--stage", "dev", "--yes"),
+                       "no image was built for stage dev", "fargo build --stage dev --push")
+    r = fargo(example, aws, "build", "--stage", "dev", "--push")
+    assert r.returncode == 1, r.stdout + r.stderr  # no Docker engine here: nothing was pushed
+    assert "was not pushed: no Docker engine" in r.stderr and "docker push" in r.stdout
+    ecr = boto(aws, "ecr")
+    (repository,) = ecr.describe_repositories()["repositories"]
+    assert repository["repositoryName"] == "etl-platform"  # the app's, created once by build
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    tag = built_tag(example, "dev")
+    assert_clean_error(fargo(example, aws, "deploy", "--stage", "dev", "--yes"),
+                       f"etl-platform:{tag} is not in the registry")
+    publish_image(aws, "etl-platform", tag)
+    (example / "chalicelib" / "events.py").write_text(
+        (example / "chalicelib" / "events.py").read_text() + "\n# edited after the build\n")
+    assert_clean_error(fargo(example, aws, "deploy", "--stage", "dev", "--yes"),
+                       f"the code changed since image {tag} was built",
+                       f"--image-tag {tag}")
+    assert_clean_error(fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag",
+                             "never-pushed"), "etl-platform:never-pushed is not in the registry")
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", tag)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Deployed etl-platform stage dev" in r.stdout
+    task_image = boto(aws, "ecs").describe_task_definition(
+        taskDefinition="etl-platform-dev-fetch_events")["taskDefinition"]
+    assert task_image["containerDefinitions"][0]["image"] == \
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/etl-platform:{tag}"
 
     # --- what AWS now has --------------------------------------------------------------------
     iam = boto(aws, "iam")
@@ -96,8 +127,9 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     params = target["EcsParameters"]
     assert params["TaskDefinitionArn"].endswith("task-definition/etl-platform-dev-daily_report")
     assert params["LaunchType"] == "FARGATE"
-    assert params["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == [
-        "subnet-0123456789abcdef0"]
+    subnets = json.loads((example / ".fargo" / "config.json").read_text())["stages"]["dev"][
+        "subnets"]
+    assert params["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == subnets
     overrides = json.loads(target["Input"])["containerOverrides"][0]
     assert {e["name"] for e in overrides["environment"]} >= {"FARGO_SCHEDULED_TIME"}
 
@@ -107,6 +139,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     assert log_groups["/aws/lambda/etl-platform-dev-maint_heartbeat"] == 14
     function = boto(aws, "lambda").get_function(FunctionName="etl-platform-dev-maint_heartbeat")
     assert function["Configuration"]["Handler"] == "fargo.runtime.lambda_handler"
+    assert function["Configuration"]["VpcConfig"]["SubnetIds"] == subnets  # the stage's network
     assert function["Configuration"]["Environment"]["Variables"]["FARGO_TASK"] == "maint_heartbeat"
 
     # --- a second plan is empty ------------------------------------------------------------
@@ -121,10 +154,17 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     changed = plan(example, aws)
     assert (changed["add"], changed["change"], changed["destroy"]) == (0, 1, 0)
     assert list(changed["jobs"]) == ["fetch_events"]
-    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes").returncode == 0
+    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag",
+                 tag).returncode == 0
     assert scheduler.get_schedule(Name="etl-platform-dev-fetch_events",
                                   GroupName="etl-platform-dev")["ScheduleExpression"] == \
         "rate(5 minutes)"
+
+    # --- a paused job: deploy says it resumes it -----------------------------------------------
+    assert fargo(example, aws, "pause", "fetch_events", "--stage", "dev").returncode == 0
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", tag)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "deploy resumes fetch_events" in r.stderr
 
     # --- removing a job removes exactly its resources ---------------------------------------
     app = (example / "app.py").read_text()
@@ -145,7 +185,8 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     assert updated == {"module.jobs.aws_iam_role_policy.scheduler[0]",
                        'module.jobs.aws_lambda_function.job["maint_compact_landing"]',
                        'module.jobs.aws_lambda_function.job["maint_heartbeat"]'}
-    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes").returncode == 0
+    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag",
+                 tag).returncode == 0
     gone = ecs.describe_task_definition(taskDefinition="etl-platform-dev-daily_report:1")
     assert gone["taskDefinition"]["status"] == "INACTIVE"  # deregistered, as AWS keeps them
 
@@ -158,6 +199,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     assert scheduler.list_schedules()["Schedules"] == []
     clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
     assert all(c["status"] == "INACTIVE" for c in clusters), clusters  # moto keeps them listed
+    assert ecr.describe_repositories()["repositories"], "a stage's destroy keeps the app's images"
 
 
 def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
@@ -166,7 +208,9 @@ def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
     config["stages"]["dev"]["schedule_backend"] = "rules"
     config["tasks"]["daily_report"]["timezone"] = "UTC"
     config_path.write_text(json.dumps(config))
-    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes")
+    use_network(example, aws, "dev")
+    publish_image(aws, "etl-platform", "v1")
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1")
     assert r.returncode == 0, r.stdout + r.stderr
     events = boto(aws, "events")
     rule = events.describe_rule(Name="etl-platform-dev-transform_events")
@@ -178,7 +222,7 @@ def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
     (lambda_target,) = events.list_targets_by_rule(
         Rule="etl-platform-dev-maint_compact_landing")["Targets"]
     assert lambda_target["Arn"].endswith(":function:etl-platform-dev-maint_compact_landing")
-    assert plan(example, aws)["change"] == 0
+    assert plan(example, aws, tag="v1")["change"] == 0
 
 
 def test_terraform_validate_on_packages_and_module_example(example: Path, tmp_path: Path,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fargo.aws.jobs import explain
-from tests.conftest import REPO, _run, assert_clean_error, boto
+from tests.conftest import REPO, _run, assert_clean_error, boto, publish_image, use_network
 
 # one deployment for the whole module: keep its tests on one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("operate")]
@@ -45,16 +45,15 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, 
     shutil.copytree(REPO / "examples" / "etl-platform", root,
                     ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
                                                   "build"))
-    ec2 = boto(env, "ec2")
-    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    use_network(root, env, "dev")
     config_path = root / ".fargo" / "config.json"
     config = json.loads(config_path.read_text())
-    config["stages"]["dev"].update(subnets=[subnet], security_groups=[group],
-                                   create_dead_letter_queue=True,
+    config["stages"]["dev"].update(create_dead_letter_queue=True,
                                    alerts={"emails": ["oncall@example.com"]})
     config_path.write_text(json.dumps(config))
-    r = _run(["deploy", "--stage", "dev", "--yes"], cwd=root, env=env, timeout=600)
+    publish_image(env, "etl-platform", "v1")
+    r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=env,
+             timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     yield root, env
     server.stop()
@@ -223,12 +222,15 @@ def test_pause_resume_and_status(deployed) -> None:
     status = {row["name"]: row for row in json.loads(
         fargo(deployed, "status", "--stage", "dev", "--json").stdout)}
     assert status["daily_report"]["state"] == "DISABLED"
+    assert status["daily_report"]["next_fire"] == "paused"  # AWS fires nothing while paused
     assert status["fetch_events"]["state"] == "ENABLED"
-    assert status["daily_report"]["next_fire"].endswith(("EST", "EDT"))
     assert status["maint_heartbeat"]["next_fire"] == "on demand"
     assert fargo(deployed, "resume", "daily_report", "--stage", "dev").returncode == 0
     assert scheduler.get_schedule(Name=f"{GROUP}-daily_report",
                                   GroupName=GROUP)["State"] == "ENABLED"
+    status = {row["name"]: row for row in json.loads(
+        fargo(deployed, "status", "--stage", "dev", "--json").stdout)}
+    assert status["daily_report"]["next_fire"].endswith(("EST", "EDT"))
     table = fargo(deployed, "status", "--stage", "dev")
     assert "daily_report" in table.stdout and "ENABLED" in table.stdout
 

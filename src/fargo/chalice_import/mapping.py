@@ -166,7 +166,11 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
             row(setting, value, source, f"stages.{stage}.{target} (fargo places a stage's "
                 "Fargate jobs in one network)")
     concurrency, source = lookup(chalice_config, stage, name, "reserved_concurrency")
-    if concurrency is not None:
+    if concurrency is not None and not on_fargate:
+        out["reserved_concurrency"] = int(concurrency)
+        row("reserved_concurrency", concurrency, source,
+            f"reserved_concurrency {concurrency} (the function's, as Chalice sets it)")
+    elif concurrency is not None:
         if int(concurrency) == 0:
             out["enabled"] = False
             row("reserved_concurrency", concurrency, source, "enabled: false (0 = never runs)")
@@ -196,10 +200,17 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
         else:
             row("iam_policy_file", policy_name, source, f"not mapped: .chalice/{policy_name} "
                 "does not exist")
+    role, source = lookup(chalice_config, stage, name, "iam_role_arn")
+    managed, _ = lookup(chalice_config, stage, name, "manage_iam_role")
+    if role and managed is False:
+        out["task_role_arn"] = str(role)
+        row("iam_role_arn", role, source, "task_role_arn (the existing role; fargo creates none)")
+    elif managed is False:
+        row("manage_iam_role", managed, source, "not mapped: no iam_role_arn given, so fargo "
+            "creates the job's role")
     for setting, reason in (("layers", "put the layers' packages in requirements.txt"),
                             ("xray", "fargo jobs log JSON lines; tracing is not configured"),
-                            ("iam_role_arn", "fargo creates each job's role from its policy"),
-                            ("manage_iam_role", "fargo always manages the roles"),
+
                             ("lambda_ephemeral_storage", "set ephemeral_storage_gib on Fargate")):
         value, source = lookup(chalice_config, stage, name, setting)
         if value is not None:

@@ -67,14 +67,17 @@ def _prepare(project: Project, out_dir: str | None, quiet: bool) -> Terraform:
     return terraform
 
 
-def _confirm(action: str, project: Project, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        from fargo.problems import Problem, ProblemsError
-
+def _can_ask(action: str, project: Project, yes: bool) -> None:
+    """Refuse at once (not after a long plan) when no one can answer the question."""
+    if not yes and not sys.stdin.isatty():
         raise ProblemsError([Problem(f"not a terminal: pass --yes to {action} stage "
                                      f"{project.stage.name} without a question", key="--yes")])
+
+
+def _confirm(action: str, project: Project, yes: bool) -> None:
+    _can_ask(action, project, yes)
+    if yes:
+        return
     if not click.confirm(f"{action.capitalize()} stage {project.stage.name} of "
                          f"{project.app_name}?", default=False):
         out.print("Nothing done.")
@@ -171,6 +174,7 @@ def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str |
     Refuses (exit 2) to ship an image the registry lacks or one older than the code.
     """
     project = project_of(ctx, stage)
+    _can_ask("deploy", project, yes)
     if build_first:
         if image_tag is not None:
             raise ProblemsError([Problem("--build builds and deploys the current code; leave "
@@ -187,7 +191,9 @@ def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str |
 @click.pass_context
 def destroy(ctx: click.Context, stage: str, out_dir: str | None, yes: bool) -> None:
     """Remove every AWS resource of the stage (asks first on a terminal)."""
-    _apply(project_of(ctx, stage), out_dir, {}, yes, destroy=True)
+    project = project_of(ctx, stage)
+    _can_ask("destroy", project, yes)
+    _apply(project, out_dir, {}, yes, destroy=True)
 
 
 COMMANDS = [package, plan, deploy, destroy]

@@ -117,9 +117,14 @@ def _wait(project: Project, spec: TaskSpec, task_arn: str, seconds: float | None
     return result.get("task")
 
 
-def _next_fire(spec: TaskSpec) -> str:
+def _next_fire(spec: TaskSpec, state: str) -> str:
+    """The next fire as AWS will do it: none while the schedule is off there."""
     if spec.schedule is None:
         return "on demand"
+    if state == "DISABLED":
+        return "paused"
+    if state == "missing":
+        return "not deployed"
     fire = spec.next_fire(datetime.now(UTC))
     if fire is None:
         return "disabled" if not spec.enabled else "never again"
@@ -148,7 +153,8 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
         run = last.get(spec.name)
         rows.append({
             "name": spec.name, "compute": spec.compute, "schedule": spec.schedule,
-            "timezone": spec.timezone, "next_fire": _next_fire(spec),
+            "timezone": spec.timezone,
+            "next_fire": _next_fire(spec, states.get(spec.name, "-")),
             "state": states.get(spec.name, "-"),
             "last_status": run["status"] if run else None,
             "last_started": run["started_at"] if run else None,

@@ -25,14 +25,26 @@ RUNTIME_FILES = ("__init__.py", "app.py", "py.typed")
 
 
 def project_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(archive name, path) of the project code: app.py, top-level modules, chalicelib/."""
+    """(archive name, path) of the project code: app.py, top-level modules, chalicelib/.
+
+    Never a dotfile (`chalicelib/.env`), and never a file whose real path is outside the
+    project (a symlink to a home directory would ship whatever it points at).
+    """
+    real_root = root.resolve()
+
+    def shipped(path: Path) -> bool:
+        relative = path.relative_to(root)
+        return (path.is_file() and not (set(relative.parts) & SKIP_DIRS)
+                and not any(part.startswith(".") for part in relative.parts)
+                and path.suffix != ".pyc" and path.resolve().is_relative_to(real_root))
+
     for path in sorted(root.glob("*.py")):
-        yield path.name, path
+        if shipped(path):
+            yield path.name, path
     lib = root / "chalicelib"
-    if lib.is_dir():
+    if lib.is_dir() and lib.resolve().is_relative_to(real_root):
         for path in sorted(lib.rglob("*")):
-            if path.is_file() and not (set(path.relative_to(root).parts) & SKIP_DIRS) \
-                    and path.suffix != ".pyc":
+            if shipped(path):
                 yield path.relative_to(root).as_posix(), path
 
 

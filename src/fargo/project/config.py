@@ -32,6 +32,10 @@ _FRIENDLY_PATTERNS = {
     "security_groups": "a security group id such as sg-0abc1234",
     "environment_variables": "a variable name: letters, digits and '_', not starting with a digit",
     "secrets": "a variable name: letters, digits and '_', not starting with a digit",
+    "bucket": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
+    "key": "an S3 key of printable ASCII without '${' or '%{' (Terraform reads backend "
+           "settings as templates)",
+    "dynamodb_table": "a DynamoDB table name (3-255 letters, digits, '_', '.' and '-')",
     "stages": "a stage name: letters, digits, '-' and '_' (at most 20)",
 }
 

@@ -13,8 +13,23 @@ PROVIDER_VERSION = ">= 5.40.0"
 LAMBDA_ZIP = "lambda.zip"
 
 
+def literal(value: Any) -> Any:
+    """User data as Terraform JSON that evaluates to exactly itself.
+
+    Terraform reads every JSON string (and object key) as a template: `${...}` and `%{...}`
+    would run as code (`${file("~/.aws/credentials")}`). Doubling the sigil keeps them text.
+    """
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, dict):
+        return {literal(k): literal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [literal(v) for v in value]
+    return value
+
+
 def job_input(spec: TaskSpec) -> dict[str, Any]:
-    """One entry of the module's `jobs` map; unset optional values are left out."""
+    """One entry of the module's `jobs` map (user strings made literal); unset values left out."""
     job: dict[str, Any] = {
         "compute": spec.compute,
         "schedule": spec.schedule,
@@ -44,7 +59,7 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
             job["ephemeral_storage_gib"] = spec.ephemeral_storage_gib
     if spec.iam_policy is not None:
         job["policy_json"] = json.dumps(spec.iam_policy, sort_keys=True, separators=(",", ":"))
-    return {k: v for k, v in job.items() if v is not None}
+    return {k: literal(v) for k, v in job.items() if v is not None}
 
 
 def image_expression(project: Project) -> tuple[str, bool]:
@@ -58,8 +73,8 @@ def image_expression(project: Project) -> tuple[str, bool]:
     if image:
         last = image.rsplit("/", 1)[-1]
         if "@" in image or ":" in last:
-            return image, False
-        return f"{image}:${{var.image_tag}}", False
+            return literal(image), False
+        return f"{literal(image)}:${{var.image_tag}}", False
     repository = (f"${{data.aws_caller_identity.current.account_id}}.dkr.ecr."
                   f"{project.stage.aws_region}.amazonaws.com/{project.app_name}")
     return f"{repository}:${{var.image_tag}}", True
@@ -83,7 +98,7 @@ def build_root(project: Project) -> dict[str, Any]:
     provider: dict[str, Any] = {
         "region": stage.aws_region,
         "default_tags": [{"tags": {"fargo:app": project.app_name, "fargo:stage": stage.name,
-                                   "managed-by": "fargo"}}],
+                                   "managed-by": "fargo"}}],  # names: [A-Za-z0-9_-] only
     }
     if stage.account:
         provider["allowed_account_ids"] = [stage.account]
@@ -106,10 +121,10 @@ def build_root(project: Project) -> dict[str, Any]:
         module["execution_role_arn"] = stage.execution_role_arn
     alerts = dict(stage.alerts or {})
     if alerts.get("topic_arn"):
-        module["alert_topic_arn"] = alerts["topic_arn"]
+        module["alert_topic_arn"] = literal(alerts["topic_arn"])
     elif alerts:
         module["create_alert_topic"] = True
-        module["alert_emails"] = sorted(alerts.get("emails", []))
+        module["alert_emails"] = literal(sorted(alerts.get("emails", [])))
     if has_fargate:
         module["image"] = image
     if has_lambda:
