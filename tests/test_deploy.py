@@ -152,7 +152,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     config["stages"]["dev"]["tasks"]["fetch_events"] = {"schedule": "rate(5 minutes)"}
     config_path.write_text(json.dumps(config))
     changed = plan(example, aws)
-    assert (changed["add"], changed["change"], changed["destroy"]) == (0, 1, 0)
+    assert (changed["add"], changed["change"], changed["destroy"]) == (0, 1, 0), changed["resources"]
     assert list(changed["jobs"]) == ["fetch_events"]
     assert fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag",
                  tag).returncode == 0

@@ -62,7 +62,7 @@ def test_stage_image_and_s3_backend(example: Path) -> None:
     config_path = example / ".fargo" / "config.json"
     config = json.loads(config_path.read_text())
     config["stages"]["prod"]["image"] = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/etl"
-    config["stages"]["prod"]["terraform_state"] = {"bucket": "tf-state", "dynamodb_table": "l"}
+    config["stages"]["prod"]["terraform_state"] = {"bucket": "tf-state", "dynamodb_table": "locks"}
     config["stages"]["dev"]["image"] = "registry.example/etl:1.2.3"
     config_path.write_text(json.dumps(config))
     prod = build_root(load_project(example, "prod"))
@@ -70,7 +70,7 @@ def test_stage_image_and_s3_backend(example: Path) -> None:
         "111122223333.dkr.ecr.eu-west-1.amazonaws.com/etl:${var.image_tag}")
     assert prod["terraform"]["backend"]["s3"] == {
         "bucket": "tf-state", "key": "fargo/etl-platform/prod.tfstate", "region": "eu-west-1",
-        "encrypt": True, "dynamodb_table": "l"}
+        "encrypt": True, "dynamodb_table": "locks"}
     assert build_root(load_project(example, "dev"))["module"]["jobs"]["image"] == \
         "registry.example/etl:1.2.3"
 
@@ -135,7 +135,7 @@ def test_package_bad_input(example: Path) -> None:
     assert_clean_error(_run(["package"], cwd=example), "--stage")
     assert_clean_error(_run(["package", "--stage", "qa"], cwd=example),
                        "stage 'qa' is not defined")
-    r = _run(["deploy", "--stage", "dev"], cwd=example,
+    r = _run(["deploy", "--stage", "dev", "--yes"], cwd=example,
              env={"FARGO_TERRAFORM": "/nonexistent/terraform", "PATH": "/usr/bin:/bin"})
     assert_clean_error(r, "terraform is not installed")
 
@@ -147,4 +147,8 @@ def test_package_refuses_a_stage_without_subnets(tmp_path: Path) -> None:
     r = _run(["package", "--stage", "dev"], cwd=parent / "demo")
     assert_clean_error(r, "stages.dev.subnets", "need subnets")
     assert not (parent / "demo" / ".fargo" / "deploy").exists()
+    config_path = parent / "demo" / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["prod"].update(subnets=["subnet-0abc1234"], security_groups=["sg-0abc1234"])
+    config_path.write_text(json.dumps(config))
     assert _run(["package", "--stage", "prod"], cwd=parent / "demo").returncode == 0

@@ -118,8 +118,18 @@ class _Registry:
     def task(self, schedule: Any = None, *, name: str | None = None, compute: str = "fargate",
              timezone: str | None = None, cpu: Any = None, memory: Any = None,
              timeout: Any = None, retries: int | None = None,
-             description: str | None = None) -> Callable[[F], F]:
-        """Declare a job. Arguments are the job's defaults; `.fargo/config.json` may override."""
+             description: str | None = None) -> Any:
+        """Declare a job. Arguments are the job's defaults; `.fargo/config.json` may override.
+
+        `@app.task` without parentheses declares an on-demand job with every default.
+        """
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"@app.task(name=...) must be a string, found {name!r}")
+        if callable(schedule) and hasattr(schedule, "__code__"):
+            function, schedule = schedule, None
+            return self.task(name=name, compute=compute, timezone=timezone, cpu=cpu,
+                             memory=memory, timeout=timeout, retries=retries,
+                             description=description)(function)
         settings = {
             "schedule": _schedule_text(schedule), "compute": compute, "timezone": timezone,
             "cpu": cpu, "memory": memory, "timeout": timeout, "retries": retries,

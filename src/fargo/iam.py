@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fargo.problems import Problem
+from fargo.problems import Problem, json_problem
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource",
@@ -29,17 +29,15 @@ def read_policy(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[Pro
         return None, [Problem("policy file not found", shown)]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(f"cannot be read: {exc}", shown)]
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [Problem(f"is not valid JSON: {exc.msg}", shown,
-                              f"line {exc.lineno}, column {exc.colno}")]
+    document, problem = json_problem(text, shown)
+    if problem is not None:
+        return None, [problem]
     problems = check_policy(document, shown)
     compact = len(re.sub(r"\s", "", json.dumps(document)))
     if compact > POLICY_MAX_CHARS:
         problems.append(Problem(f"is {compact} characters without whitespace; an inline role "
                                 f"policy may have at most {POLICY_MAX_CHARS}", shown))
-    return (document if not problems else None), problems
+    return (document if isinstance(document, dict) and not problems else None), problems
 
 
 def check_policy(document: Any, shown: str) -> list[Problem]:
@@ -94,16 +92,33 @@ def _check_statement(statement: Any, shown: str, where: str) -> list[Problem]:
                                         shown, f"{where}.{key}"))
     for key in ("Resource", "NotResource"):
         for resource in _strings(statement.get(key), problems, shown, f"{where}.{key}"):
-            if resource != "*" and not resource.startswith("arn:"):
-                problems.append(Problem(f"{resource!r} is not an ARN or '*'", shown,
-                                        f"{where}.{key}"))
+            # arn:partition:service:region:account:resource — six parts, the last not empty
+            parts = resource.split(":", 5)
+            if resource != "*" and (parts[0] != "arn" or len(parts) < 6 or not parts[1]
+                                    or not parts[2] or not parts[5]):
+                problems.append(Problem(f"{resource!r} is not an ARN "
+                                        "(arn:partition:service:region:account:resource) or '*'",
+                                        shown, f"{where}.{key}"))
     condition = statement.get("Condition")
     if condition is not None and not (
         isinstance(condition, dict) and all(isinstance(v, dict) for v in condition.values())
     ):
         problems.append(Problem("Condition must map operators to {key: value} objects", shown,
                                 f"{where}.Condition"))
+    if _has_non_finite(statement):
+        problems.append(Problem("holds NaN or Infinity, which is not JSON: IAM rejects the "
+                                "document", shown, where))
     return problems
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def _strings(value: Any, problems: list[Problem], shown: str, where: str) -> list[str]:

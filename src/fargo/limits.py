@@ -27,6 +27,24 @@ NAME_CHARS = "A-Za-z0-9_-"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
 TAGS_MAX = 50
+FARGO_TAGS = ("fargo:app", "fargo:stage", "fargo:job", "managed-by")  # added to every job
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+TAG_PUNCTUATION = " _.:/=+-@"  # besides Unicode letters and digits
+LAMBDA_DESCRIPTION_MAX = 256
+DESCRIPTION_MAX = 512  # EventBridge Scheduler schedules and rules
+# Names AWS reserves in a Lambda function's environment (Lambda Developer Guide,
+# "Defined runtime environment variables").
+LAMBDA_RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"})
+# Suffixes of the stage's own resources (<app>-<stage>-<suffix>): a job of that name collides.
+STAGE_SUFFIXES = ("exec", "scheduler", "events", "runs", "failures", "alerts", "dead-letter",
+                  "dead-letters")
+TIMEOUT_MAX = 30 * 24 * 3600  # fargo's own cap: a month; the runtime's watchdog needs a bound
 RUN_OVERRIDES_MAX_CHARS = 8192
 
 

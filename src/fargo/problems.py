@@ -47,3 +47,25 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def json_problem(text: str, file: str | None, key: str | None = None
+                 ) -> tuple[object, Problem | None]:
+    """Parse user JSON; (value, None) or (None, the one problem) — never an exception.
+
+    Beyond syntax errors, Python refuses integers of more than 4,300 digits (ValueError) and
+    recurses once per nesting level (RecursionError): both are the user's input, not a crash.
+    """
+    import json
+
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, Problem(f"is not valid JSON: {exc.msg}", file,
+                             key or f"line {exc.lineno}, column {exc.colno}")
+    except RecursionError:
+        return None, Problem("is nested too deeply to read (keep JSON under a few hundred "
+                             "levels)", file, key)
+    except ValueError as exc:
+        return None, Problem(f"holds a value Python cannot read ({exc}); numbers that long "
+                             "are not meaningful here", file, key)

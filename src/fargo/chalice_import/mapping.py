@@ -17,7 +17,7 @@ from typing import Any
 
 from fargo import limits
 from fargo.chalice_import.reader import ChaliceApp, ChaliceFunction
-from fargo.problems import Problem, ProblemsError
+from fargo.problems import Problem, ProblemsError, json_problem
 
 DEFAULTS: dict[str, Any] = {"lambda_memory_size": 128, "lambda_timeout": 60,
                             "autogen_policy": True}
@@ -88,13 +88,19 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
                    all_scheduled: bool) -> Imported:
     config_path = root / ".chalice" / "config.json"
     try:
-        chalice_config = json.loads(config_path.read_text(encoding="utf-8"))
+        text = config_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProblemsError([Problem("not found: not a Chalice project", ".chalice/config.json")]) \
             from None
-    except json.JSONDecodeError as exc:
-        raise ProblemsError([Problem(f"is not valid JSON: {exc.msg}", ".chalice/config.json",
-                                     f"line {exc.lineno}, column {exc.colno}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemsError([Problem(f"cannot be read: {exc}", ".chalice/config.json")]) \
+            from None
+    loaded, problem = json_problem(text, ".chalice/config.json")
+    if problem is not None:
+        raise ProblemsError([problem])
+    if not isinstance(loaded, dict):
+        raise ProblemsError([Problem("must be a JSON object", ".chalice/config.json")])
+    chalice_config: dict[str, Any] = loaded
     stages = sorted((chalice_config.get("stages") or {}).keys()) or ["dev"]
     known = {f.name for f in app.functions}
     unknown = sorted(fargate - known)

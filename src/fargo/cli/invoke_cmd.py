@@ -12,7 +12,7 @@ from fargo.cli.context import project_of
 from fargo.cli.output import warn
 from fargo.local.invoke import run_foreground
 from fargo.local.process import job_environment
-from fargo.problems import Problem, ProblemsError
+from fargo.problems import Problem, ProblemsError, json_problem
 
 
 def read_event(value: str | None) -> str | None:
@@ -24,14 +24,15 @@ def read_event(value: str | None) -> str | None:
         path = Path(value[1:])
         try:
             text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProblemsError([Problem(f"{path} is not UTF-8 text ({exc.reason})",
+                                         key="--event")]) from None
         except OSError as exc:
             raise ProblemsError([Problem(f"cannot read {path}: {exc.strerror}",
                                          key="--event")]) from None
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProblemsError([Problem(f"is not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                                     f"{exc.colno})", key="--event")]) from None
+    parsed, problem = json_problem(text, None, "--event")
+    if problem is not None:
+        raise ProblemsError([problem])
     if not isinstance(parsed, dict):
         raise ProblemsError([Problem("must be a JSON object, e.g. '{\"detail\": {}}'",
                                      key="--event")])

@@ -17,6 +17,8 @@ from fargo.local.store import RunStore, store_path
 from fargo.problems import Problem, ProblemsError, did_you_mean
 from fargo.timeutil import format_duration, parse_duration, parse_instant
 
+YEAR = 365 * 86400
+
 
 @click.command()
 @click.option("--stage", "-s", help="Stage whose settings to use (default: dev).")
@@ -28,7 +30,8 @@ from fargo.timeutil import format_duration, parse_duration, parse_instant
               help="Seconds jobs get to finish after SIGTERM when stopping.")
 @click.option("--from", "start", metavar="ISO8601",
               help="Replay schedules from this instant instead of now (with --speed).")
-@click.option("--speed", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
+@click.option("--speed", type=click.FloatRange(min=1.0, max=1_000_000.0), default=1.0,
+              show_default=True,
               help="Run the clock this many times faster (e.g. 60: an hour in a minute).")
 @click.option("--plain", is_flag=True, help="Plain log lines even on a terminal.")
 @click.option("--no-memory-limit", is_flag=True, help="Don't cap each job's memory.")
@@ -45,7 +48,18 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     except ProblemsError as exc:
         problems.extend(exc.problems)
         grace_seconds = DEFAULT_GRACE_SECONDS
+    # A year is far past any test or replay; beyond it the clock's arithmetic overflows.
+    if seconds is not None and not 0 < seconds <= YEAR:
+        problems.append(Problem(f"{run_for!r} must be more than 0 and at most a year (365d)",
+                                key="--for"))
+        seconds = None
+    if not 0 <= grace_seconds <= YEAR:
+        problems.append(Problem(f"{grace!r} must be at most a year", key="--grace"))
+        grace_seconds = DEFAULT_GRACE_SECONDS
     clock: Clock = Clock()
+    if speed != speed:  # nan passes FloatRange's comparisons
+        problems.append(Problem("--speed must be a number from 1 to 1000000", key="--speed"))
+        speed = 1.0
     if start or speed != 1.0:
         try:
             begin = parse_instant(start, "--from") if start else datetime.now().astimezone()

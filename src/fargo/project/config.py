@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from fargo.problems import Problem, did_you_mean
+from fargo.problems import Problem, did_you_mean, json_problem
 
 CONFIG_DIR = ".fargo"
 CONFIG_FILE = ".fargo/config.json"
@@ -72,12 +72,14 @@ def read_config(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
                 else "every fargo project has one (fargo new NAME makes one)")
         return None, [Problem(f"not found; {hint}", CONFIG_FILE)]
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(f"is not UTF-8 text ({exc.reason})", CONFIG_FILE)]
-    except json.JSONDecodeError as exc:
-        return None, [Problem(f"is not valid JSON: {exc.msg}", CONFIG_FILE,
-                              f"line {exc.lineno}, column {exc.colno}")]
+    except OSError as exc:
+        return None, [Problem(f"cannot be read: {exc.strerror or exc}", CONFIG_FILE)]
+    data, problem = json_problem(text, CONFIG_FILE)
+    if problem is not None:
+        return None, [problem]
     if not isinstance(data, dict):
         return None, [Problem(f"must be a JSON object, found {_json_type(data)}", CONFIG_FILE)]
     problems: list[Problem] = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fargo import limits
 from fargo.app import App
 from fargo.problems import Problem, ProblemsError, did_you_mean
 from fargo.project.config import CONFIG_FILE, read_config
@@ -40,6 +41,10 @@ def _import_app(root: Path) -> tuple[App | None, list[Problem]]:
         file = relative_path(root, exc.filename) or "app.py"
         assert file is not None
         return None, [Problem(f"syntax error: {exc.msg}", file, f"line {exc.lineno}")]
+    except SystemExit as exc:
+        return None, [Problem(f"importing the app called sys.exit({exc.code!r}); app.py must "
+                              "only define jobs when imported (put script code under "
+                              "if __name__ == \"__main__\":)", "app.py")]
     except Exception as exc:  # the user's module raised while importing
         frames = traceback.extract_tb(exc.__traceback__)
         inside = [f for f in frames if Path(f.filename).resolve().is_relative_to(root)]
@@ -84,9 +89,30 @@ def check(root: Path, stages: list[str] | None = None) -> Checked:
         result.problems.append(Problem(
             f"two jobs are named {first.name!r}: {first.location} and {second.location}; "
             "give one a different name=", relative_path(root, _file_of(second)), second.location))
+    by_lower: dict[str, str] = {}
+    for name in sorted(app.tasks):
+        other = by_lower.setdefault(name.lower(), name)
+        if other != name:
+            result.problems.append(Problem(
+                f"jobs {other!r} and {name!r} differ only in case; IAM role names ignore case, "
+                "so their roles would collide: rename one", "app.py"))
     if config is None:
         return result
     app_name = config.get("app_name") or app.app_name
+    stage_list = stage_names(config)
+    seen_stages: dict[str, str] = {}
+    for stage in stage_list:
+        other = seen_stages.setdefault(stage.lower(), stage)
+        if other != stage:
+            result.problems.append(Problem(
+                f"stages {other!r} and {stage!r} differ only in case; IAM role names ignore "
+                "case, so their roles would collide: rename one", CONFIG_FILE, "stages"))
+        longest = f"{app_name}-{stage}-scheduler"
+        if len(longest) > limits.NAME_MAX:
+            result.problems.append(Problem(
+                f"the stage's role {longest!r} would be {len(longest)} characters; IAM allows "
+                f"{limits.NAME_MAX}: shorten the app or stage name", CONFIG_FILE,
+                f"stages.{stage}"))
     if config.get("app_name") and config["app_name"] != app.app_name:
         result.problems.append(Problem(
             f"is {config['app_name']!r} but app.py says App({app.app_name!r}); make them equal",

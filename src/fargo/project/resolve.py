@@ -176,6 +176,7 @@ class TaskResolver:
         self._check_env(compute, env, secrets)
         self._check_secrets(secrets)
         self._check_tags(values["tags"])
+        self._check_description(compute, values["description"])
         policy_file, policy = self._policy(values["iam_policy_file"])
         role = values["task_role_arn"]
         if role is not None and policy is not None:
@@ -211,6 +212,12 @@ class TaskResolver:
         source = Source("decorator", relative_path(self.root, _module_file(self.definition)),
                         f"@app.{self.definition.decorator}(name=...) on "
                         f"{self.definition.location}")
+        if not isinstance(name, str):
+            self._problem(source, f"job name must be a string, found {name!r}")
+            return
+        if name.lower() in limits.STAGE_SUFFIXES:
+            self._problem(source, f"job name {name!r} is taken by the stage's own resources "
+                          f"({self.app_name}-{self.stage}-{name.lower()}); choose another")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
             self._problem(source, f"job name {name!r} may contain only letters, digits, '_' and "
                           "'-' (it becomes part of AWS resource names)")
@@ -323,6 +330,13 @@ class TaskResolver:
         except Exception:
             self._problem(source, f"{value!r} is not a duration (e.g. 900, '90s', '15m', '2h')")
             return 0
+        if seconds != seconds or seconds in (float("inf"), float("-inf")):
+            self._problem(source, f"timeout must be a number of seconds, found {value!r}")
+            return 0
+        if seconds > limits.TIMEOUT_MAX:
+            self._problem(source, f"{value!r} is longer than fargo's limit of 30 days "
+                          f"({limits.TIMEOUT_MAX} s)")
+            return 0
         if seconds < 1 or seconds != int(seconds):
             self._problem(source, f"timeout must be a whole number of seconds >= 1, found "
                           f"{value!r}")
@@ -340,11 +354,21 @@ class TaskResolver:
         for key in sorted(set(env) & set(secrets)):
             self._problem(self.sources["secrets"], f"{key} is both an environment variable and "
                           "a secret; keep one")
+        for key in secrets:
+            if key.startswith("FARGO_"):
+                self._problem(self.sources["secrets"], f"{key}: names starting with FARGO_ are "
+                              "reserved for fargo")
         if compute == "lambda":
-            size = sum(len(k) + len(v) for k, v in env.items())
+            for key in sorted(set(env) & limits.LAMBDA_RESERVED_ENV):
+                self._problem(source, f"{key} is reserved by Lambda, which sets it itself")
+            own = {"FARGO_APP": self.app_name, "FARGO_STAGE": self.stage,
+                   "FARGO_TASK": str(self.definition.name), "FARGO_TIMEOUT": "0000000"}
+            size = sum(len(k.encode()) + len(str(v).encode())
+                       for k, v in {**env, **own}.items())
             if size > limits.LAMBDA_ENV_MAX_BYTES:
-                self._problem(source, f"environment variables take {size} bytes; Lambda allows "
-                              "4 KB in total (move large values to secrets or to Fargate)")
+                self._problem(source, f"environment variables take {size} bytes with fargo's "
+                              "FARGO_* variables; Lambda allows 4 KB (4096 bytes) in total "
+                              "(move large values to secrets or to Fargate)")
             if secrets and self.sources["secrets"].level in TASK_SPECIFIC:
                 self._problem(self.sources["secrets"], "secrets are injected by ECS and apply to "
                               "Fargate jobs only; a Lambda job reads them at run time")
@@ -358,11 +382,31 @@ class TaskResolver:
 
     def _check_tags(self, tags: dict[str, str]) -> None:
         source = self.sources["tags"]
-        if len(tags) > limits.TAGS_MAX:
-            self._problem(source, f"{len(tags)} tags; AWS allows {limits.TAGS_MAX}")
-        for key in tags:
+        total = len(set(tags) | set(limits.FARGO_TAGS))
+        if total > limits.TAGS_MAX:
+            self._problem(source, f"{len(tags)} tags plus fargo's own "
+                          f"({', '.join(limits.FARGO_TAGS)}) make {total}; AWS allows "
+                          f"{limits.TAGS_MAX} per resource")
+        for key, value in tags.items():
             if key.lower().startswith("aws:"):
                 self._problem(source, f"tag {key!r}: the aws: prefix is reserved by AWS")
+            for what, text, most in (("key", key, limits.TAG_KEY_MAX),
+                                     ("value", str(value), limits.TAG_VALUE_MAX)):
+                bad = sorted({c for c in text
+                              if not (c.isalnum() or c in limits.TAG_PUNCTUATION)})
+                if bad or len(text) > most or (what == "key" and not text):
+                    self._problem(source, f"tag {key!r}: the {what} must be 1-{most} letters, "
+                                  f"digits, spaces and _ . : / = + - @" + (
+                                      f" (found {''.join(bad)!r})" if bad else ""))
+
+    def _check_description(self, compute: str, description: Any) -> None:
+        if not isinstance(description, str):
+            return
+        most = limits.LAMBDA_DESCRIPTION_MAX if compute == "lambda" else limits.DESCRIPTION_MAX
+        if len(description) > most:
+            where = "a Lambda function's" if compute == "lambda" else "a schedule's"
+            self._problem(self.sources["description"], f"{len(description)} characters; "
+                          f"{where} description allows {most}")
 
     def _window(self, start: Any, end: Any) -> tuple[str | None, str | None]:
         """start_date/end_date as RFC 3339 UTC; end after start."""

@@ -16,6 +16,8 @@ from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_TERMINATED = 0, 1, 2, 124, 143
 
+TIMEOUT_MAX = 30 * 24 * 3600  # as fargo.limits.TIMEOUT_MAX (the runtime imports no fargo)
+
 
 def log(level: str, message: str, **fields: Any) -> None:
     """One JSON line on stdout (the container's log stream)."""
@@ -63,7 +65,10 @@ def _load_event(task: str) -> dict[str, Any]:
     when = os.environ.get("FARGO_SCHEDULED_TIME")
     overrides: dict[str, Any] = {}
     if raw:
-        parsed = json.loads(raw)
+        try:
+            parsed = json.loads(raw)
+        except RecursionError:
+            raise ValueError("FARGO_EVENT is nested too deeply") from None
         if not isinstance(parsed, dict):
             raise ValueError("FARGO_EVENT must be a JSON object")
         overrides = parsed
@@ -91,7 +96,17 @@ def main(argv: list[str]) -> int:
     task_name = argv[0]
     started = time.monotonic()
     run_id = os.environ.get("FARGO_RUN_ID") or f"{int(time.time())}-{os.getpid()}"
-    timeout = float(os.environ.get("FARGO_TIMEOUT") or 0)
+    try:
+        timeout = float(os.environ.get("FARGO_TIMEOUT") or 0)
+        attempt = int(os.environ.get("FARGO_ATTEMPT") or 1)
+    except ValueError:
+        log("error", "FARGO_TIMEOUT must be seconds and FARGO_ATTEMPT a whole number",
+            task=task_name, run_id=run_id, status="failed")
+        return EXIT_USAGE
+    if not 0 <= timeout <= TIMEOUT_MAX:  # also nan: a watchdog that cannot be armed is no guard
+        log("error", f"FARGO_TIMEOUT must be 0 (none) to {TIMEOUT_MAX} seconds",
+            task=task_name, run_id=run_id, status="failed")
+        return EXIT_USAGE
     if timeout > 0:
         _watchdog(timeout, task_name, run_id)  # armed before user code is imported
 
@@ -131,7 +146,7 @@ def main(argv: list[str]) -> int:
 
     context = TaskContext(
         task_name, app.app_name, os.environ.get("FARGO_STAGE", "local"),
-        int(os.environ.get("FARGO_ATTEMPT") or 1), run_id,
+        attempt, run_id,
         started + timeout if timeout > 0 else None,
     )
     log("info", "started", task=task_name, run_id=run_id, attempt=context.attempt,

@@ -55,7 +55,7 @@ DOW = _Field("day-of-week", 1, 7, DOW_NAMES, ", - * ? L #")
 YEAR = _Field("year", 1970, 2199, None, ", - * /")
 FIELDS = (MINUTES, HOURS, DOM, MONTH, DOW, YEAR)
 
-_NUMBER = re.compile(r"^\d+$")
+_NUMBER = re.compile(r"^[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -280,9 +280,9 @@ def _parse_plain(field: _Field, token: str) -> frozenset[int]:
     return frozenset(values)
 
 
-_NW = re.compile(r"^(\d+)W$", re.IGNORECASE)
-_NL = re.compile(r"^([A-Za-z]{3}|\d+)L$", re.IGNORECASE)
-_HASH = re.compile(r"^([A-Za-z]{3}|\d+)#(\d+)$")
+_NW = re.compile(r"^([0-9]+)W$", re.IGNORECASE)
+_NL = re.compile(r"^([A-Za-z]{3}|[0-9]+)L$", re.IGNORECASE)
+_HASH = re.compile(r"^([A-Za-z]{3}|[0-9]+)#([0-9]+)$")
 
 
 def _alone(field: _Field, token: str, special: str) -> None:

@@ -12,7 +12,7 @@ from fargo.schedule.errors import ScheduleError
 _UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
 _RATE = re.compile(r"^rate\((.*)\)$", re.DOTALL)
 _AT = re.compile(r"^at\((.*)\)$", re.DOTALL)
-_AT_BODY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$")
+_AT_BODY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})$")
 
 
 @dataclass(frozen=True)

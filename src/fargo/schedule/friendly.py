@@ -21,7 +21,7 @@ MACROS = {
     "@yearly": "cron(0 0 1 1 ? *)",
     "@annually": "cron(0 0 1 1 ? *)",
 }
-_EVERY_PART = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
+_EVERY_PART = re.compile(r"([0-9]+)\s*(d|h|m|s)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,8 @@ def _unix_dow(token: str, original: str) -> str:
     days: set[int] = set()
     for item in token.split(","):
         base, _, step_tok = item.partition("/")
-        step = int(step_tok) if step_tok.isdigit() and int(step_tok) > 0 else None
+        ascii_number = step_tok.isascii() and step_tok.isdigit()
+        step = int(step_tok) if ascii_number and int(step_tok) > 0 else None
         if step_tok and step is None:
             raise ScheduleError(f"{original!r}: bad step in day-of-week {item!r}")
         if base == "*":
@@ -125,7 +126,7 @@ def _unix_dow(token: str, original: str) -> str:
 def _unix_day(token: str, original: str) -> int:
     if token.upper() in DOW_NAMES:
         return DOW_NAMES[token.upper()] - 1
-    if token.isdigit() and 0 <= int(token) <= 7:
+    if token.isascii() and token.isdigit() and 0 <= int(token) <= 7:
         return int(token)
     raise ScheduleError(
         f"{original!r}: day-of-week {token!r} is not 0-7 or SUN-SAT in Unix cron"

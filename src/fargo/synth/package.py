@@ -67,7 +67,11 @@ def default_dir(project: Project) -> Path:
 def write_package(project: Project, out: Path | None = None) -> Path:
     target = (out or default_dir(project)).resolve()
     files = package_files(project)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProblemsError([Problem(f"cannot write the package to {target}: "
+                                     f"{exc.strerror or exc}", key="--out")]) from None
     manifest = target / MANIFEST
     previous: list[str] = []
     if manifest.exists():
