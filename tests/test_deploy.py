@@ -71,6 +71,9 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
         "etl-platform-dev-fetch_events", "etl-platform-dev-transform_events",
         "etl-platform-dev-daily_report", "etl-platform-dev-maint_compact_landing",
         "etl-platform-dev-maint_heartbeat"}
+    function_trust = roles["etl-platform-dev-maint_heartbeat"]["AssumeRolePolicyDocument"]
+    assert function_trust["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}}
     trust = roles["etl-platform-dev-scheduler"]["AssumeRolePolicyDocument"]
     statement = trust["Statement"][0]
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
@@ -85,8 +88,9 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
         f"arn:aws:ecs:us-east-1:123456789012:task-definition/etl-platform-dev-{j}:*"
         for j in ("daily_report", "fetch_events", "transform_events"))
     assert run_task["Condition"]["ArnEquals"]["ecs:cluster"].endswith(":cluster/etl-platform-dev")
-    assert by_sid["PassJobRoles"]["Resource"] == \
-        "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/*"
+    role = "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/etl-platform-dev-"
+    assert sorted(by_sid["PassJobRoles"]["Resource"]) == [  # exactly the roles it hands to ECS
+        f"{role}{name}" for name in ("daily_report", "exec", "fetch_events", "transform_events")]
     assert by_sid["PassJobRoles"]["Condition"]["StringLike"]["iam:PassedToService"] == \
         "ecs-tasks.amazonaws.com"
     assert by_sid["InvokeJobFunctions"]["Resource"] == \
@@ -207,6 +211,7 @@ def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
     config = json.loads(config_path.read_text())
     config["stages"]["dev"]["schedule_backend"] = "rules"
     config["tasks"]["daily_report"]["timezone"] = "UTC"
+    config["stages"]["dev"]["create_dead_letter_queue"] = True
     config_path.write_text(json.dumps(config))
     use_network(example, aws, "dev")
     publish_image(aws, "etl-platform", "v1")
@@ -222,6 +227,15 @@ def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
     (lambda_target,) = events.list_targets_by_rule(
         Rule="etl-platform-dev-maint_compact_landing")["Targets"]
     assert lambda_target["Arn"].endswith(":function:etl-platform-dev-maint_compact_landing")
+    # rules deliver dead letters as the events service: the queue must allow exactly them
+    sqs = boto(aws, "sqs")
+    queue = sqs.get_queue_url(QueueName="etl-platform-dev-dead-letter")["QueueUrl"]
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])[
+        "Attributes"]["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == \
+        "arn:aws:events:us-east-1:123456789012:rule/etl-platform-dev-*"
     assert plan(example, aws, tag="v1")["change"] == 0
 
 

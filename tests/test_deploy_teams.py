@@ -121,8 +121,9 @@ def test_existing_cluster_roles_and_lambda_network(example: Path, aws: dict[str,
     policy = iam.get_role_policy(RoleName="etl-platform-dev-scheduler",
                                  PolicyName="etl-platform-dev-scheduler")["PolicyDocument"]
     passing = next(s for s in policy["Statement"] if s["Sid"] == "PassJobRoles")
+    own = "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/etl-platform-dev-"
     assert set(passing["Resource"]) == {
-        "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/*", execution, task_role}
+        f"{own}daily_report", f"{own}transform_events", execution, task_role}
 
     functions = boto(aws, "lambda")
     heartbeat = functions.get_function(FunctionName="etl-platform-dev-maint_heartbeat")

@@ -84,6 +84,14 @@ def test_alert_and_run_record_rules_exist(deployed) -> None:
     assert runs["Arn"].endswith(":log-group:/fargo/etl-platform/dev/_runs")
     alarm = boto(env, "cloudwatch").describe_alarms(AlarmNames=[f"{GROUP}-dead-letters"])
     assert alarm["MetricAlarms"][0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    # only this stage's failure rule and alarm may publish to its topic
+    topic = target["Arn"]
+    policy = json.loads(boto(env, "sns").get_topic_attributes(TopicArn=topic)["Attributes"][
+        "Policy"])
+    (statement,) = policy["Statement"]
+    assert sorted(statement["Condition"]["ArnLike"]["aws:SourceArn"]) == [
+        f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{GROUP}-dead-letters",
+        f"arn:aws:events:us-east-1:123456789012:rule/{GROUP}-failures"]
 
 
 def test_run_uses_the_schedule_target_parameters_and_overrides(deployed) -> None:

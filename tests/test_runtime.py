@@ -188,3 +188,26 @@ def test_lambda_handler_in_a_fresh_interpreter(project: Path) -> None:
     r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                        cwd="/")
     assert r.returncode == 1 and "ValueError: bad row 17" in r.stderr
+
+
+def test_bad_runtime_settings_exit_2(project: Path) -> None:
+    for env in ({"FARGO_TIMEOUT": "abc"}, {"FARGO_TIMEOUT": "nan"}, {"FARGO_TIMEOUT": "1e12"},
+                {"FARGO_ATTEMPT": "x"}, {"FARGO_EVENT": "[" * 30_000 + "]" * 30_000}):
+        code, lines, _ = run(project, "ok", **env)
+        assert code == 2, env
+        assert lines[-1]["level"] == "error" and "Traceback" not in json.dumps(lines), env
+
+
+def test_a_large_event_reaches_the_job_through_a_file(fargo, tmp_path: Path) -> None:
+    """An event over the 128 KiB a single environment string may hold (Linux)."""
+    from fargo import limits
+    from fargo.runtime import run as runtime
+
+    assert runtime.TIMEOUT_MAX == limits.TIMEOUT_MAX  # the runtime's copy of fargo's limit
+    project = write_project(tmp_path / "rt", APP, {"app_name": "rt"})
+    event = {"detail": {"rows": ["x" * 100] * 3000}}
+    path = project / "big-event.json"
+    path.write_text(json.dumps(event))
+    r = fargo(["-C", str(project), "invoke", "ok", "--event", f"@{path}"], cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '"status": "succeeded"' in r.stdout

@@ -372,3 +372,38 @@ def test_wall_clock_jumps_neither_refire_nor_stall(tmp_path: Path) -> None:
     jumped = [r for r in skipped if "clock jumped" in r["reason"]]
     assert len(jumped) >= 100, "the forward jump's missed slots follow catchup=latest"
     assert ran[-1] >= "2024-01-01T02:05:00Z", "the scheduler kept going after the jump"
+
+
+def test_orphan_without_a_stored_pid_is_found_by_its_run_id(tmp_path: Path) -> None:
+    """The scheduler may die between starting a job and storing its pid."""
+    root = project(tmp_path, {"hang": {"timeout": 600}})
+    proc = _start_up(root, "--only", "hang", "--from", T0, "--speed", "30")
+    _wait_for(lambda: len(marks(root, "hang")) == 1)
+    job_pid = int(marks(root, "hang")[0])
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(root / ".fargo" / "local" / "runs.db") as db:
+        db.execute("UPDATE runs SET pid = NULL WHERE status = 'running'")
+    r = up(root, "--only", "hang", "--for", "1s")
+    assert r.returncode == 0, r.stdout
+    lost = [x for x in runs(root, "hang") if x["status"] == "lost"]
+    assert len(lost) == 1 and f"leftover process {job_pid} was killed" in lost[0]["reason"]
+    _wait_for(lambda: not Path(f"/proc/{job_pid}").exists(), 10)
+
+
+def test_a_damaged_store_is_one_message_and_left_as_it_was(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert up(root, "--only", "tick", "--from", T0, "--speed", "600", "--for", "3m").returncode == 0
+    store = root / ".fargo" / "local" / "runs.db"
+    for wal in store.parent.glob("runs.db-*"):
+        wal.unlink()
+    good = store.read_bytes()
+    damages = {"empty": b"", "truncated": good[: len(good) // 3],
+               "garbage": b"this is not a database" * 100,
+               "scribbled": good[:100] + b"\xff" * 4096 + good[4196:]}
+    for name, data in damages.items():
+        store.write_bytes(data)
+        for args in (["up", "--plain", "--only", "tick", "--for", "1s"], ["history"]):
+            r = _run(args, cwd=root, timeout=60)
+            assert_clean_error(r, "cannot be used", "fargo leaves it as it is", "mv ")
+            assert store.read_bytes() == data, (name, args)  # never reset, never repaired

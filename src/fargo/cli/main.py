@@ -20,6 +20,7 @@ class FargoGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from fargo.aws.session import AwsFailed
         from fargo.deploy.terraform import TerraformFailed
+        from fargo.local.store import StoreDamaged
 
         try:
             return super().invoke(ctx)
@@ -29,6 +30,8 @@ class FargoGroup(click.Group):
             fail(Problem(m) for m in exc.messages)
         except AwsFailed as exc:
             fail([Problem(str(exc), key="aws")])
+        except StoreDamaged as exc:
+            fail([Problem(str(exc))])
         except TerraformFailed as exc:
             err.print(f"[red]terraform failed:[/red] {escape(str(exc))}")
             sys.exit(EXIT_FAILED)

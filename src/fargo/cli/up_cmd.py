@@ -93,7 +93,7 @@ def _store(ctx: click.Context) -> RunStore:
     if not path.exists():
         raise ProblemsError([Problem("no local runs yet: start jobs with fargo up or check the "
                                      "project directory (-C)", str(path.relative_to(root)))])
-    return RunStore(path)
+    return RunStore(path, write=False)
 
 
 @click.command()

@@ -88,20 +88,38 @@ def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt
                now + spec.timeout + GRACE_AFTER_TIMEOUT, limits=limits)
 
 
-def is_our_job(pid: int, run_id: str) -> bool:
-    """True when process `pid` is still the job `run_id` (Linux: its environment says so)."""
+def kill_leftovers(run_ids: set[str]) -> dict[str, list[int]]:
+    """Kill the process groups of jobs whose environment names one of `run_ids` (Linux /proc).
+
+    Every job gets FARGO_RUN_ID before it starts, so this finds a job even when the scheduler
+    died before it could store the job's pid. Returns the pids killed, by run id.
+    """
+    if not run_ids:
+        return {}
+    wanted = {f"FARGO_RUN_ID={run_id}".encode(): run_id for run_id in run_ids}
+    killed: dict[str, list[int]] = {}
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        entries = os.listdir("/proc")
     except OSError:
-        return False
-    return f"FARGO_RUN_ID={run_id}".encode() in environ.split(b"\0")
-
-
-def kill_leftover(pid: int, run_id: str) -> bool:
-    """Kill an orphaned job's process group if it can be identified; True if killed."""
-    if not is_our_job(pid, run_id):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-        return True
-    return False
+        return killed
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        for item in environ.split(b"\0"):
+            run_id = wanted.get(item)
+            if run_id is None:
+                continue
+            pid = int(entry)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                group = os.getpgid(pid)
+                if group == os.getpgrp():  # jobs run in their own session; never kill ours
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    os.killpg(group, signal.SIGKILL)
+                killed.setdefault(run_id, []).append(pid)
+            break
+    return killed

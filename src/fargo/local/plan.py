@@ -15,7 +15,9 @@ from datetime import datetime, timedelta, tzinfo
 from fargo.schedule import Expression, Rate, iter_fires
 
 MAX_CATCHUP_RUNS = 100  # catchup=all runs at most this many missed slots
-MAX_SLOTS_SCANNED = 200_000
+# Schedules fire at most once a minute, so 100 days hold at most 144,000 slots: a gap longer
+# than that is scanned from its last 100 days only, and everything older is skipped unseen.
+SCAN_WINDOW = timedelta(days=100)
 
 
 def slots_after(expr: Expression, zone: tzinfo, anchor: datetime,
@@ -38,6 +40,7 @@ class Due:
     run: list[datetime] = field(default_factory=list)
     skipped: list[datetime] = field(default_factory=list)
     skipped_uncounted: int = 0
+    older_skipped_before: datetime | None = None  # a gap over SCAN_WINDOW: older slots unseen
     newest: datetime | None = None
 
 
@@ -47,8 +50,12 @@ def due_slots(expr: Expression, zone: tzinfo, anchor: datetime, last_slot: datet
     due = Due()
     missed: deque[datetime] = deque(maxlen=MAX_CATCHUP_RUNS)
     missed_total = 0
-    for count, slot in enumerate(slots_after(expr, zone, anchor, last_slot)):
-        if slot > now or count >= MAX_SLOTS_SCANNED:
+    start = last_slot
+    if now - last_slot > SCAN_WINDOW:
+        start = now - SCAN_WINDOW
+        due.older_skipped_before = start
+    for slot in slots_after(expr, zone, anchor, start):
+        if slot > now:
             break
         due.newest = slot
         if now - slot > grace:

@@ -32,8 +32,26 @@ def job_environment(spec: TaskSpec, root: Path, *, event: str | None = None, att
         env["FARGO_RUN_ID"] = run_id
     if scheduled_time:
         env["FARGO_SCHEDULED_TIME"] = scheduled_time
-    if event is not None:
+    env.pop("FARGO_EVENT", None)
+    env.pop("FARGO_EVENT_FILE", None)
+    if event is not None and len(event.encode()) > EVENT_ENV_MAX:
+        env["FARGO_EVENT_FILE"] = str(event_file(root, event))
+    elif event is not None:
         env["FARGO_EVENT"] = event
-    else:
-        env.pop("FARGO_EVENT", None)
     return env, missing
+
+
+# One environment string may hold 128 KiB on Linux (MAX_ARG_STRLEN); larger events go in a file.
+EVENT_ENV_MAX = 64 * 1024
+
+
+def event_file(root: Path, event: str) -> Path:
+    """The event written under .fargo/local/events/, named by its content."""
+    import hashlib
+
+    from fargo.files import write_atomic
+
+    path = root / ".fargo" / "local" / "events" / (
+        hashlib.sha256(event.encode()).hexdigest()[:16] + ".json")
+    write_atomic(path, event.encode())
+    return path

@@ -16,6 +16,7 @@ import os
 import secrets
 import select
 import signal
+import sqlite3
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
 
 from fargo.local.clock import Clock
-from fargo.local.executor import Job, kill_leftover, start_job
+from fargo.local.executor import Job, kill_leftovers, start_job
 from fargo.local.plan import Due, due_slots, next_slot
-from fargo.local.store import RunStore, logs_dir, store_path
+from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
 from fargo.schedule import Expression, load_zone, parse
@@ -138,10 +139,15 @@ class Scheduler:
     def recover(self) -> None:
         """Runs left 'running' by a scheduler that died are lost; kill their leftover processes."""
         now = stamp_ms(self.clock.now())
-        for run in self.store.running():
+        orphans = self.store.running()
+        # Found by the run id in their environment, not only by the stored pid: a job started
+        # just before the scheduler died may have no pid in the store yet.
+        killed = kill_leftovers({run.run_id for run in orphans})
+        for run in orphans:
             reason = f"fargo up (pid {run.owner_pid}) stopped while this run was in progress"
-            if run.pid and kill_leftover(run.pid, run.run_id):
-                reason += f"; its leftover process {run.pid} was killed"
+            if killed.get(run.run_id):
+                pids = ", ".join(map(str, killed[run.run_id]))
+                reason += f"; its leftover process {pids} was killed"
             self.store.update_run(run.run_id, status="lost", ended_at=now, reason=reason)
             self.reporter.event(f"{run.task}: run {run.run_id} marked lost ({reason})")
 
@@ -202,6 +208,12 @@ class Scheduler:
                 self.reporter.refresh(self)
                 self._wait(read_fd, self._sleep_seconds(now, until))
             self._shutdown(read_fd)
+        except BaseException as exc:
+            # Whatever went wrong, no job is left running unsupervised.
+            self._abandon(f"fargo up stopped on an internal error ({type(exc).__name__})")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreDamaged(self.store.path, str(exc)) from None
+            raise
         finally:
             signal.set_wakeup_fd(previous_wakeup)
             for signum, handler in handlers.items():
@@ -210,6 +222,17 @@ class Scheduler:
             os.close(write_fd)
             self.store.close()
         return 0
+
+    def _abandon(self, reason: str) -> None:
+        """Kill every running job's process group; record them lost when the store allows."""
+        for job in list(self.running.values()):
+            job.signal_group(signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                job.process.wait(timeout=5)
+            with contextlib.suppress(sqlite3.Error):
+                self.store.update_run(job.run_id, status="lost", reason=reason,
+                                      ended_at=stamp_ms(self.clock.now()))
+        self.running.clear()
 
     def _on_stop(self, signum: int, frame: Any) -> None:
         if self.stop_reason is not None:
@@ -276,6 +299,9 @@ class Scheduler:
         if due.skipped_uncounted:
             self.reporter.event(f"{spec.name}: {due.skipped_uncounted} older missed slots "
                                 "skipped without a record")
+        if due.older_skipped_before is not None:
+            self.reporter.event(f"{spec.name}: every slot missed before "
+                                f"{iso(due.older_skipped_before)} skipped without a record")
         for slot in due.run:
             with self.store.transaction():
                 claimed = self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now))

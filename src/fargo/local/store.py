@@ -79,17 +79,44 @@ class RunRecord:
         return data
 
 
+class StoreDamaged(Exception):
+    """The run store cannot be read or written; the message says what to do."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"the run store {path} cannot be used: {why}. fargo leaves it as it is for "
+            f"inspection; fix its permissions or free disk space, or move it aside "
+            f"(mv {path} {path}.broken) to start a new history")
+
+
 class RunStore:
     """All reads and writes of the run history; each write is its own transaction."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, write: bool = True) -> None:
+        """Open the store; StoreDamaged when it cannot be used as it is (it is left untouched).
+
+        An empty file is refused too: SQLite would quietly start a new history in it.
+        """
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and path.stat().st_size == 0:
+                raise StoreDamaged(path, "the file is empty (0 bytes)")
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode={'rwc' if write else 'ro'}",
+                                      uri=True, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            check = self.db.execute("PRAGMA quick_check").fetchone()
+            if check is not None and check[0] != "ok":
+                raise StoreDamaged(path, f"SQLite's check says: {check[0]}")
+            if write:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+                self.db.execute("PRAGMA user_version = 1")  # fails at once when unwritable
+        except sqlite3.DatabaseError as exc:
+            raise StoreDamaged(path, str(exc)) from None
+        except OSError as exc:
+            raise StoreDamaged(path, exc.strerror or str(exc)) from None
 
     def close(self) -> None:
         self.db.close()

@@ -6,6 +6,7 @@ Lambda function):
 
 - FARGO_PROJECT_DIR  where app.py lives (default: the working directory)
 - FARGO_EVENT        JSON of the event (missing keys filled as for a scheduled event)
+- FARGO_EVENT_FILE   a file holding that JSON instead (events too large for the environment)
 - FARGO_TIMEOUT      seconds; the job is stopped with exit code 124 when it runs longer
 - FARGO_STAGE, FARGO_ATTEMPT, FARGO_RUN_ID   shown to the job through its context
 - FARGO_TASK         the job a Lambda function runs (lambda_handler only)

@@ -62,6 +62,13 @@ def _load_event(task: str) -> dict[str, Any]:
     from fargo.runtime.event import scheduled_event
 
     raw = os.environ.get("FARGO_EVENT")
+    path = os.environ.get("FARGO_EVENT_FILE")
+    if path and raw is None:  # events too large for the environment come as a file
+        try:
+            with open(path, encoding="utf-8") as handle:
+                raw = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"FARGO_EVENT_FILE {path} cannot be read: {exc}") from None
     when = os.environ.get("FARGO_SCHEDULED_TIME")
     overrides: dict[str, Any] = {}
     if raw:

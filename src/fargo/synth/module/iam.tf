@@ -4,6 +4,14 @@
 
 locals {
   role_arn_pattern = "arn:${local.partition}:iam::${local.account}:role${local.role_path}*"
+  role_arn_prefix  = "arn:${local.partition}:iam::${local.account}:role${local.role_path}${local.prefix}-"
+  # The roles the scheduler hands to ECS: the execution role and the task roles of scheduled
+  # jobs, one by one while that fits IAM's inline policy quota, else the stage's role path.
+  scheduled_task_roles = [for k, j in local.created_task_roles : "${local.role_arn_prefix}${k}" if j.schedule != null]
+  passed_roles = length(local.scheduled_task_roles) <= 40 ? concat(
+    var.execution_role_arn == null ? ["${local.role_arn_prefix}exec"] : [],
+    local.scheduled_task_roles,
+  ) : [local.role_arn_pattern]
 }
 
 data "aws_iam_policy_document" "ecs_tasks_trust" {
@@ -75,9 +83,11 @@ data "aws_iam_policy_document" "execution" {
   dynamic "statement" {
     for_each = length(local.secretsmanager_arns) > 0 ? [1] : []
     content {
-      sid       = "ReadSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [for a in local.secretsmanager_arns : "${a}*"]
+      sid     = "ReadSecrets"
+      actions = ["secretsmanager:GetSecretValue"]
+      # A complete ARN names the secret; a partial one (without Secrets Manager's random
+      # 6-character suffix) matches exactly one suffix: "-??????", never "*".
+      resources = flatten([for a in local.secretsmanager_arns : [a, "${a}-??????"]])
     }
   }
 
@@ -170,7 +180,7 @@ data "aws_iam_policy_document" "scheduler" {
     content {
       sid       = "PassJobRoles"
       actions   = ["iam:PassRole"]
-      resources = concat([local.role_arn_pattern], local.given_roles)
+      resources = concat(local.passed_roles, local.given_roles)
       condition {
         test     = "StringLike"
         variable = "iam:PassedToService"
@@ -228,6 +238,13 @@ data "aws_iam_policy_document" "lambda_trust" {
     principals {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
+    }
+    # Confused-deputy guard: only Lambda acting for this account. (No aws:SourceArn: Lambda
+    # does not send one when it assumes an execution role.)
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
     }
   }
 }

@@ -2,6 +2,8 @@ resource "aws_lambda_function" "job" {
   #checkov:skip=CKV_AWS_50:X-Ray tracing is for request paths; scheduled batch jobs log JSON lines instead
   #checkov:skip=CKV_AWS_116:invoked by the scheduler, whose retry policy and dead-letter queue cover failed deliveries
   #checkov:skip=CKV_AWS_117:a Lambda job runs in a VPC when it (or its stage) has subnets; jobs without them need none
+  #checkov:skip=CKV_AWS_115:reserved concurrency is the job's reserved_concurrency setting; unset, the function shares the account's pool (Chalice's default too)
+  #checkov:skip=CKV_AWS_173:environment values are plain configuration; secrets belong in SSM or Secrets Manager, read by the job at run time
   #checkov:skip=CKV_AWS_272:code signing needs a signing profile owned by the team; the zip is hashed by source_code_hash
   for_each         = local.lambda_jobs
   function_name    = "${local.prefix}-${each.key}"

@@ -105,6 +105,31 @@ resource "aws_cloudwatch_log_group" "job" {
 
 # --- dead-letter queue ----------------------------------------------------------------------
 
+# EventBridge rules deliver to a dead-letter queue as the events service, which needs the
+# queue's permission (Scheduler sends with its execution role, which has sqs:SendMessage).
+data "aws_iam_policy_document" "dead_letter" {
+  count = var.create_dead_letter_queue && !local.use_scheduler ? 1 : 0
+  statement {
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter[0].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-*"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dead_letter" {
+  count     = var.create_dead_letter_queue && !local.use_scheduler ? 1 : 0
+  queue_url = aws_sqs_queue.dead_letter[0].id
+  policy    = data.aws_iam_policy_document.dead_letter[0].json
+}
+
 resource "aws_sqs_queue" "dead_letter" {
   count                     = var.create_dead_letter_queue ? 1 : 0
   name                      = "${local.prefix}-dead-letter"

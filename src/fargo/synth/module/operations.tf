@@ -97,6 +97,15 @@ data "aws_iam_policy_document" "alerts" {
       variable = "aws:SourceAccount"
       values   = [local.account]
     }
+    # Only this stage's failure rule and dead-letter alarm may publish.
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-failures",
+        "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${local.prefix}-dead-letters",
+      ]
+    }
   }
 }
 
