@@ -200,4 +200,7 @@ def publish_image(aws_env: dict[str, str], repository: str, tag: str,
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
                            "size": 2, "digest": "sha256:" + "0" * 64},
                 "layers": []}
-    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    # moto's backends live in the test process: a second server may already hold the image
+    with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
+        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest),
+                      imageTag=tag)

@@ -163,6 +163,7 @@ def _configs() -> list[tuple[str, Any, str]]:
         _with({"tasks": {"small": {"environment_variables": {"_HANDLER": "x"}}}}),
         _with({"tasks": {"small": {"environment_variables": {"BIG": "é" * 2100}}}}),
         _with({"tasks": {"small": {"description": "d" * 257}}}),
+        _with({"tasks": {"job": {"environment_variables": {"BIG": "x" * 70_000}}}}),
         _with({"tasks": {"small": {"subnets": ["subnet-0abc1234"]}}}),
         _with({"tasks": {"small": {"security_groups": ["sg-0abc1234"]}}}),
         _with({"tasks": {"small": {"reserved_concurrency": -5}}}),

@@ -124,3 +124,28 @@ def test_bad_tags_are_refused(example: Path) -> None:
                        "--tag", "not an image tag")
     assert_clean_error(_run(["plan", "--stage", "dev", "--image-tag", "-x"], cwd=example),
                        "--image-tag", "not an image tag")
+
+
+def test_packaging_ships_no_dotfiles_and_nothing_outside_the_project(example: Path,
+                                                                     tmp_path: Path) -> None:
+    outside = tmp_path / "home-secrets.txt"
+    outside.write_text("aws_secret_access_key = do-not-ship")
+    (example / "chalicelib" / ".env").write_text("DB_PASSWORD=do-not-ship")
+    (example / "chalicelib" / ".cache").mkdir()
+    (example / "chalicelib" / ".cache" / "x.py").write_text("SECRET = 1")
+    (example / "chalicelib" / "linked.txt").symlink_to(outside)
+    (example / "escape.py").symlink_to(outside)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "mod.py").write_text("SECRET = 2")
+    (example / "chalicelib" / "linked_dir").symlink_to(tmp_path / "elsewhere")
+    assert _run(["build", "--stage", "dev", "--tag", "t"], cwd=example).returncode == 0
+    base = example / ".fargo" / "build" / "dev"
+    shipped = set(tree_digest(base / "image"))
+    with zipfile.ZipFile(base / "lambda.zip") as archive:
+        zipped = set(archive.namelist())
+        contents = b"".join(archive.read(name) for name in zipped)
+    for names in (shipped, zipped):
+        assert not {n for n in names if "/." in n or (n.startswith(".") and n != ".dockerignore")}
+        assert not {"chalicelib/linked.txt", "escape.py", "chalicelib/linked_dir/mod.py"} & names
+    assert b"do-not-ship" not in contents
+    assert "chalicelib/events.py" in zipped  # the project's own code is still there

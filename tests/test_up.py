@@ -317,7 +317,8 @@ def test_bad_input(tmp_path: Path) -> None:
 
 
 def test_history_and_logs_commands(tmp_path: Path) -> None:
-    root = project(tmp_path, {"flaky": {"retries": 0}})
+    # overlap=queue: on a loaded machine a run may outlast a simulated minute (0.1 s)
+    root = project(tmp_path, {"flaky": {"retries": 0, "overlap": "queue"}})
     up(root, "--only", "tick", "--only", "flaky", "--from", T0, "--speed", "600", "--for", "3m")
     r = _run(["history", "--last", "2"], cwd=root)
     assert r.returncode == 0 and "last 2 runs" in r.stdout
@@ -407,3 +408,19 @@ def test_a_damaged_store_is_one_message_and_left_as_it_was(tmp_path: Path) -> No
             r = _run(args, cwd=root, timeout=60)
             assert_clean_error(r, "cannot be used", "fargo leaves it as it is", "mv ")
             assert store.read_bytes() == data, (name, args)  # never reset, never repaired
+
+
+def test_an_internal_error_stops_the_running_jobs_first(tmp_path: Path) -> None:
+    """Whatever breaks inside fargo up, no job is left running unsupervised."""
+    root = project(tmp_path, {"hang": {"timeout": 600}})
+    logs = root / ".fargo" / "local" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "hourly").write_text("a file where fargo up needs a directory")
+    r = up(root, "--only", "hang", "--only", "hourly", "--from", T0, "--speed", "600",
+           "--for", "2h", timeout=60)
+    assert r.returncode != 0
+    (job_pid,) = [int(p) for p in marks(root, "hang")]
+    _wait_for(lambda: not Path(f"/proc/{job_pid}").exists(), 10)
+    (hang,) = [x for x in runs(root, "hang") if x["status"] not in ("skipped",)]
+    assert hang["status"] == "lost" and "internal error" in hang["reason"]
+    assert "Traceback" in r.stderr  # an internal error is a bug: its trace is worth having

@@ -46,6 +46,8 @@ STAGE_SUFFIXES = ("exec", "scheduler", "events", "runs", "failures", "alerts", "
                   "dead-letters")
 TIMEOUT_MAX = 30 * 24 * 3600  # fargo's own cap: a month; the runtime's watchdog needs a bound
 RUN_OVERRIDES_MAX_CHARS = 8192
+TASK_DEFINITION_MAX_BYTES = 64 * 1024  # RegisterTaskDefinition's whole request
+TASK_DEFINITION_ENV_BUDGET = 60 * 1024  # what the environment may take of it
 
 
 def fargate_memory_choices(cpu: int) -> list[int]:

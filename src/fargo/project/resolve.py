@@ -11,6 +11,7 @@ a job without touching code.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -358,6 +359,13 @@ class TaskResolver:
             if key.startswith("FARGO_"):
                 self._problem(self.sources["secrets"], f"{key}: names starting with FARGO_ are "
                               "reserved for fargo")
+        if compute == "fargate":
+            entries = [{"name": k, "value": str(v)} for k, v in env.items()]
+            size = len(json.dumps(entries, ensure_ascii=False).encode())
+            if size > limits.TASK_DEFINITION_ENV_BUDGET:
+                self._problem(source, f"environment variables take {size} bytes in the task "
+                              "definition; ECS accepts a task definition of at most 64 KiB: "
+                              "move large values to S3, SSM parameters or secrets")
         if compute == "lambda":
             for key in sorted(set(env) & limits.LAMBDA_RESERVED_ENV):
                 self._problem(source, f"{key} is reserved by Lambda, which sets it itself")
