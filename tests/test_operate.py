@@ -27,36 +27,53 @@ def _post(url: str, body: dict) -> None:
     urllib.request.urlopen(request).read()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def deployed(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, str]):
-    """The example's dev stage, with real moto subnets, alerts and a DLQ, deployed once."""
-    import logging
+    """The example's dev stage, with real moto subnets, alerts and a DLQ, deployed once.
 
-    from moto.server import ThreadedMotoServer
+    Its moto runs in a process of its own: moto's state is global to a process, so a server
+    in the test process would share (and be reset with) every other test's AWS.
+    """
+    import socket
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {**terraform_env, "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
+    env = {**terraform_env, "AWS_ENDPOINT_URL": endpoint,
            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "FARGO_POLL_SECONDS": "0.1"}
-    root = tmp_path_factory.mktemp("operate") / "etl-platform"
-    shutil.copytree(REPO / "examples" / "etl-platform", root,
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
-                                                  "build"))
-    use_network(root, env, "dev")
-    config_path = root / ".fargo" / "config.json"
-    config = json.loads(config_path.read_text())
-    config["stages"]["dev"].update(create_dead_letter_queue=True,
-                                   alerts={"emails": ["oncall@example.com"]})
-    config_path.write_text(json.dumps(config))
-    publish_image(env, "etl-platform", "v1")
-    r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=env,
-             timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    yield root, env
-    server.stop()
+    try:
+        root = tmp_path_factory.mktemp("operate") / "etl-platform"
+        shutil.copytree(REPO / "examples" / "etl-platform", root,
+                        ignore=shutil.ignore_patterns("data", "__pycache__", "local", "deploy",
+                                                      "build"))
+        use_network(root, env, "dev")
+        config_path = root / ".fargo" / "config.json"
+        config = json.loads(config_path.read_text())
+        config["stages"]["dev"].update(create_dead_letter_queue=True,
+                                       alerts={"emails": ["oncall@example.com"]})
+        config_path.write_text(json.dumps(config))
+        publish_image(env, "etl-platform", "v1")
+        r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=env,
+                 timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        yield root, env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def fargo(deployed, *args: str, **kw):
