@@ -175,7 +175,7 @@ def _configs() -> list[tuple[str, Any, str]]:
                "tasks": {"job": {"schedule": "at(2030-01-01T00:00:00)"}}}),
         _with({"stages": {"a" * 21: {}}}), _with({"stages": {"prod": {}, "prod-eu": {}}}),
         _with({"stages": {"dev": {"region": "us-east-1"}, "DEV": {}}}),
-        _with({"app_name": "s" * 30, "stages": {"x" * 20: {}}}),
+        _with({"stages": {"x" * 21: {}}}),
         _with({"tasks": {"job": {"start_date": "2030-01-01T00:00:00Z",
                                  "end_date": "2029-01-01T00:00:00Z"}}}),
         _with({"tasks": {"job": {"environment_variables": {"A": "1"},
@@ -190,6 +190,7 @@ def _configs() -> list[tuple[str, Any, str]]:
         '{"app_name": "shop", "tasks": {"job": {"timeout": NaN}}}',
         '{"app_name": "shop", "tasks": {"job": {"timeout": Infinity}}}',
     ]]
+    cases.append(_case("config-dir", None))  # unreadable: a directory where the file should be
     cases.append(_case("config-bytes", b"\xff\xfe{\x00}"))
     cases.append(_case("config-bytes", b'{"app_name": "sh\xe9p"}'))
     return cases
@@ -328,6 +329,8 @@ def _project(tmp_path: Path, kind: str, payload: Any) -> Path:
         config_file.write_text(payload)
     elif kind == "config-bytes":
         config_file.write_bytes(payload)
+    elif kind == "config-dir":
+        config_file.mkdir()
     else:
         config_file.write_text(json.dumps(BASE))
     if kind == "policy":

@@ -280,6 +280,31 @@ def test_secret_references(ref: str, ok: bool) -> None:
     assert is_secret_reference(ref) is ok
 
 
+def test_names_aws_would_refuse(tmp_path: Path) -> None:
+    long_app = APP.replace('App("shop")', 'App("' + "s" * 38 + '")')
+    problems = problems_for(tmp_path / "a", {"app_name": "s" * 38,
+                                             "stages": {"stage-name-16chr": {}}}, app=long_app)
+    assert_one(problems, "stages.stage-name-16chr", "would be 65 characters", "IAM allows 64")
+    upper = APP.replace('App("shop")', 'App("Shop")')
+    problems = problems_for(tmp_path / "b", {"app_name": "Shop"}, app=upper)
+    assert_one(problems, "app_name", "cannot name the app's ECR repository")
+    image = {"app_name": "Shop", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop"}
+    assert problems_for(tmp_path / "c", image, app=upper) == []  # its own repository: fine
+    cased = APP + '\n@app.task()\ndef Job(event):\n    pass\n'
+    assert any("differ only in case" in p.message for p in problems_for(tmp_path / "d", {},
+                                                                         app=cased))
+
+
+def test_bare_task_decorator_declares_an_on_demand_job(tmp_path: Path) -> None:
+    bare = APP + '\n@app.task\ndef adhoc(event):\n    pass\n'
+    root = write_project(tmp_path / "p", bare, {"app_name": "shop"})
+    result = check(root)
+    assert result.problems == []
+    (project,) = result.projects
+    adhoc = project.task("adhoc")
+    assert adhoc is not None and adhoc.schedule is None and adhoc.compute == "fargate"
+
+
 def test_an_existing_role_takes_no_policy_file(tmp_path: Path) -> None:
     role = {"tasks": {"job": {"task_role_arn": "arn:aws:iam::123456789012:role/etl"}}}
     both = problems_for(tmp_path / "a", role, policies={"policy-job.json": POLICY})
