@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fargo.aws.jobs import explain
+from fargo.aws.run import explain
 from tests.conftest import REPO, _run, assert_clean_error, boto, publish_image, use_network
 
 # one deployment for the whole module: keep its tests on one worker

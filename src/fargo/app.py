@@ -15,9 +15,6 @@ if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every 
 
     F = TypeVar("F", bound=Callable[..., Any])
 
-COMPUTE_DEFAULT = {"task": "fargate", "schedule": "lambda", "lambda_function": "lambda"}
-
-
 class ScheduleExpression:
     """Base of Chalice's schedule objects; `to_string()` gives the AWS form."""
 

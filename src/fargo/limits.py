@@ -44,7 +44,6 @@ LAMBDA_RESERVED_ENV = frozenset({
 # Suffixes of the stage's own resources (<app>-<stage>-<suffix>): a job of that name collides.
 STAGE_SUFFIXES = ("exec", "scheduler", "events", "runs", "failures", "alerts", "dead-letter",
                   "dead-letters")
-TIMEOUT_MAX = 30 * 24 * 3600  # fargo's own cap: a month; the runtime's watchdog needs a bound
 RUN_OVERRIDES_MAX_CHARS = 8192
 TASK_DEFINITION_MAX_BYTES = 64 * 1024  # RegisterTaskDefinition's whole request
 TASK_DEFINITION_ENV_BUDGET = 60 * 1024  # what the environment may take of it
@@ -71,13 +70,3 @@ def smallest_fargate_size(memory_mib: int) -> tuple[int, int] | None:
                 best = (cpu, memory)
     return best
 
-
-def describe_fargate_sizes() -> str:
-    """One line per cpu, for error messages."""
-    lines = []
-    for cpu, (low, high, step) in FARGATE_SIZES.items():
-        if cpu == 256:
-            lines.append("256: 512, 1024, 2048")
-        else:
-            lines.append(f"{cpu}: {low}-{high} in steps of {step}")
-    return "; ".join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from fargo.problems import Problem, ProblemsError
 
@@ -60,6 +60,3 @@ def format_duration(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
 
-
-def as_timedelta(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)

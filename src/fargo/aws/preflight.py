@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from fargo.aws.session import account_id, aws_errors, client
 from fargo.problems import Problem
 from fargo.project.model import Project
+from fargo.project.paths import CONFIG_FILE
 
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)$")
-CONFIG = ".fargo/config.json"
+CONFIG = CONFIG_FILE
 
 
 @dataclass

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fargo.problems import Problem, ProblemsError
-
 
 class AwsFailed(Exception):
     """An AWS call failed for a reason the user can act on; the message says which."""
@@ -72,11 +70,18 @@ def aws_errors(action: str) -> Iterator[None]:
         raise AwsFailed(f"{action}: {exc}") from None
 
 
+def poll_seconds() -> float:
+    """How often fargo polls AWS while waiting (FARGO_POLL_SECONDS, default 2)."""
+    import os
+
+    try:
+        return max(0.05, float(os.environ.get("FARGO_POLL_SECONDS") or 2.0))
+    except ValueError:
+        return 2.0
+
+
 def account_id(region: str) -> str:
     with aws_errors("finding the AWS account"):
         identity = client("sts", region).get_caller_identity()
     return str(identity["Account"])
 
-
-def as_problems(exc: AwsFailed) -> ProblemsError:
-    return ProblemsError([Problem(str(exc), key="aws")])

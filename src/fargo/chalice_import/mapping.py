@@ -21,10 +21,6 @@ from fargo.problems import Problem, ProblemsError, json_problem
 
 DEFAULTS: dict[str, Any] = {"lambda_memory_size": 128, "lambda_timeout": 60,
                             "autogen_policy": True}
-LOOKUP = ("lambda_memory_size", "lambda_timeout", "iam_policy_file", "autogen_policy",
-          "subnet_ids", "security_group_ids", "reserved_concurrency", "log_retention_in_days",
-          "layers", "xray", "iam_role_arn", "manage_iam_role", "lambda_ephemeral_storage")
-MERGED = ("environment_variables", "tags")
 
 
 @dataclass

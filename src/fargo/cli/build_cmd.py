@@ -11,6 +11,7 @@ import click
 from fargo.aws.session import AwsFailed, aws_errors, client
 from fargo.cli.context import project_of
 from fargo.cli.output import EXIT_FAILED, err, notice, out, warn
+from fargo.cli.params import stage_option
 from fargo.packaging.image import (
     build_command,
     check_tag,
@@ -41,7 +42,7 @@ def repository_of(project: Project, push: bool) -> str:
 
 
 @click.command()
-@click.option("--stage", "-s", required=True, help="Stage to build for.")
+@stage_option("work", required=True)
 @click.option("--tag", help="Image tag (default: the git commit, -dirty-<digest> with changes).")
 @click.option("--push", is_flag=True,
               help="Create the app's ECR repository if needed, log in and push (exit 1 when "

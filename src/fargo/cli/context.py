@@ -22,6 +22,3 @@ def project_of(ctx: click.Context, stage: str | None) -> Project:
     """
     return load_project(root_of(ctx), stage)
 
-
-def stage_option() -> object:
-    return click.option("--stage", "-s", help="Stage from .fargo/config.json (default: dev).")

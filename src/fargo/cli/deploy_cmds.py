@@ -12,6 +12,7 @@ from rich.table import Table
 
 from fargo.cli.context import project_of
 from fargo.cli.output import err, notice, out, print_json, warn
+from fargo.cli.params import stage_option
 from fargo.deploy.terraform import Changes, Terraform, find_terraform
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
@@ -84,7 +85,7 @@ def _confirm(action: str, project: Project, yes: bool) -> None:
         sys.exit(0)
 
 
-stage_required = click.option("--stage", "-s", required=True, help="Stage to work on.")
+stage_required = stage_option("work", required=True)
 out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False),
                           help="Package directory (default: .fargo/deploy/<stage>).")
 tag_option = click.option("--image-tag",

@@ -56,12 +56,14 @@ def _register() -> None:
         invoke_cmd,
         operate_cmds,
         project_cmds,
+        runs_cmds,
         schedule_cmd,
         up_cmd,
     )
 
     cli.add_command(schedule_cmd.schedule)
     for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS,
+                    *runs_cmds.COMMANDS,
                     build_cmd.build, *deploy_cmds.COMMANDS, *operate_cmds.COMMANDS,
                     import_cmd.import_chalice]:
         cli.add_command(command)

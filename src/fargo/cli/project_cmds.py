@@ -11,6 +11,7 @@ from rich.table import Table
 
 from fargo.cli.context import project_of, root_of
 from fargo.cli.output import err, out, print_json, report
+from fargo.cli.params import stage_option
 from fargo.problems import Problem
 from fargo.project.config import read_config
 from fargo.project.load import check, pick_stage, stage_names
@@ -35,7 +36,7 @@ def new(name: str, parent: str) -> None:
 
 
 @click.command()
-@click.option("--stage", "-s", help="Validate one stage (default: every stage).")
+@stage_option(help="Validate one stage (default: every stage).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def validate(ctx: click.Context, stage: str | None, as_json: bool) -> None:
@@ -43,11 +44,11 @@ def validate(ctx: click.Context, stage: str | None, as_json: bool) -> None:
     root = root_of(ctx)
     stage_problems: list[Problem] = []
     stages = None
+    read = read_config(root)
     if stage is not None:
-        config, _ = read_config(root)
-        chosen, stage_problems = pick_stage(config, stage)
+        chosen, stage_problems = pick_stage(read[0], stage)
         stages = [] if stage_problems else [chosen]
-    result = check(root, stages)
+    result = check(root, stages, read)
     problems = [*stage_problems, *result.problems]
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
@@ -78,7 +79,7 @@ def _size(spec: TaskSpec) -> str:
 
 
 @click.command(name="ls")
-@click.option("--stage", "-s", help="Stage (default: dev).")
+@stage_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @click.pass_context
 def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
@@ -118,7 +119,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
 
 @click.command(name="config")
 @click.argument("task", required=False)
-@click.option("--stage", "-s", help="Stage (default: dev).")
+@stage_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def config_cmd(ctx: click.Context, task: str | None, stage: str | None, as_json: bool) -> None:

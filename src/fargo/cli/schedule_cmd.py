@@ -9,7 +9,7 @@ from rich.table import Table
 
 from fargo.cli.output import notice, out, print_json
 from fargo.problems import Problem, ProblemsError
-from fargo.schedule import UTC, At, Rate, load_zone, next_fires, parse, to_aws
+from fargo.schedule import UTC, At, Rate, ScheduleError, load_zone, next_fires, parse, to_aws
 from fargo.timeutil import format_utc, parse_instant
 
 
@@ -27,12 +27,12 @@ def schedule(expression: str, timezone: str, after: str | None, count: int, as_j
     try:
         converted = to_aws(expression)
         expr = parse(converted.expression)
-    except Exception as exc:  # ScheduleError: reported below with the other problems
-        problems.extend(Problem(m, key="expression") for m in getattr(exc, "messages", [str(exc)]))
+    except ScheduleError as exc:  # reported below with the other problems
+        problems.extend(Problem(m, key="expression") for m in exc.messages)
     try:
         zone = load_zone(timezone)
-    except Exception as exc:
-        problems.extend(Problem(m, key="--tz") for m in getattr(exc, "messages", [str(exc)]))
+    except ScheduleError as exc:
+        problems.extend(Problem(m, key="--tz") for m in exc.messages)
     try:
         start = parse_instant(after, "--after") if after else datetime.now(UTC)
     except ProblemsError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fargo.local.process import job_command, job_environment
 from fargo.project.model import TaskSpec
+from fargo.runtime import contract
 
 GRACE_AFTER_TIMEOUT = 5.0  # the runtime stops itself at its timeout; this is the backstop
 
@@ -96,7 +97,7 @@ def kill_leftovers(run_ids: set[str]) -> dict[str, list[int]]:
     """
     if not run_ids:
         return {}
-    wanted = {f"FARGO_RUN_ID={run_id}".encode(): run_id for run_id in run_ids}
+    wanted = {f"{contract.RUN_ID}={run_id}".encode(): run_id for run_id in run_ids}
     killed: dict[str, list[int]] = {}
     try:
         entries = os.listdir("/proc")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from fargo.local.process import job_command, job_environment
 from fargo.project.model import TaskSpec
+from fargo.runtime.contract import EXIT_TIMEOUT
 
-EXIT_TIMEOUT = 124
 GRACE_SECONDS = 5.0
 
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from fargo.project.model import TaskSpec
+from fargo.project.paths import ProjectPaths
+from fargo.runtime import contract
 
 
 def job_command(spec: TaskSpec) -> list[str]:
@@ -25,19 +27,19 @@ def job_environment(spec: TaskSpec, root: Path, *, event: str | None = None, att
     env = dict(os.environ if base is None else base)
     missing = [name for name in spec.secrets if name not in env]
     env.update(spec.runtime_environment())
-    env["FARGO_PROJECT_DIR"] = str(root)
-    env["FARGO_ATTEMPT"] = str(attempt)
+    env[contract.PROJECT_DIR] = str(root)
+    env[contract.ATTEMPT] = str(attempt)
     env["PYTHONUNBUFFERED"] = "1"
     if run_id:
-        env["FARGO_RUN_ID"] = run_id
+        env[contract.RUN_ID] = run_id
     if scheduled_time:
-        env["FARGO_SCHEDULED_TIME"] = scheduled_time
-    env.pop("FARGO_EVENT", None)
-    env.pop("FARGO_EVENT_FILE", None)
+        env[contract.SCHEDULED_TIME] = scheduled_time
+    env.pop(contract.EVENT, None)
+    env.pop(contract.EVENT_FILE, None)
     if event is not None and len(event.encode()) > EVENT_ENV_MAX:
-        env["FARGO_EVENT_FILE"] = str(event_file(root, event))
+        env[contract.EVENT_FILE] = str(event_file(root, event))
     elif event is not None:
-        env["FARGO_EVENT"] = event
+        env[contract.EVENT] = event
     return env, missing
 
 
@@ -51,7 +53,7 @@ def event_file(root: Path, event: str) -> Path:
 
     from fargo.files import write_atomic
 
-    path = root / ".fargo" / "local" / "events" / (
+    path = ProjectPaths(root).events / (
         hashlib.sha256(event.encode()).hexdigest()[:16] + ".json")
     write_atomic(path, event.encode())
     return path

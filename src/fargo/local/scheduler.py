@@ -29,6 +29,8 @@ from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
+from fargo.project.paths import ProjectPaths
+from fargo.runtime import contract
 from fargo.schedule import Expression, load_zone, parse
 from fargo.timeutil import format_utc
 
@@ -120,7 +122,7 @@ class Scheduler:
     # --- setup -------------------------------------------------------------------------------
 
     def _lock(self) -> None:
-        path = self.root / ".fargo" / "local" / "up.lock"
+        path = ProjectPaths(self.root).up_lock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(path, "a+")  # noqa: SIM115 - held for the scheduler's lifetime
         try:
@@ -392,7 +394,7 @@ class Scheduler:
     def _outcome(job: Job, code: int) -> Outcome:
         if job.stopping:
             return Outcome("failed", code, "stopped because fargo up was stopping")
-        if job.timed_out or code == 124:
+        if job.timed_out or code == contract.EXIT_TIMEOUT:
             return Outcome("timed_out", code, f"ran longer than its timeout of "
                            f"{job.spec.timeout}s")
         if code == 0:

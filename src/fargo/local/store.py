@@ -8,13 +8,14 @@ can tell orphaned runs (owner gone) from live ones and mark them `lost`.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from fargo.project.paths import ProjectPaths
 
 STATUSES = ("running", "succeeded", "failed", "timed_out", "lost", "skipped")
 
@@ -188,26 +189,11 @@ class RunStore:
         runs = [r for r in self.history(task, 20) if r.status != "skipped"]
         return runs[0] if runs else None
 
-    def count_slots(self, task: str) -> int:
-        row = self.db.execute("SELECT COUNT(*) AS n FROM slots WHERE task=?", (task,)).fetchone()
-        return int(row["n"])
-
 
 def store_path(root: Path) -> Path:
-    return root / ".fargo" / "local" / "runs.db"
+    return ProjectPaths(root).runs_db
 
 
 def logs_dir(root: Path) -> Path:
-    return root / ".fargo" / "local" / "logs"
+    return ProjectPaths(root).logs
 
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

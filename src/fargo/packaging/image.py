@@ -21,6 +21,7 @@ from pathlib import Path
 from fargo.packaging.lambda_zip import project_files, runtime_files
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
+from fargo.project.paths import ProjectPaths
 
 USER_ID = 10001
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -173,7 +174,7 @@ def build_command(reference: str, context: Path, project: Project) -> list[str]:
 
 
 def build_dir(project: Project) -> Path:
-    return project.root / ".fargo" / "build" / project.stage.name
+    return ProjectPaths(project.root).build(project.stage.name)
 
 
 @dataclass(frozen=True)

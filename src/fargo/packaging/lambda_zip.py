@@ -17,6 +17,7 @@ from pathlib import Path
 import fargo
 from fargo import limits
 from fargo.problems import Problem, ProblemsError
+from fargo.project.paths import ProjectPaths
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__", ".fargo", ".git", "tests", ".venv", "venv", "node_modules",
@@ -138,5 +139,5 @@ def lambda_zip(root: Path, stage: str, architectures: set[str]) -> bytes:
     """The stage's Lambda zip with dependencies (wheels cached under .fargo/build/<stage>/)."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     architecture = "arm64" if architectures == {"arm64"} else "x86_64"
-    deps = dependency_files(root, root / ".fargo" / "build" / stage, architecture, version)
+    deps = dependency_files(root, ProjectPaths(root).build(stage), architecture, version)
     return build_zip(root, deps)

@@ -16,9 +16,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from fargo.problems import Problem, did_you_mean, json_problem
+from fargo.project.paths import CONFIG_FILE, ProjectPaths
 
-CONFIG_DIR = ".fargo"
-CONFIG_FILE = ".fargo/config.json"
 SCHEMA_NAME = "config.schema.json"
 
 _FRIENDLY_PATTERNS = {
@@ -65,7 +64,7 @@ def read_config(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     Values that break the schema are removed from the returned config, so the rest of the
     project can still be checked in the same run without tripping over them again.
     """
-    path = root / CONFIG_FILE
+    path = ProjectPaths(root).config_file
     if not path.is_file():
         hint = ("this is a Chalice project: fargo import-chalice . writes it"
                 if (root / ".chalice" / "config.json").is_file()

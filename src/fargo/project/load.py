@@ -11,8 +11,9 @@ from typing import Any
 from fargo import limits
 from fargo.app import App
 from fargo.problems import Problem, ProblemsError, did_you_mean
-from fargo.project.config import CONFIG_FILE, read_config
+from fargo.project.config import read_config
 from fargo.project.model import Project, TaskSpec
+from fargo.project.paths import CONFIG_FILE
 from fargo.project.resolve import relative_path, resolve_stage, resolve_task
 from fargo.runtime.loader import AppNotFound, find_app, import_app_module
 
@@ -76,10 +77,14 @@ def pick_stage(config: dict[str, Any] | None, requested: str | None) -> tuple[st
                                CONFIG_FILE, "stages")]
 
 
-def check(root: Path, stages: list[str] | None = None) -> Checked:
-    """Validate the project for the given stages (default: all), collecting every problem."""
+def check(root: Path, stages: list[str] | None = None,
+          read: tuple[dict[str, Any] | None, list[Problem]] | None = None) -> Checked:
+    """Validate the project for the given stages (default: all), collecting every problem.
+
+    `read` is the result of read_config when the caller has it already (read once).
+    """
     result = Checked()
-    config, config_problems = read_config(root)
+    config, config_problems = read if read is not None else read_config(root)
     result.problems.extend(config_problems)
     app, app_problems = _import_app(root)
     result.problems.extend(app_problems)
@@ -198,9 +203,9 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
 
 def load_project(root: Path, stage: str | None = None) -> Project:
     """The validated Project for one stage; raises ProblemsError with every problem found."""
-    config, _ = read_config(root)
-    chosen, stage_problems = pick_stage(config, stage)
-    result = check(root, [chosen] if not stage_problems else [])
+    read = read_config(root)
+    chosen, stage_problems = pick_stage(read[0], stage)
+    result = check(root, [chosen] if not stage_problems else [], read)
     problems = [*stage_problems, *result.problems]
     if problems or not result.projects:
         raise ProblemsError(problems or [Problem("no stage could be loaded", CONFIG_FILE)])

@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from fargo.problems import Problem
+from fargo.project import names
+from fargo.project.paths import CONFIG_FILE
+from fargo.runtime import contract
+
+
+def job_variables(app: str, stage: str, task: str, timeout: int) -> dict[str, str]:
+    """The FARGO_* variables every job is given (the module's ecs.tf sets the same)."""
+    return {contract.APP: app, contract.STAGE: stage, contract.TASK: task,
+            contract.TIMEOUT: str(timeout)}
 
 
 @dataclass(frozen=True)
@@ -57,14 +66,12 @@ class TaskSpec:
     @property
     def full_name(self) -> str:
         """<app>-<stage>-<task>: the name of every AWS resource of this job."""
-        return f"{self.app_name}-{self.stage}-{self.name}"
+        return names.job_name(self.app_name, self.stage, self.name)
 
     @property
     def log_group(self) -> str:
         """Where the job's logs go in CloudWatch (Lambda writes to its function's group)."""
-        if self.compute == "lambda":
-            return f"/aws/lambda/{self.full_name}"
-        return f"/fargo/{self.app_name}/{self.stage}/{self.name}"
+        return names.job_log_group(self.app_name, self.stage, self.name, self.compute)
 
     @property
     def scheduled(self) -> bool:
@@ -82,12 +89,7 @@ class TaskSpec:
     def runtime_environment(self) -> dict[str, str]:
         """The environment the job runs with (fargo's own variables last, so they win)."""
         env = dict(self.environment_variables)
-        env.update({
-            "FARGO_APP": self.app_name,
-            "FARGO_STAGE": self.stage,
-            "FARGO_TASK": self.name,
-            "FARGO_TIMEOUT": str(self.timeout),
-        })
+        env.update(job_variables(self.app_name, self.stage, self.name, self.timeout))
         return env
 
 
@@ -123,7 +125,7 @@ class Stage:
             raise ProblemsError([Problem(
                 f"no AWS region for stage {self.name}: set region in the config, or "
                 "AWS_REGION / AWS_DEFAULT_REGION, or a region in your AWS profile",
-                ".fargo/config.json", f"stages.{self.name}.region")])
+                CONFIG_FILE, f"stages.{self.name}.region")])
         return self.region
 
 
@@ -165,7 +167,7 @@ class Project:
             return []
         return [Problem(f"Fargate jobs ({', '.join(missing)}) need subnets to run in AWS: set "
                         "subnets (and security_groups) for the stage or the job",
-                        ".fargo/config.json", f"stages.{self.stage.name}.subnets")]
+                        CONFIG_FILE, f"stages.{self.stage.name}.subnets")]
 
     @property
     def task_names(self) -> tuple[str, ...]:

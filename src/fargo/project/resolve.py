@@ -22,8 +22,10 @@ from fargo import limits
 from fargo.app import TaskDefinition
 from fargo.iam import read_policy
 from fargo.problems import Problem
-from fargo.project.config import CONFIG_DIR, CONFIG_FILE, check_against_schema
-from fargo.project.model import Stage, TaskSpec
+from fargo.project import names
+from fargo.project.config import check_against_schema
+from fargo.project.model import Stage, TaskSpec, job_variables
+from fargo.project.paths import CONFIG_DIR, CONFIG_FILE
 from fargo.project.settings import (
     BY_NAME,
     FARGATE_DEFAULTS,
@@ -31,6 +33,7 @@ from fargo.project.settings import (
     STAGE_SETTINGS,
     TASK_SETTINGS,
 )
+from fargo.runtime import contract
 from fargo.schedule import ScheduleError, load_zone, parse, to_aws
 from fargo.timeutil import parse_duration
 
@@ -209,7 +212,7 @@ class TaskResolver:
 
     def _check_name(self) -> None:
         name = self.definition.name
-        full = f"{self.app_name}-{self.stage}-{name}"
+        full = names.job_name(self.app_name, self.stage, name)
         source = Source("decorator", relative_path(self.root, _module_file(self.definition)),
                         f"@app.{self.definition.decorator}(name=...) on "
                         f"{self.definition.location}")
@@ -334,9 +337,9 @@ class TaskResolver:
         if seconds != seconds or seconds in (float("inf"), float("-inf")):
             self._problem(source, f"timeout must be a number of seconds, found {value!r}")
             return 0
-        if seconds > limits.TIMEOUT_MAX:
+        if seconds > contract.TIMEOUT_MAX:
             self._problem(source, f"{value!r} is longer than fargo's limit of 30 days "
-                          f"({limits.TIMEOUT_MAX} s)")
+                          f"({contract.TIMEOUT_MAX} s)")
             return 0
         if seconds < 1 or seconds != int(seconds):
             self._problem(source, f"timeout must be a whole number of seconds >= 1, found "
@@ -350,13 +353,13 @@ class TaskResolver:
     def _check_env(self, compute: str, env: dict[str, str], secrets: dict[str, str]) -> None:
         source = self.sources["environment_variables"]
         for key in env:
-            if key.startswith("FARGO_"):
+            if key.startswith(contract.RESERVED_PREFIX):
                 self._problem(source, f"{key}: names starting with FARGO_ are reserved for fargo")
         for key in sorted(set(env) & set(secrets)):
             self._problem(self.sources["secrets"], f"{key} is both an environment variable and "
                           "a secret; keep one")
         for key in secrets:
-            if key.startswith("FARGO_"):
+            if key.startswith(contract.RESERVED_PREFIX):
                 self._problem(self.sources["secrets"], f"{key}: names starting with FARGO_ are "
                               "reserved for fargo")
         if compute == "fargate":
@@ -369,8 +372,8 @@ class TaskResolver:
         if compute == "lambda":
             for key in sorted(set(env) & limits.LAMBDA_RESERVED_ENV):
                 self._problem(source, f"{key} is reserved by Lambda, which sets it itself")
-            own = {"FARGO_APP": self.app_name, "FARGO_STAGE": self.stage,
-                   "FARGO_TASK": str(self.definition.name), "FARGO_TIMEOUT": "0000000"}
+            own = job_variables(self.app_name, self.stage, str(self.definition.name),
+                                contract.TIMEOUT_MAX)
             size = sum(len(k.encode()) + len(str(v).encode())
                        for k, v in {**env, **own}.items())
             if size > limits.LAMBDA_ENV_MAX_BYTES:

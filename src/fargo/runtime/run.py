@@ -14,9 +14,14 @@ import threading
 import time
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_TERMINATED = 0, 1, 2, 124, 143
-
-TIMEOUT_MAX = 30 * 24 * 3600  # as fargo.limits.TIMEOUT_MAX (the runtime imports no fargo)
+from fargo.runtime.contract import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    TIMEOUT_MAX,
+)
 
 
 def log(level: str, message: str, **fields: Any) -> None:

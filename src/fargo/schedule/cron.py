@@ -53,7 +53,6 @@ DOM = _Field("day-of-month", 1, 31, None, ", - * ? / L W")
 MONTH = _Field("month", 1, 12, MONTH_NAMES, ", - * /")
 DOW = _Field("day-of-week", 1, 7, DOW_NAMES, ", - * ? L #")
 YEAR = _Field("year", 1970, 2199, None, ", - * /")
-FIELDS = (MINUTES, HOURS, DOM, MONTH, DOW, YEAR)
 
 _NUMBER = re.compile(r"^[0-9]+$")
 

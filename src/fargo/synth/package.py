@@ -15,6 +15,7 @@ from fargo.files import write_atomic
 from fargo.packaging.lambda_zip import lambda_zip
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
+from fargo.project.paths import ProjectPaths
 from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
 
 MANIFEST = ".fargo-package.json"
@@ -61,7 +62,7 @@ def package_files(project: Project) -> dict[str, bytes]:
 
 
 def default_dir(project: Project) -> Path:
-    return project.root / ".fargo" / "deploy" / project.stage.name
+    return ProjectPaths(project.root).deploy(project.stage.name)
 
 
 def write_package(project: Project, out: Path | None = None) -> Path:

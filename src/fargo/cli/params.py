@@ -1,0 +1,67 @@
+"""Parameters shared by several commands: one definition each, one way to read them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fargo.problems import Problem, ProblemsError, json_problem
+from fargo.runtime import contract
+
+STAGE_HELP = {
+    "local": "Stage whose settings to use (default: dev).",
+    "deployed": "Deployed stage.",
+    "work": "Stage to work on.",
+    "read": "Read the deployed stage's records from AWS (default: local).",
+}
+
+
+def stage_option(kind: str = "local", required: bool = False,
+                 help: str | None = None) -> Callable[[Any], Any]:
+    """The one `--stage/-s` option; `kind` picks the help text that fits the command."""
+    return click.option("--stage", "-s", required=required, help=help or STAGE_HELP[kind])
+
+
+def read_event(value: str | None) -> str | None:
+    """--event JSON or --event @file: returns compact JSON text, or raises ProblemsError."""
+    if value is None:
+        return None
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProblemsError([Problem(f"{path} is not UTF-8 text ({exc.reason})",
+                                         key="--event")]) from None
+        except OSError as exc:
+            raise ProblemsError([Problem(f"cannot read {path}: {exc.strerror}",
+                                         key="--event")]) from None
+    parsed, problem = json_problem(text, None, "--event")
+    if problem is not None:
+        raise ProblemsError([problem])
+    if not isinstance(parsed, dict):
+        raise ProblemsError([Problem("must be a JSON object, e.g. '{\"detail\": {}}'",
+                                     key="--event")])
+    return json.dumps(parsed)
+
+
+def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
+    """--env NAME=VALUE pairs; FARGO_ names belong to fargo."""
+    env: dict[str, str] = {}
+    problems = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.replace("_", "a").isalnum() or name[0].isdigit():
+            problems.append(Problem(f"{pair!r} is not NAME=VALUE", key="--env"))
+        elif name.startswith(contract.RESERVED_PREFIX):
+            problems.append(Problem(f"{name}: FARGO_ variables are set by fargo", key="--env"))
+        else:
+            env[name] = value
+    if problems:
+        raise ProblemsError(problems)
+    return env

@@ -1,0 +1,158 @@
+"""fargo history and fargo logs: what ran, locally (fargo up's store) or deployed (AWS)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import click
+from rich.table import Table
+
+from fargo.aws import history as aws_history
+from fargo.aws.logs import follow_stream, search_logs
+from fargo.aws.session import poll_seconds
+from fargo.cli.context import project_of, root_of
+from fargo.cli.output import out, print_json
+from fargo.cli.params import stage_option
+from fargo.local.display import STYLE
+from fargo.local.store import RunStore, store_path
+from fargo.problems import Problem, ProblemsError, did_you_mean
+from fargo.project import names
+from fargo.schedule import UTC
+from fargo.timeutil import format_duration, format_utc, parse_duration
+
+
+def _store(ctx: click.Context) -> RunStore:
+    root = root_of(ctx)
+    path = store_path(root)
+    if not path.exists():
+        raise ProblemsError([Problem("no local runs yet: start jobs with fargo up or check the "
+                                     "project directory (-C)", str(path.relative_to(root)))])
+    return RunStore(path, write=False)
+
+
+@click.command()
+@click.argument("task", required=False)
+@stage_option("read")
+@click.option("--last", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@click.pass_context
+def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
+            as_json: bool) -> None:
+    """Recent runs, newest first: local (fargo up) or, with --stage, deployed (AWS)."""
+    if stage is not None:
+        _aws_history(ctx, task, stage, last, as_json)
+        return
+    store = _store(ctx)
+    runs = store.history(task, last)
+    if task and not runs:
+        known = {r.task for r in store.history(None, 10_000)}
+        if task not in known:
+            raise ProblemsError([Problem(f"no runs of {task!r}{did_you_mean(task, known)}",
+                                         key="TASK")])
+    if as_json:
+        print_json([r.to_dict() for r in runs])
+        return
+    table = Table(title_justify="left", title=f"last {len(runs)} runs")
+    for column in ("run", "job", "scheduled", "started", "duration", "status", "exit", "try",
+                   "reason"):
+        table.add_column(column)
+    for run in runs:
+        duration = "-"
+        if run.started_at and run.ended_at:
+            delta = datetime.fromisoformat(run.ended_at.replace("Z", "+00:00")) - \
+                datetime.fromisoformat(run.started_at.replace("Z", "+00:00"))
+            duration = format_duration(delta.total_seconds())
+        style = STYLE.get(run.status, "")
+        table.add_row(run.run_id, run.task, run.scheduled_time or "-", run.started_at or "-",
+                      duration, f"[{style}]{run.status}[/]" if style else run.status,
+                      "-" if run.exit_code is None else str(run.exit_code), str(run.attempt),
+                      run.reason or "")
+    out.print(table)
+
+
+@click.command()
+@click.argument("task")
+@click.option("--run", "run_id", help="A run id (local) or ECS task id (--stage) from history.")
+@stage_option("read")
+@click.option("--since", default="1h", show_default=True, help="With --stage: how far back.")
+@click.option("--follow", "-f", is_flag=True, help="With --stage: keep printing new lines.")
+@click.option("--filter", "pattern", help="With --stage: a CloudWatch Logs filter pattern.")
+@click.pass_context
+def logs(ctx: click.Context, task: str, run_id: str | None, stage: str | None, since: str,
+         follow: bool, pattern: str | None) -> None:
+    """A job's log: the latest local run (fargo up), or with --stage its CloudWatch logs."""
+    if stage is not None:
+        _aws_logs(ctx, task, stage, since, follow, run_id, pattern)
+        return
+    store = _store(ctx)
+    root = root_of(ctx)
+    if run_id:
+        run = store.get(run_id)
+        if run is None or run.task != task:
+            raise ProblemsError([Problem(f"no run {run_id!r} of {task!r} (see fargo history "
+                                         f"{task})", key="--run")])
+    else:
+        runs = [r for r in store.history(task, 50) if r.log_file]
+        if not runs:
+            known = {r.task for r in store.history(None, 10_000)}
+            raise ProblemsError([Problem(f"no runs of {task!r} with a log"
+                                         f"{did_you_mean(task, known)}", key="TASK")])
+        run = runs[0]
+    if not run.log_file or not (root / run.log_file).exists():
+        raise ProblemsError([Problem(f"run {run.run_id} has no log file", key="--run")])
+    sys.stdout.write((root / run.log_file).read_text(encoding="utf-8", errors="replace"))
+
+
+def _aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
+                as_json: bool) -> None:
+    project = project_of(ctx, stage)
+    if task is None:
+        raise ProblemsError([Problem("name the job: fargo history TASK --stage S", key="TASK")])
+    spec = project.require(task)
+    if spec.compute != "fargate":
+        raise ProblemsError([Problem(f"{task} runs on Lambda: its runs are in its log group "
+                                     f"/aws/lambda/{spec.full_name}", key="TASK")])
+    rows = aws_history.history(project, spec, last)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{spec.full_name}: last {len(rows)} runs", title_justify="left")
+    for column in ("task", "scheduled", "started", "stopped", "duration", "status", "exit",
+                   "stop reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["task"], row["scheduled_time"] or "-", row["started_at"] or "-",
+                      row["stopped_at"] or "-",
+                      format_duration(row["duration_s"]) if row["duration_s"] else "-",
+                      row["status"], "-" if row["exit_code"] is None else str(row["exit_code"]),
+                      " ".join(x for x in (row["stop_code"], row["stopped_reason"]) if x))
+    out.print(table)
+
+
+def _aws_logs(ctx: click.Context, task: str, stage: str, since: str, follow: bool,
+             run_id: str | None, pattern: str | None) -> None:
+    import time
+
+    project = project_of(ctx, stage)
+    spec = project.require(task)
+    seconds = parse_duration(since, "--since")
+    since_ms = int((time.time() - seconds) * 1000)
+    if follow and run_id:
+        stream = names.log_stream(run_id)
+        for line in follow_stream(project, spec.log_group, stream, lambda: False,
+                                  poll_seconds()):
+            out.print(line, markup=False, highlight=False)
+        return
+    while True:
+        events = search_logs(project, spec, since_ms, pattern, run_id)
+        for event in events:
+            stamp = format_utc(datetime.fromtimestamp(event["timestamp"] / 1000, UTC))
+            out.print(f"{stamp} {event['message']}", markup=False, highlight=False)
+            since_ms = max(since_ms, event["timestamp"] + 1)
+        if not follow:
+            return
+        time.sleep(poll_seconds())
+
+
+COMMANDS = [history, logs]

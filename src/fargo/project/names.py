@@ -1,0 +1,60 @@
+"""Every AWS name of an app's stage, computed once.
+
+The HCL module repeats these rules where Terraform needs them (it cannot call Python); the
+tests check that a deployed module's `jobs` output equals these names. Every consumer — the
+model, the AWS operations, the CLI — asks here instead of formatting names itself.
+"""
+
+from __future__ import annotations
+
+CONTAINER = "job"  # the one container of every task definition
+PLATFORM_VERSION = "LATEST"  # Fargate platform of scheduled and manual runs alike
+LOG_STREAM_PREFIX = "fargo"  # awslogs-stream-prefix: streams are fargo/job/<task id>
+# ECS stop codes that mean a run failed even without an exit code (never started, reclaimed).
+FAILURE_STOP_CODES = ("TaskFailedToStart", "SpotInterruption", "TerminationNotice",
+                      "InfrastructureHealth")
+
+
+def prefix(app: str, stage: str) -> str:
+    """<app>-<stage>: the start of every name of the stage."""
+    return f"{app}-{stage}"
+
+
+def job_name(app: str, stage: str, job: str) -> str:
+    """<app>-<stage>-<job>: role, task family, schedule, rule and function of a job."""
+    return f"{app}-{stage}-{job}"
+
+
+def job_log_group(app: str, stage: str, job: str, compute: str) -> str:
+    """Where a job logs (a Lambda function writes to its own group)."""
+    if compute == "lambda":
+        return f"/aws/lambda/{job_name(app, stage, job)}"
+    return f"/fargo/{app}/{stage}/{job}"
+
+
+def runs_log_group(app: str, stage: str) -> str:
+    """The stage's durable run records (stopped tasks), read by fargo history."""
+    return f"/fargo/{app}/{stage}/_runs"
+
+
+def schedule_group(app: str, stage: str) -> str:
+    return prefix(app, stage)
+
+
+def task_group(family: str) -> str:
+    """The ECS task group of a job's runs, scheduled or started by fargo run."""
+    return f"family:{family}"
+
+
+def log_stream(task_arn: str) -> str:
+    """The awslogs stream of a task's job container."""
+    return f"{LOG_STREAM_PREFIX}/{CONTAINER}/{task_arn.rsplit('/', 1)[-1]}"
+
+
+def ecr_repository(app: str) -> str:
+    """The app's image repository: one per app, shared by its stages."""
+    return app
+
+
+def ecr_url(account: str, region: str, app: str) -> str:
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{ecr_repository(app)}"

@@ -1,0 +1,55 @@
+"""Every path fargo keeps inside a project, in one place.
+
+`.fargo/` holds what the team commits (config, schema, policies) and what fargo writes for
+itself (local runs, builds, deploy packages), which the scaffold's .gitignore leaves out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_DIR = ".fargo"
+CONFIG_FILE = ".fargo/config.json"  # as messages name it, relative to the project
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    root: Path
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / CONFIG_DIR
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def local(self) -> Path:
+        """fargo up's and fargo invoke's state: the run store, logs, the lock, large events."""
+        return self.config_dir / "local"
+
+    @property
+    def runs_db(self) -> Path:
+        return self.local / "runs.db"
+
+    @property
+    def logs(self) -> Path:
+        return self.local / "logs"
+
+    @property
+    def up_lock(self) -> Path:
+        return self.local / "up.lock"
+
+    @property
+    def events(self) -> Path:
+        return self.local / "events"
+
+    def build(self, stage: str) -> Path:
+        """fargo build's output for a stage: image context, Lambda zip, wheel cache."""
+        return self.config_dir / "build" / stage
+
+    def deploy(self, stage: str) -> Path:
+        """fargo package's default output for a stage (Terraform root and state)."""
+        return self.config_dir / "deploy" / stage
