@@ -63,6 +63,26 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     assert task_image["containerDefinitions"][0]["image"] == \
         f"123456789012.dkr.ecr.us-east-1.amazonaws.com/etl-platform:{tag}"
 
+    # --- the module's names are the model's ----------------------------------------------------
+    import os
+
+    from fargo.project.load import load_project
+
+    output = subprocess.run(["terraform", "output", "-json", "jobs"],
+                            cwd=example / ".fargo" / "deploy" / "dev", capture_output=True,
+                            text=True, env={**os.environ, **aws}, check=True)
+    deployed_jobs = json.loads(output.stdout)
+    project = load_project(example, "dev")
+    assert set(deployed_jobs) == set(project.task_names)
+    for spec in project.tasks:
+        job = deployed_jobs[spec.name]
+        assert job["name"] == spec.full_name and job["log_group"] == spec.log_group
+        assert job["compute"] == spec.compute
+        if spec.compute == "fargate":
+            assert job["family"] == spec.full_name
+        if spec.schedule:
+            assert job["schedule_name"] == spec.full_name and job["schedule"] == spec.schedule
+
     # --- what AWS now has --------------------------------------------------------------------
     iam = boto(aws, "iam")
     roles = {r["RoleName"]: r for r in iam.list_roles(PathPrefix="/fargo/etl-platform/dev/")["Roles"]}

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every job starts here
     from collections.abc import Callable
-    from typing import Any, TypeVar
+    from typing import Any, Literal, TypeVar
 
     F = TypeVar("F", bound=Callable[..., Any])
+    # How a job was declared (the closed set; chalice_* come from a chalice.Chalice app).
+    Kind = Literal["task", "schedule", "lambda_function", "chalice_schedule",
+                   "chalice_on_cw_event", "chalice_lambda_function"]
 
 class ScheduleExpression:
     """Base of Chalice's schedule objects; `to_string()` gives the AWS form."""
@@ -69,11 +72,11 @@ class TaskDefinition:
 
     __slots__ = ("handler", "kind", "name", "settings")
 
-    def __init__(self, name: str, handler: Callable[..., Any], kind: str,
+    def __init__(self, name: str, handler: Callable[..., Any], kind: Kind,
                  settings: dict[str, Any] | None = None) -> None:
         self.name = name
         self.handler = handler
-        self.kind = kind  # "task" | "schedule" | "lambda_function"
+        self.kind = kind
         self.settings = settings or {}
 
     def __repr__(self) -> str:

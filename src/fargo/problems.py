@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "notice"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class Problem:
     message: str
     file: str | None = None
     key: str | None = None
-    severity: str = "error"  # "error" or "warning"
+    severity: Severity = "error"  # a warning or notice is shown; only errors exit 2
 
     def __str__(self) -> str:
         where = ": ".join(part for part in (self.file, self.key) if part)

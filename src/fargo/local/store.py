@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from fargo.project.paths import ProjectPaths
 
-STATUSES = ("running", "succeeded", "failed", "timed_out", "lost", "skipped")
+RunStatus = Literal["running", "succeeded", "failed", "timed_out", "lost", "skipped"]
+STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -63,7 +64,7 @@ class RunRecord:
     stage: str
     scheduled_time: str | None
     attempt: int
-    status: str
+    status: RunStatus
     exit_code: int | None
     queued_at: str | None
     started_at: str | None
@@ -157,11 +158,13 @@ class RunStore:
     # --- runs ---------------------------------------------------------------------------------
 
     def insert_run(self, **fields: Any) -> None:
+        _check_status(fields)
         columns = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
         self.db.execute(f"INSERT INTO runs({columns}) VALUES ({marks})", tuple(fields.values()))
 
     def update_run(self, run_id: str, **fields: Any) -> None:
+        _check_status(fields)
         assignments = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
                         (*fields.values(), run_id))
@@ -188,6 +191,12 @@ class RunStore:
     def last_run(self, task: str) -> RunRecord | None:
         runs = [r for r in self.history(task, 20) if r.status != "skipped"]
         return runs[0] if runs else None
+
+
+def _check_status(fields: dict[str, Any]) -> None:
+    """A status outside the closed set would corrupt the history: refuse it at the source."""
+    if "status" in fields and fields["status"] not in STATUSES:
+        raise ValueError(f"run status {fields['status']!r} is not one of {STATUSES}")
 
 
 def store_path(root: Path) -> Path:

@@ -10,12 +10,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fargo.problems import Problem
 from fargo.project import names
 from fargo.project.paths import CONFIG_FILE
 from fargo.runtime import contract
+
+if TYPE_CHECKING:
+    from fargo.app import Kind
+
+
+# The closed sets of the model. The JSON Schema admits exactly these values.
+Compute = Literal["fargate", "lambda"]
+Architecture = Literal["x86_64", "arm64"]
+Overlap = Literal["skip", "queue", "allow"]
+Catchup = Literal["none", "latest", "all"]
+ScheduleBackend = Literal["scheduler", "rules"]
 
 
 def job_variables(app: str, stage: str, task: str, timeout: int) -> dict[str, str]:
@@ -31,9 +42,9 @@ class TaskSpec:
     name: str
     app_name: str
     stage: str
-    kind: str  # task | schedule | lambda_function
+    kind: Kind
     handler: str  # module:function
-    compute: str
+    compute: Compute
     schedule: str | None  # AWS form
     timezone: str
     flexible_window_minutes: int | None
@@ -43,7 +54,7 @@ class TaskSpec:
     cpu: int | None  # Fargate cpu units; None for Lambda
     memory: int  # MiB
     ephemeral_storage_gib: int | None
-    architecture: str
+    architecture: Architecture
     spot: bool
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
@@ -51,8 +62,8 @@ class TaskSpec:
     reserved_concurrency: int | None  # Lambda only
     retries: int
     retry_timeouts: bool
-    overlap: str
-    catchup: str
+    overlap: Overlap
+    catchup: Catchup
     environment_variables: Mapping[str, str]
     secrets: Mapping[str, str]
     iam_policy_file: str | None  # relative to the project root
@@ -109,7 +120,7 @@ class Stage:
     security_groups: tuple[str, ...]
     assign_public_ip: bool
     image: str | None
-    schedule_backend: str
+    schedule_backend: ScheduleBackend
     max_parallel: int | None
     terraform_state: Mapping[str, Any] | None
     create_dead_letter_queue: bool

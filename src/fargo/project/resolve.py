@@ -21,10 +21,10 @@ from typing import Any
 from fargo import limits
 from fargo.app import TaskDefinition
 from fargo.iam import read_policy
-from fargo.problems import Problem
+from fargo.problems import Problem, Severity
 from fargo.project import names
 from fargo.project.config import check_against_schema
-from fargo.project.model import Stage, TaskSpec, job_variables
+from fargo.project.model import Compute, Stage, TaskSpec, job_variables
 from fargo.project.paths import CONFIG_DIR, CONFIG_FILE
 from fargo.project.settings import (
     BY_NAME,
@@ -133,7 +133,7 @@ class TaskResolver:
         self.provenance: dict[str, str] = {}
         self.sources: dict[str, Source] = {}
 
-    def _problem(self, source: Source, message: str, severity: str = "error") -> None:
+    def _problem(self, source: Source, message: str, severity: Severity = "error") -> None:
         file = relative_path(self.root, source.file)
         problem = Problem(message, file, source.key, severity)
         (self.problems if severity == "error" else self.notices).append(problem)
@@ -151,24 +151,26 @@ class TaskResolver:
         for problem in check_against_schema(d.settings, "task_settings", "", ""):
             self._problem(_with_key(decorator_source, problem.key or ""), problem.message)
         values = {s.name: self.get(s.name) for s in TASK_SETTINGS}
-        compute = values["compute"] if values["compute"] in ("fargate", "lambda") else "fargate"
+        compute: Compute = "lambda" if values["compute"] == "lambda" else "fargate"
         defaults = FARGATE_DEFAULTS if compute == "fargate" else LAMBDA_DEFAULTS
         for key, default in defaults.items():
             if values[key] is None:
                 values[key] = default
                 self.provenance[key] = f"default for {compute}"
                 self.sources[key] = Source("default", None, None)
+        for setting in TASK_SETTINGS:  # the table says which compute each setting is for
+            if setting.applies_to not in ("all", compute):
+                self._not_for(compute, setting.name, values[setting.name])
+                values[setting.name] = None
         self._check_name()
         schedule = self._schedule(values["schedule"])
         timezone = self._timezone(values["timezone"])
         cpu, memory = self._size(compute, values["cpu"], values["memory"])
         timeout = self._timeout(compute, values["timeout"])
-        ephemeral = self._fargate_only(compute, "ephemeral_storage_gib",
-                                       values["ephemeral_storage_gib"])
-        concurrency = self._lambda_only(compute, "reserved_concurrency",
-                                        values["reserved_concurrency"])
+        ephemeral = values["ephemeral_storage_gib"]
+        concurrency = values["reserved_concurrency"]
         subnets, groups = self._network(compute, values["subnets"], values["security_groups"])
-        spot = bool(self._fargate_only(compute, "spot", values["spot"]))
+        spot = bool(values["spot"])
         if ephemeral is not None and not (
             limits.FARGATE_EPHEMERAL_GIB[0] <= ephemeral <= limits.FARGATE_EPHEMERAL_GIB[1]
         ):
@@ -255,25 +257,15 @@ class TaskResolver:
                 self._problem(self.sources["timezone"], message)
         return value
 
-    def _fargate_only(self, compute: str, name: str, value: Any) -> Any:
+    def _not_for(self, compute: str, name: str, value: Any) -> None:
+        """A setting for the other compute: ignored when inherited, an error on the job itself."""
         source = self.sources[name]
-        if compute == "lambda":
-            if source.level in TASK_SPECIFIC and value not in (None, False):
-                self._problem(source, f"{name} applies to Fargate jobs only; this job runs on "
-                              "Lambda (set compute: fargate to move it)")
-            self.provenance[name] = "not used on Lambda"
-            return None
-        return value
-
-    def _lambda_only(self, compute: str, name: str, value: Any) -> Any:
-        source = self.sources[name]
-        if compute != "lambda":
-            if source.level in TASK_SPECIFIC and value is not None:
-                self._problem(source, f"{name} applies to Lambda jobs only; this job runs on "
-                              "Fargate")
-            self.provenance[name] = "not used on Fargate"
-            return None
-        return value
+        if source.level in TASK_SPECIFIC and value not in (None, False):
+            other = "Fargate" if compute == "lambda" else "Lambda"
+            hint = " (set compute: fargate to move it)" if compute == "lambda" else ""
+            self._problem(source, f"{name} applies to {other} jobs only; this job runs on "
+                          f"{'Lambda' if compute == 'lambda' else 'Fargate'}{hint}")
+        self.provenance[name] = f"not used on {'Lambda' if compute == 'lambda' else 'Fargate'}"
 
     def _network(self, compute: str, subnets: list[str], groups: list[str]
                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -294,8 +286,6 @@ class TaskResolver:
                           " or '2 GB')")
             memory = 0
         if compute == "lambda":
-            self._fargate_only(compute, "cpu", cpu_value if self.sources["cpu"].level
-                               in TASK_SPECIFIC else None)
             low, high = limits.LAMBDA_MEMORY
             if memory and not low <= memory <= high:
                 hint = ""

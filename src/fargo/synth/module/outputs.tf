@@ -14,11 +14,13 @@ output "execution_role_arn" {
 }
 
 output "scheduler_role_arn" {
-  value = length(local.scheduled_jobs) > 0 ? aws_iam_role.scheduler[0].arn : null
+  description = "The role EventBridge Scheduler (or rules) assumes to start the stage's jobs."
+  value       = length(local.scheduled_jobs) > 0 ? aws_iam_role.scheduler[0].arn : null
 }
 
 output "dead_letter_queue_arn" {
-  value = local.dlq_arn
+  description = "The SQS queue of invocations that could not be delivered, if any."
+  value       = local.dlq_arn
 }
 
 output "network" {
@@ -54,5 +56,6 @@ output "runs_log_group" {
 }
 
 output "alert_topic_arn" {
-  value = local.alert_topic
+  description = "The SNS topic that receives failed runs and dead-letter alarms, if any."
+  value       = local.alert_topic
 }

@@ -1,4 +1,15 @@
 locals {
+  # The ECS target of each Fargate job, the same for Scheduler and rules (and what fargo run
+  # passes to RunTask): one definition, used by both blocks below.
+  ecs_target = { for k, j in local.fargate_jobs : k => {
+    task_definition_arn = aws_ecs_task_definition.job[k].arn_without_revision
+    launch_type         = j.spot ? null : "FARGATE"
+    capacity_providers  = j.spot ? ["FARGATE_SPOT"] : []
+    group               = "family:${local.prefix}-${k}"
+    subnets             = local.job_subnets[k]
+    security_groups     = local.job_security_groups[k]
+  } }
+
   # What the job sees of its invocation (Scheduler fills in the <aws.scheduler.*> attributes).
   scheduler_overrides = jsonencode({
     containerOverrides = [{
@@ -57,25 +68,25 @@ resource "aws_scheduler_schedule" "job" {
     dynamic "ecs_parameters" {
       for_each = each.value.compute == "fargate" ? [1] : []
       content {
-        task_definition_arn     = aws_ecs_task_definition.job[each.key].arn_without_revision
+        task_definition_arn     = local.ecs_target[each.key].task_definition_arn
         task_count              = 1
-        launch_type             = each.value.spot ? null : "FARGATE"
+        launch_type             = local.ecs_target[each.key].launch_type
         platform_version        = var.platform_version
         propagate_tags          = "TASK_DEFINITION"
         enable_ecs_managed_tags = true
-        group                   = "family:${local.prefix}-${each.key}"
+        group                   = local.ecs_target[each.key].group
 
         dynamic "capacity_provider_strategy" {
-          for_each = each.value.spot ? [1] : []
+          for_each = local.ecs_target[each.key].capacity_providers
           content {
-            capacity_provider = "FARGATE_SPOT"
+            capacity_provider = capacity_provider_strategy.value
             weight            = 1
           }
         }
 
         network_configuration {
-          subnets          = local.job_subnets[each.key]
-          security_groups  = local.job_security_groups[each.key]
+          subnets          = local.ecs_target[each.key].subnets
+          security_groups  = local.ecs_target[each.key].security_groups
           assign_public_ip = var.assign_public_ip
         }
       }
@@ -130,25 +141,25 @@ resource "aws_cloudwatch_event_target" "job" {
   dynamic "ecs_target" {
     for_each = each.value.compute == "fargate" ? [1] : []
     content {
-      task_definition_arn     = aws_ecs_task_definition.job[each.key].arn_without_revision
+      task_definition_arn     = local.ecs_target[each.key].task_definition_arn
       task_count              = 1
-      launch_type             = each.value.spot ? null : "FARGATE"
+      launch_type             = local.ecs_target[each.key].launch_type
       platform_version        = var.platform_version
       propagate_tags          = "TASK_DEFINITION"
       enable_ecs_managed_tags = true
-      group                   = "family:${local.prefix}-${each.key}"
+      group                   = local.ecs_target[each.key].group
 
       dynamic "capacity_provider_strategy" {
-        for_each = each.value.spot ? [1] : []
+        for_each = local.ecs_target[each.key].capacity_providers
         content {
-          capacity_provider = "FARGATE_SPOT"
+          capacity_provider = capacity_provider_strategy.value
           weight            = 1
         }
       }
 
       network_configuration {
-        subnets          = local.job_subnets[each.key]
-        security_groups  = local.job_security_groups[each.key]
+        subnets          = local.ecs_target[each.key].subnets
+        security_groups  = local.ecs_target[each.key].security_groups
         assign_public_ip = var.assign_public_ip
       }
     }
