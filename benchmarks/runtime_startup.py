@@ -1,12 +1,22 @@
 """Cost of starting a job: `python -m fargo.runtime noop` against a bare `python -c pass`.
 
 Run: python benchmarks/runtime_startup.py [runs]
-Prints median and p90 wall time of each, and the difference (fargo's overhead per job run).
+
+Measured side by side in one run, the commands interleaved so that machine noise hits all alike:
+- `python -c pass`: the bare interpreter;
+- `python -m empty`: what `-m` itself costs (runpy), the floor of any `python -m` entrypoint;
+- the runtime with bytecode: fargo's runtime and app.py with their .pyc, as the image and the
+  Lambda zip now ship them;
+- the runtime without bytecode: the same files with no .pyc and PYTHONDONTWRITEBYTECODE=1, as
+  the image ran before it carried bytecode (every start compiles app.py and the runtime).
+Prints medians and p90 of each and the overheads over the bare interpreter.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -14,36 +24,67 @@ import tempfile
 import time
 from pathlib import Path
 
+import fargo
 
-def measure(command: list[str], cwd: Path, env: dict[str, str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return times
+APP = "from fargo import App\napp = App('bench')\n\n@app.task()\ndef noop(event):\n    pass\n"
+
+
+def copy_runtime(target: Path) -> None:
+    """fargo's runtime files (what the image and the zip carry), without any bytecode."""
+    source = Path(fargo.__file__).parent
+    (target / "fargo" / "runtime").mkdir(parents=True)
+    for name in ("__init__.py", "app.py"):
+        shutil.copy(source / name, target / "fargo" / name)
+    for path in (source / "runtime").glob("*.py"):
+        shutil.copy(path, target / "fargo" / "runtime" / path.name)
+    (target / "app.py").write_text(APP)
+    (target / "empty.py").write_text("")
 
 
 def summary(label: str, times: list[float]) -> str:
     ordered = sorted(times)
-    p90 = ordered[int(len(ordered) * 0.9) - 1]
-    return f"{label:34} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
+    p90 = ordered[max(0, int(len(ordered) * 0.9) - 1)]
+    return f"{label:40} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
 
 
 def main(runs: int = 30) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "app.py").write_text(
-            "from fargo import App\napp = App('bench')\n\n@app.task()\ndef noop(event):\n"
-            "    pass\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
-        bare = measure([sys.executable, "-c", "pass"], root, env, runs)
-        fargo = measure([sys.executable, "-m", "fargo.runtime", "noop"], root, env, runs)
-        print(f"{runs} runs each, {sys.version.split()[0]}")
-        print(summary("python -c pass", bare))
-        print(summary("python -m fargo.runtime noop", fargo))
-        overhead = statistics.median(fargo) - statistics.median(bare)
-        print(f"fargo runtime overhead (median): {overhead * 1000:.1f} ms")
+        cached, uncached = Path(tmp) / "cached", Path(tmp) / "uncached"
+        for root in (cached, uncached):
+            copy_runtime(root)
+        compileall.compile_dir(str(cached), quiet=1,
+                               invalidation_mode=compileall.py_compile.PycInvalidationMode
+                               .UNCHECKED_HASH)
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith("FARGO_") and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+        # PYTHONPATH puts the copy before any installed fargo, as the image's /app is
+        cases = {
+            "python -c pass": ([sys.executable, "-c", "pass"], cached, base),
+            "python -m empty (the -m floor)": (
+                [sys.executable, "-m", "empty"], cached, {**base, "PYTHONPATH": str(cached)}),
+            "fargo.runtime noop, with bytecode": (
+                [sys.executable, "-m", "fargo.runtime", "noop"], cached,
+                {**base, "PYTHONPATH": str(cached)}),
+            "fargo.runtime noop, without bytecode": (
+                [sys.executable, "-m", "fargo.runtime", "noop"], uncached,
+                {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
+        }
+        times: dict[str, list[float]] = {label: [] for label in cases}
+        for _ in range(runs):
+            for label, (command, cwd, env) in cases.items():
+                start = time.perf_counter()
+                subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)
+                times[label].append(time.perf_counter() - start)
+        print(f"{runs} runs each, interleaved, Python {sys.version.split()[0]}")
+        for label, values in times.items():
+            print(summary(label, values))
+        bare = statistics.median(times["python -c pass"])
+        for label in ("fargo.runtime noop, with bytecode", "fargo.runtime noop, without bytecode"):
+            print(f"overhead over the bare interpreter, {label.split(', ')[1]}: "
+                  f"{(statistics.median(times[label]) - bare) * 1000:+.1f} ms")
+        saved = (statistics.median(times["fargo.runtime noop, without bytecode"])
+                 - statistics.median(times["fargo.runtime noop, with bytecode"]))
+        print(f"bytecode saves per start: {saved * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,11 @@ def test_build_writes_a_context_docker_can_use(example: Path) -> None:
     assert dockerfile.index("pip install -r requirements.txt") < dockerfile.index("COPY *.py")
     assert {"app.py", "chalicelib/events.py", "chalicelib/maintenance.py", "requirements.txt",
             "fargo/runtime/run.py", ".dockerignore"} <= set(tree_digest(context))
+    tag = sys.implementation.cache_tag  # bytecode for the image's Python (FROM python:<ours>)
+    assert {f"__pycache__/app.{tag}.pyc", f"fargo/runtime/__pycache__/run.{tag}.pyc"} <= \
+        set(tree_digest(context))
+    assert "COPY __pycache__/ ./__pycache__/" in dockerfile
+    assert "pyc" not in (context / ".dockerignore").read_text()
     assert "docker build --platform linux/amd64 -t" in r.stdout and ":t1 " in r.stdout
     assert "no Docker engine" in r.stderr
     assert json.loads((example / ".fargo/build/dev/image.json").read_text())["tag"] == "t1"

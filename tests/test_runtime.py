@@ -164,6 +164,40 @@ def test_runtime_imports_nothing_heavy(project: Path) -> None:
     assert code == 0 and lines[-1]["result"] == []
 
 
+# What the runtime may add to the modules `python -m` itself loads: fargo's runtime, the user's
+# app, and two small C helpers. Anything else (typing, json, re, enum, pathlib, threading,
+# importlib.util's own imports, logging, ...) costs milliseconds at every job start.
+RUNTIME_MAY_IMPORT = {"__future__", "_json", "app", "fargo", "fargo.app", "fargo.runtime",
+                      "fargo.runtime.__main__", "fargo.runtime.context", "fargo.runtime.contract",
+                      "fargo.runtime.event", "fargo.runtime.jsonl", "fargo.runtime.loader",
+                      "fargo.runtime.run"}
+
+
+def test_the_runtime_import_set_stays_small(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "lean", """
+        import sys
+        from fargo import App
+
+        app = App("lean")
+
+        @app.task()
+        def loaded(event):
+            print("MODULES " + " ".join(sorted(sys.modules)))
+        """)
+    (root / "empty.py").write_text("import sys\nprint('MODULES ' + ' '.join(sorted(sys.modules)))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+
+    def modules(*args: str) -> set[str]:
+        r = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=60)
+        line = next(x for x in r.stdout.splitlines() if x.startswith("MODULES "))
+        return set(line.split()[1:])
+
+    floor = modules("-m", "empty")  # what any `python -m` entrypoint loads
+    added = modules("-m", "fargo.runtime", "loaded") - floor - {"empty"}
+    assert added <= RUNTIME_MAY_IMPORT, sorted(added - RUNTIME_MAY_IMPORT)
+
+
 def test_lambda_handler_in_a_fresh_interpreter(project: Path) -> None:
     script = (
         "import json, sys\n"

@@ -111,6 +111,9 @@ def test_lambda_zip_runs_from_a_clean_directory(example: Path, tmp_path: Path) -
         assert names == sorted(names)
         assert {"app.py", "chalicelib/maintenance.py", "fargo/runtime/run.py",
                 "fargo/app.py"} <= set(names)
+        tag = sys.implementation.cache_tag  # bytecode for the zip's Python, for every module
+        assert {f"__pycache__/app.{tag}.pyc", f"fargo/runtime/__pycache__/run.{tag}.pyc",
+                f"chalicelib/__pycache__/maintenance.{tag}.pyc"} <= set(names)
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in archive.infolist())
         archive.extractall(unpacked)
     script = (
@@ -125,10 +128,14 @@ def test_lambda_zip_runs_from_a_clean_directory(example: Path, tmp_path: Path) -
     env = {"PATH": "/usr/bin:/bin", "FARGO_TASK": "maint_heartbeat", "FARGO_STAGE": "dev",
            "LAMBDA_TASK_ROOT": str(unpacked)}
     # -I -S: no site-packages, no environment: only the standard library and the zip's content
-    r = subprocess.run([sys.executable, "-I", "-S", "-c", script], cwd=unpacked, env=env,
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-I", "-S", "-B", "-v", "-c", script], cwd=unpacked,
+                       env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout) == {"ok": True, "stage": "dev"}
+    assert json.loads(r.stdout.splitlines()[-1]) == {"ok": True, "stage": "dev"}
+    # the interpreter ran the shipped bytecode instead of compiling the sources
+    for module in ("fargo/runtime/__pycache__/run", "chalicelib/__pycache__/maintenance"):
+        assert f"code object from '{unpacked}/{module}.{sys.implementation.cache_tag}.pyc'" in \
+            r.stderr, module
 
 
 def test_package_bad_input(example: Path) -> None:

@@ -7,8 +7,7 @@ Standard library only: the runtime imports this module inside every job.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every job starts here
     from collections.abc import Callable
     from typing import Any, Literal, TypeVar
@@ -198,34 +197,6 @@ class App(_Registry):
 
 def is_chalice_app(obj: Any) -> bool:
     return type(obj).__name__ == "Chalice" and type(obj).__module__.startswith("chalice")
-
-
-def from_chalice(chalice_app: Any) -> App:
-    """A fargo App over a chalice.Chalice app: its scheduled, CloudWatch-event and pure Lambda
-    functions become jobs, and each is called exactly as Chalice calls it, through Chalice's own
-    handler object (so handlers receive Chalice's own event classes).
-    """
-    app = App(chalice_app.app_name)
-    for source in getattr(chalice_app, "event_sources", []):
-        kind = type(source).__name__
-        handler = chalice_app.handler_map.get(source.name)
-        if handler is None:
-            continue
-        if kind == "ScheduledEventConfig":
-            settings: dict[str, Any] = {
-                "schedule": _schedule_text(source.schedule_expression), "compute": "lambda"}
-            if getattr(source, "description", None):
-                settings["description"] = source.description
-            app._record(TaskDefinition(source.name, handler, "chalice_schedule", settings))
-        elif kind == "CloudWatchEventConfig":
-            app._record(TaskDefinition(source.name, handler, "chalice_on_cw_event",
-                                       {"compute": "lambda"}))
-    for function in getattr(chalice_app, "pure_lambda_functions", []):
-        handler = chalice_app.handler_map.get(function.name)
-        if handler is not None:
-            app._record(TaskDefinition(function.name, handler, "chalice_lambda_function",
-                                       {"compute": "lambda"}))
-    return app
 
 
 class Blueprint(_Registry):

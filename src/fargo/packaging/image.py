@@ -18,12 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fargo.packaging.bytecode import compiled
 from fargo.packaging.lambda_zip import project_files, runtime_files
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
 from fargo.project.paths import ProjectPaths
 
 USER_ID = 10001
+APP_DIR = "/app"
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -64,8 +66,10 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
+# Code with its precompiled bytecode (__pycache__): no container start compiles it again.
 COPY fargo/ ./fargo/
 COPY chalicelib/ ./chalicelib/
+COPY __pycache__/ ./__pycache__/
 COPY *.py ./
 
 USER {USER_ID}
@@ -73,7 +77,7 @@ ENTRYPOINT ["python", "-m", "fargo.runtime"]
 """
 
 
-DOCKERIGNORE = "**/__pycache__\n**/*.pyc\n.fargo\n.git\ntests\n"
+DOCKERIGNORE = ".fargo\n.git\ntests\n"  # the context holds only fargo's files, bytecode included
 
 
 def context_files(project: Project) -> Iterator[tuple[str, bytes]]:
@@ -86,8 +90,11 @@ def context_files(project: Project) -> Iterator[tuple[str, bytes]]:
     requirements = root / "requirements.txt"
     files["requirements.txt"] = requirements.read_bytes() if requirements.exists() else b""
     files["chalicelib/__init__.py"] = b""  # COPY needs the directory even when unused
+    code: dict[str, bytes] = {}
     for name, path in [*project_files(root), *runtime_files()]:
-        files[name] = path.read_bytes()
+        code[name] = path.read_bytes()
+    files.update(code)
+    files.update(compiled(code, APP_DIR))  # for the image's Python: FROM python:<this one>
     yield from sorted(files.items())
 
 

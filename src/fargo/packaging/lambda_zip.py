@@ -23,6 +23,12 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__", ".fargo", ".git", "tests", ".venv", "venv", "node_modules",
              ".pytest_cache", ".mypy_cache"}
 RUNTIME_FILES = ("__init__.py", "app.py", "py.typed")
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
+
+
+def lambda_python() -> str:
+    """The Python of the zip (its wheels and bytecode) and so of the functions' runtime."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def project_files(root: Path) -> Iterator[tuple[str, Path]]:
@@ -108,9 +114,12 @@ def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,
               max_zip: int = limits.LAMBDA_ZIP_MAX_BYTES,
               max_unzipped: int = limits.LAMBDA_UNZIPPED_MAX_BYTES) -> bytes:
     """The zip's bytes: project code, fargo's runtime, and the unpacked dependencies."""
+    from fargo.packaging.bytecode import compiled
+
     contents: dict[str, bytes] = dict(dependencies or {})
     for name, path in [*project_files(root), *runtime_files()]:
         contents[name] = path.read_bytes()
+    contents.update(compiled(contents, LAMBDA_TASK_ROOT))
     buffer = io.BytesIO()
     unzipped = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -137,7 +146,7 @@ def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,
 
 def lambda_zip(root: Path, stage: str, architectures: set[str]) -> bytes:
     """The stage's Lambda zip with dependencies (wheels cached under .fargo/build/<stage>/)."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    version = lambda_python()
     architecture = "arm64" if architectures == {"arm64"} else "x86_64"
     deps = dependency_files(root, ProjectPaths(root).build(stage), architecture, version)
     return build_zip(root, deps)

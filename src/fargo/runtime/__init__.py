@@ -14,7 +14,9 @@ Lambda function):
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # `typing` costs milliseconds at every job start; mypy reads this as usual
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:

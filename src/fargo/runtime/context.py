@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # `typing` costs milliseconds at every job start; mypy reads this as usual
 if TYPE_CHECKING:
     import logging
+    from typing import Any
 
 
 def _json_formatter(fields: dict[str, Any]) -> logging.Formatter:
@@ -17,6 +17,8 @@ def _json_formatter(fields: dict[str, Any]) -> logging.Formatter:
     Built on first use: `logging` costs milliseconds to import and many jobs never log.
     """
     import logging
+
+    from fargo.runtime.jsonl import json_line
 
     class JsonFormatter(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
@@ -29,7 +31,7 @@ def _json_formatter(fields: dict[str, Any]) -> logging.Formatter:
             }
             if record.exc_info:
                 entry["traceback"] = self.formatException(record.exc_info)
-            return json.dumps(entry, default=str)
+            return json_line(entry)
 
     return JsonFormatter()
 

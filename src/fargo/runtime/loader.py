@@ -2,37 +2,63 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
-from pathlib import Path
 from types import ModuleType
 
-from fargo.app import App, from_chalice, is_chalice_app
+from fargo.app import App, is_chalice_app
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class AppNotFound(Exception):
     """app.py is missing or defines no App."""
 
 
+def project_root(explicit: str | os.PathLike[str] | None = None) -> str:
+    """The project directory as an absolute path (the runtime avoids pathlib's import cost)."""
+    return os.path.realpath(os.fspath(explicit or os.environ.get("FARGO_PROJECT_DIR")
+                                      or os.getcwd()))
+
+
 def project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    return Path(explicit or os.environ.get("FARGO_PROJECT_DIR") or os.getcwd()).resolve()
+    from pathlib import Path
+
+    return Path(project_root(explicit))
 
 
-def import_app_module(root: Path) -> ModuleType:
-    """Import <root>/app.py as module `app`, with <root> first on sys.path (for chalicelib)."""
-    path = root / "app.py"
-    if not path.is_file():
+def import_app_module(root: str | os.PathLike[str]) -> ModuleType:
+    """Import <root>/app.py as module `app`, with <root> first on sys.path (for chalicelib).
+
+    Built from importlib.machinery directly: importlib.util costs a few milliseconds to import
+    and this runs at every job start. Bytecode caches (__pycache__) are used as by `import`.
+    """
+    from importlib.machinery import ModuleSpec, SourceFileLoader
+
+    directory = os.fspath(root)
+    path = os.path.join(directory, "app.py")
+    if not os.path.isfile(path):
         raise AppNotFound(f"{path}: no app.py here (set FARGO_PROJECT_DIR or run from the project)")
     for name in [m for m in sys.modules if m == "app" or m.split(".")[0] == "chalicelib"]:
         del sys.modules[name]
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    spec = importlib.util.spec_from_file_location("app", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    if directory in sys.path:  # first, so this project's chalicelib wins over any other
+        sys.path.remove(directory)
+    sys.path.insert(0, directory)
+    loader = SourceFileLoader("app", path)
+    spec = ModuleSpec("app", loader, origin=path)
+    spec.has_location = True
+    module = ModuleType("app")
+    module.__file__ = path
+    module.__spec__ = spec
+    module.__loader__ = loader
     sys.modules["app"] = module
-    spec.loader.exec_module(module)
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop("app", None)
+        raise
     return module
 
 
@@ -42,14 +68,20 @@ def find_app(module: ModuleType) -> App:
     if isinstance(candidate, App):
         return candidate
     if is_chalice_app(candidate):
-        return from_chalice(candidate)
+        return _from_chalice(candidate)
     apps = [v for v in vars(module).values() if isinstance(v, App)]
     chalice_apps = [v for v in vars(module).values() if is_chalice_app(v)]
     if not apps and len(chalice_apps) == 1:
-        return from_chalice(chalice_apps[0])
+        return _from_chalice(chalice_apps[0])
     if len(apps) == 1:
         return apps[0]
     raise AppNotFound(
         f"{module.__file__}: defines no fargo App; add `app = App(\"name\")`"
         if not apps else f"{module.__file__}: defines {len(apps)} apps; name the one to use `app`"
     )
+
+
+def _from_chalice(chalice_app: object) -> App:
+    from fargo.runtime.chalice import from_chalice  # only Chalice projects pay for it
+
+    return from_chalice(chalice_app)

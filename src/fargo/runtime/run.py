@@ -6,13 +6,10 @@ the event is not valid JSON, 143 stopped by SIGTERM.
 
 from __future__ import annotations
 
-import json
+import _thread
 import os
-import signal
 import sys
-import threading
 import time
-from typing import Any
 
 from fargo.runtime.contract import (
     EXIT_FAILED,
@@ -22,6 +19,17 @@ from fargo.runtime.contract import (
     EXIT_USAGE,
     TIMEOUT_MAX,
 )
+from fargo.runtime.jsonl import json_line
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every job start; mypy reads this as usual
+if TYPE_CHECKING:
+    import signal
+    from typing import Any
+else:
+    try:  # the C module: `signal` wraps it in enums, and `enum` costs a millisecond per start
+        import _signal as signal
+    except ImportError:  # pragma: no cover - other interpreters
+        import signal
 
 
 def log(level: str, message: str, **fields: Any) -> None:
@@ -34,7 +42,7 @@ def log(level: str, message: str, **fields: Any) -> None:
         **fields,
         "message": message,
     }
-    sys.stdout.write(json.dumps(entry, default=str) + "\n")
+    sys.stdout.write(json_line(entry) + "\n")
     sys.stdout.flush()
 
 
@@ -77,6 +85,8 @@ def _load_event(task: str) -> dict[str, Any]:
     when = os.environ.get("FARGO_SCHEDULED_TIME")
     overrides: dict[str, Any] = {}
     if raw:
+        import json
+
         try:
             parsed = json.loads(raw)
         except RecursionError:
@@ -95,9 +105,11 @@ def _watchdog(seconds: float, task: str, run_id: str) -> None:
             status="timed_out")
         os._exit(EXIT_TIMEOUT)
 
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+    def watch() -> None:  # a bare thread (no `threading` import): it sleeps, then ends the job
+        time.sleep(seconds)
+        expire()
+
+    _thread.start_new_thread(watch, ())
 
 
 def main(argv: list[str]) -> int:
@@ -128,10 +140,10 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
 
-    from fargo.runtime.loader import AppNotFound, find_app, import_app_module, project_dir
+    from fargo.runtime.loader import AppNotFound, find_app, import_app_module, project_root
 
     try:
-        app = find_app(import_app_module(project_dir()))
+        app = find_app(import_app_module(project_root()))
     except AppNotFound as exc:
         log("error", str(exc), task=task_name, run_id=run_id, status="failed")
         return EXIT_USAGE
@@ -189,11 +201,11 @@ def main(argv: list[str]) -> int:
 def run_in_lambda(event: dict[str, Any], lambda_context: Any) -> Any:
     """Lambda: the job is named by FARGO_TASK; exceptions propagate so Lambda records failure."""
     from fargo.runtime.context import TaskContext
-    from fargo.runtime.loader import find_app, import_app_module, project_dir
+    from fargo.runtime.loader import find_app, import_app_module, project_root
 
     task_name = os.environ["FARGO_TASK"]
     root = os.environ.get("FARGO_PROJECT_DIR") or os.environ.get("LAMBDA_TASK_ROOT") or None
-    app = find_app(import_app_module(project_dir(root)))
+    app = find_app(import_app_module(project_root(root)))
     definition = app.tasks[task_name]
     context = TaskContext(
         task_name, app.app_name, os.environ.get("FARGO_STAGE", ""),
