@@ -55,8 +55,8 @@ def main(runs: int = 30) -> None:
         compileall.compile_dir(str(cached), quiet=1,
                                invalidation_mode=compileall.py_compile.PycInvalidationMode
                                .UNCHECKED_HASH)
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith("FARGO_") and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+        base = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")
+                and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
         # PYTHONPATH puts the copy before any installed fargo, as the image's /app is
         cases = {
             "python -c pass": ([sys.executable, "-c", "pass"], cached, base),

@@ -11,10 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from fargo.local.process import job_command, job_environment
 from fargo.project.model import TaskSpec
 from fargo.runtime import contract
+
+if TYPE_CHECKING:
+    from fargo.local.launcher import Launcher
 
 GRACE_AFTER_TIMEOUT = 5.0  # the runtime stops itself at its timeout; this is the backstop
 
@@ -37,6 +41,16 @@ def _limit_memory(mib: int) -> Callable[[], None]:
     return apply
 
 
+class JobProcess(Protocol):
+    """What fargo up needs of a job's process: a Popen, or a job forked by the launcher."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass
 class Job:
     """A running job process."""
@@ -45,7 +59,7 @@ class Job:
     spec: TaskSpec
     slot: str | None
     attempt: int
-    process: subprocess.Popen[bytes]
+    process: JobProcess
     log_path: Path
     started: float  # time.monotonic()
     deadline: float
@@ -64,13 +78,17 @@ class Job:
 
 
 def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt: int,
-              log_path: Path, memory_limit: bool = True) -> Job:
-    """Start `python -m fargo.runtime TASK` in its own process group, output to `log_path`."""
+              log_path: Path, memory_limit: bool = True, launcher: Launcher | None = None) -> Job:
+    """Start the job in its own process group, output to `log_path`.
+
+    Forked by the warm `launcher` when there is one, else `python -m fargo.runtime TASK`.
+    """
     env, _missing = job_environment(spec, root, attempt=attempt, run_id=run_id,
                                     scheduled_time=slot)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     limits: dict[str, str] = {"timeout": f"{spec.timeout}s"}
     preexec = None
+    mib = None
     # RLIMIT_DATA (Linux >= 4.7) caps the private writable memory of the process, which tracks
     # what a job really uses far better than RLIMIT_AS (address space reserved by libraries).
     if memory_limit and memory_limit_supported():
@@ -79,25 +97,31 @@ def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt
         limits["memory"] = f"RLIMIT_DATA {mib} MiB"
     else:
         limits["memory"] = "not enforced on this platform"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            job_command(spec), cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
-        )
+    process: JobProcess
+    if launcher is not None:
+        process = launcher.start(run_id, spec.name, root, env, log_path, mib)
+    else:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                job_command(spec), cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
+            )
     now = time.monotonic()
     return Job(run_id, spec, slot, attempt, process, log_path, now,
                now + spec.timeout + GRACE_AFTER_TIMEOUT, limits=limits)
 
 
 def kill_leftovers(run_ids: set[str]) -> dict[str, list[int]]:
-    """Kill the process groups of jobs whose environment names one of `run_ids` (Linux /proc).
+    """Kill the process groups of jobs that carry one of `run_ids` (Linux /proc).
 
-    Every job gets FARGO_RUN_ID before it starts, so this finds a job even when the scheduler
-    died before it could store the job's pid. Returns the pids killed, by run id.
+    A started job has FARGO_RUN_ID in its environment from the start; a job forked by the
+    launcher is named after its run id. Either way it is found even when the scheduler died
+    before it could store the job's pid. Returns the pids killed, by run id.
     """
     if not run_ids:
         return {}
     wanted = {f"{contract.RUN_ID}={run_id}".encode(): run_id for run_id in run_ids}
+    named = {contract.process_name(run_id): run_id for run_id in run_ids}
     killed: dict[str, list[int]] = {}
     try:
         entries = os.listdir("/proc")
@@ -108,10 +132,11 @@ def kill_leftovers(run_ids: set[str]) -> dict[str, list[int]]:
             continue
         try:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
+            comm = Path(f"/proc/{entry}/comm").read_bytes().strip()
         except OSError:
             continue
-        for item in environ.split(b"\0"):
-            run_id = wanted.get(item)
+        for item in [comm, *environ.split(b"\0")]:
+            run_id = named.get(item) if item is comm else wanted.get(item)
             if run_id is None:
                 continue
             pid = int(entry)

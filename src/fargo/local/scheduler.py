@@ -21,10 +21,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any, Protocol
 
 from fargo.local.clock import Clock
 from fargo.local.executor import Job, kill_leftovers, start_job
+from fargo.local.launcher import Launcher, LauncherGone, start_launcher
 from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.problems import Problem, ProblemsError
@@ -101,6 +103,8 @@ class Scheduler:
     max_parallel: int | None = None
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     memory_limit: bool = True
+    warm: bool = True  # start jobs by forking a warm runtime (fargo.runtime.launcher)
+    launcher: Launcher | None = None
     running: dict[str, Job] = field(default_factory=dict)
     pending: deque[Request] = field(default_factory=deque)
     waiting: dict[str, deque[Request]] = field(default_factory=dict)  # overlap=queue
@@ -196,7 +200,8 @@ class Scheduler:
         until = started + timedelta(seconds=self.run_for) if self.run_for else None
         try:
             self.recover()
-            self.setup_timers()
+            self.setup_timers()  # first: the grid of a new job starts at the clock's start
+            self.launcher = start_launcher(self.root) if self.warm else None
             self.reporter.event(
                 f"fargo up: {len(self.timers)} scheduled jobs, stage {self.stage}, "
                 f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else ""))
@@ -217,6 +222,8 @@ class Scheduler:
                 raise StoreDamaged(self.store.path, str(exc)) from None
             raise
         finally:
+            if self.launcher is not None:
+                self.launcher.close()
             signal.set_wakeup_fd(previous_wakeup)
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
@@ -265,11 +272,12 @@ class Scheduler:
             candidates.append(1.0)  # the live table shows elapsed time
         return max(0.0, min(candidates))
 
-    @staticmethod
-    def _wait(read_fd: int, seconds: float) -> None:
+    def _wait(self, read_fd: int, seconds: float) -> None:
+        """Sleep until a signal (SIGCHLD, SIGTERM, ...), news from the launcher, or `seconds`."""
+        watched = [read_fd] + ([self.launcher.fd] if self.launcher is not None else [])
         with contextlib.suppress(InterruptedError):
-            ready, _, _ = select.select([read_fd], [], [], seconds)
-            if ready:
+            ready, _, _ = select.select(watched, [], [], seconds)
+            if read_fd in ready:
                 with contextlib.suppress(BlockingIOError):
                     while os.read(read_fd, 512):
                         pass
@@ -359,8 +367,7 @@ class Scheduler:
             spec = request.spec
             log_path = self.logs / spec.name / f"{request.run_id}.log"
             slot = iso(request.slot) if request.slot else None
-            job = start_job(spec, self.root, request.run_id, slot, request.attempt, log_path,
-                            self.memory_limit)
+            job = self._start_job(spec, request, slot, log_path)
             self.running[request.run_id] = job
             self.store.update_run(request.run_id, started_at=stamp_ms(self.clock.now()),
                                   pid=job.pid,
@@ -368,6 +375,20 @@ class Scheduler:
                                   limits=json.dumps(job.limits))
             self.reporter.event(f"{spec.name}: started run {request.run_id}"
                                 + (f" (attempt {request.attempt})" if request.attempt > 1 else ""))
+
+    def _start_job(self, spec: TaskSpec, request: Request, slot: str | None,
+                   log_path: Path) -> Job:
+        """By the warm launcher; should it fail, as a subprocess from then on."""
+        if self.launcher is not None:
+            try:
+                return start_job(spec, self.root, request.run_id, slot, request.attempt,
+                                 log_path, self.memory_limit, self.launcher)
+            except LauncherGone as exc:
+                self.reporter.event(f"the warm launcher stopped ({exc}); starting jobs as "
+                                    "processes from now on")
+                self.launcher = None
+        return start_job(spec, self.root, request.run_id, slot, request.attempt, log_path,
+                         self.memory_limit)
 
     # --- finishing ---------------------------------------------------------------------------
 

@@ -27,3 +27,13 @@ PROJECT_DIR = "FARGO_PROJECT_DIR"
 RESERVED_PREFIX = "FARGO_"
 
 TIMEOUT_MAX = 30 * 24 * 3600  # a month: the watchdog needs a bound it can arm
+
+
+def process_name(run_id: str) -> bytes:
+    """The name (/proc/<pid>/comm, 15 bytes at most) of a job forked by fargo up's launcher.
+
+    A forked job keeps its launcher's environment block, so recovery looks for this instead.
+    """
+    import hashlib
+
+    return b"fj" + hashlib.sha1(run_id.encode()).hexdigest()[:13].encode()
