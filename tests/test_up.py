@@ -62,6 +62,13 @@ def hog(event):
     data = bytearray(int(os.environ.get("HOG_MB", "700")) * 1024 * 1024)
     mark("hog", str(len(data)))
 
+@app.task("rate(1 minute)")
+def finisher(event, context):
+    import atexit, threading
+    atexit.register(mark, "finisher", "atexit " + os.environ.get("FARGO_RUN_ID", "?"))
+    threading.Thread(target=lambda: (time.sleep(0.3), mark("finisher", "thread"))).start()
+    print("printed by " + context.run_id)
+
 @app.task("cron(0 * * * ? *)")
 def hourly(event):
     mark("hourly", event.time)
@@ -424,3 +431,18 @@ def test_an_internal_error_stops_the_running_jobs_first(tmp_path: Path) -> None:
     (hang,) = [x for x in runs(root, "hang") if x["status"] not in ("skipped",)]
     assert hang["status"] == "lost" and "internal error" in hang["reason"]
     assert "Traceback" in r.stderr  # an internal error is a bug: its trace is worth having
+
+
+def test_a_forked_job_ends_like_an_interpreter(tmp_path: Path) -> None:
+    """Warm or cold, a job's atexit handlers run, its threads are waited for, its output kept."""
+    for how in ("warm", "cold"):
+        root = project(tmp_path / how)
+        r = up(root, "--only", "finisher", "--from", T0, "--speed", "600", "--for", "1m",
+               *(["--cold"] if how == "cold" else []))
+        assert r.returncode == 0, r.stdout
+        (run,) = runs(root, "finisher")
+        assert run["status"] == "succeeded", (how, run)
+        assert marks(root, "finisher") == ["thread", f"atexit {run['run_id']}"], how
+        log = (root / run["log_file"]).read_text()
+        assert f"printed by {run['run_id']}" in log and '"status": "succeeded"' in log, how
+

@@ -34,10 +34,13 @@ YEAR = 365 * 86400
               help="Run the clock this many times faster (e.g. 60: an hour in a minute).")
 @click.option("--plain", is_flag=True, help="Plain log lines even on a terminal.")
 @click.option("--no-memory-limit", is_flag=True, help="Don't cap each job's memory.")
+@click.option("--cold", is_flag=True,
+              help="Start every job as a new interpreter (python -m fargo.runtime TASK) instead "
+                   "of forking the warm runtime.")
 @click.pass_context
 def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: str | None,
        max_parallel: int | None, grace: str, start: str | None, speed: float, plain: bool,
-       no_memory_limit: bool) -> None:
+       no_memory_limit: bool, cold: bool) -> None:
     """Run every enabled job on its schedule on this machine, recording runs in SQLite."""
     problems: list[Problem] = []
     seconds = None
@@ -78,7 +81,7 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     reporter = LiveReporter() if live else PlainReporter()
     scheduler = Scheduler(project, clock, reporter, only=only, run_for=seconds,
                           max_parallel=max_parallel, grace_seconds=grace_seconds,
-                          memory_limit=not no_memory_limit)
+                          memory_limit=not no_memory_limit, warm=not cold)
     try:
         code = scheduler.run()
     finally:
