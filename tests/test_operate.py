@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -247,15 +248,17 @@ def test_pause_resume_and_status(deployed) -> None:
     status = {row["name"]: row for row in json.loads(
         fargo(deployed, "status", "--stage", "dev", "--json").stdout)}
     assert status["daily_report"]["state"] == "DISABLED"
-    assert status["daily_report"]["next_fire"] == "paused"  # AWS fires nothing while paused
+    assert status["daily_report"]["next_fire"] is None  # AWS fires nothing while paused
+    assert status["daily_report"]["next_fire_text"] == "paused"
     assert status["fetch_events"]["state"] == "ENABLED"
-    assert status["maint_heartbeat"]["next_fire"] == "on demand"
+    assert status["maint_heartbeat"]["next_fire_text"] == "on demand"
     assert fargo(deployed, "resume", "daily_report", "--stage", "dev").returncode == 0
     assert scheduler.get_schedule(Name=f"{GROUP}-daily_report",
                                   GroupName=GROUP)["State"] == "ENABLED"
     status = {row["name"]: row for row in json.loads(
         fargo(deployed, "status", "--stage", "dev", "--json").stdout)}
-    assert status["daily_report"]["next_fire"].endswith(("EST", "EDT"))
+    assert status["daily_report"]["next_fire_text"].endswith(("EST", "EDT"))
+    datetime.strptime(status["daily_report"]["next_fire"], "%Y-%m-%dT%H:%M:%SZ")  # ISO 8601
     table = fargo(deployed, "status", "--stage", "dev")
     assert "daily_report" in table.stdout and "ENABLED" in table.stdout
 

@@ -85,13 +85,21 @@ def project(tmp_path: Path, tasks: dict | None = None) -> Path:
     return write_project(tmp_path / "upt", APP, {"app_name": "upt", "tasks": tasks or {}})
 
 
+REPLAY = ("--replay-name", "t")  # the tests' replays share one replay history, "t"
+
+
+def replayed(args: tuple[str, ...]) -> tuple[str, ...]:
+    return (*args, *REPLAY) if "--from" in args or "--speed" in args else args
+
+
 def up(root: Path, *args: str, timeout: float = 120, env: dict | None = None):
-    return _run(["up", "--plain", *args], cwd=root, timeout=timeout,
+    return _run(["up", "--plain", *replayed(args)], cwd=root, timeout=timeout,
                 env={"MARKS": str(root / "marks"), **(env or {})})
 
 
-def runs(root: Path, task: str | None = None) -> list[dict]:
-    r = _run(["history", *([task] if task else []), "--last", "100000", "--json"], cwd=root)
+def runs(root: Path, task: str | None = None, replay: bool = True) -> list[dict]:
+    r = _run(["history", *([task] if task else []), "--last", "100000", "--json",
+              *(["--replay", "t"] if replay else [])], cwd=root)
     assert r.returncode == 0, r.stderr
     return list(reversed(json.loads(r.stdout)))
 
@@ -118,7 +126,7 @@ def test_simulated_hour_runs_every_slot_once(tmp_path: Path) -> None:
     assert first["log_file"].startswith(".fargo/local/logs/tick/")
     assert (root / first["log_file"]).read_text().count('"status": "succeeded"') == 1
     assert "RLIMIT_DATA" in first["limits"]["memory"]
-    db = sqlite3.connect(root / ".fargo/local/runs.db")
+    db = sqlite3.connect(root / ".fargo/local/replay-t.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -247,7 +255,8 @@ def _wait_for(predicate, seconds: float = 30) -> None:
 def _start_up(root: Path, *args: str) -> subprocess.Popen:
     env = dict(os.environ, MARKS=str(root / "marks"), NO_COLOR="1")
     env.pop("FARGO_PROJECT_DIR", None)
-    return subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain", *args], cwd=root,
+    return subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain", *replayed(args)],
+                            cwd=root,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -292,10 +301,11 @@ def test_graceful_stop_terms_then_kills(tmp_path: Path) -> None:
 def test_second_instance_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path)
     proc = _start_up(root, "--only", "tick", "--from", T0, "--speed", "10")
-    _wait_for(lambda: (root / ".fargo/local/up.lock").exists()
-              and (root / ".fargo/local/up.lock").read_text().strip() != "")
+    lock = root / ".fargo/local/replay-t.lock"
+    _wait_for(lambda: lock.exists() and lock.read_text().strip() != "")
     try:
-        assert_clean_error(up(root, "--only", "tick", "--for", "1s"), "already running")
+        assert_clean_error(up(root, "--only", "tick", "--from", T0, "--speed", "10", "--for",
+                              "1s"), "already running")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
@@ -319,23 +329,34 @@ def test_bad_input(tmp_path: Path) -> None:
     assert_clean_error(up(root, "--from", "yesterday"), "--from", "not an ISO 8601")
     assert_clean_error(_run(["history"], cwd=root), "no local runs yet")
     up(root, "--only", "tick", "--from", T0, "--speed", "600", "--for", "2m")
-    assert_clean_error(_run(["history", "tikc"], cwd=root), "did you mean 'tick'")
-    assert_clean_error(_run(["logs", "tick", "--run", "nope"], cwd=root), "no run 'nope'")
+    assert_clean_error(_run(["history", "tikc", "--replay", "t"], cwd=root),
+                       "did you mean 'tick'")
+    assert_clean_error(_run(["logs", "tick", "--run", "nope", "--replay"], cwd=root),
+                       "no run 'nope'")
+    assert_clean_error(_run(["history", "--replay", "tt"], cwd=root),
+                       "no replay named 'tt'", "did you mean 't'")
+    assert_clean_error(up(root, "--replay-name", "x"), "a replay needs --from or --speed")
 
 
 def test_history_and_logs_commands(tmp_path: Path) -> None:
     # overlap=queue: on a loaded machine a run may outlast a simulated minute (0.1 s)
     root = project(tmp_path, {"flaky": {"retries": 0, "overlap": "queue"}})
     up(root, "--only", "tick", "--only", "flaky", "--from", T0, "--speed", "600", "--for", "3m")
-    r = _run(["history", "--last", "2"], cwd=root)
+    r = _run(["history", "--last", "2", "--replay"], cwd=root)
     assert r.returncode == 0 and "last 2 runs" in r.stdout
-    r = _run(["history", "flaky", "--json"], cwd=root)
-    assert {x["status"] for x in json.loads(r.stdout)} == {"failed"}
-    r = _run(["logs", "flaky"], cwd=root)
+    r = _run(["history", "--last", "1", "--replay"], cwd=root)
+    assert "last 1 run\n" in r.stdout
+    r = _run(["history", "flaky", "--json", "--replay", "t"], cwd=root)
+    flaky = json.loads(r.stdout)
+    assert {x["status"] for x in flaky} == {"failed"}
+    assert {x["reason"] for x in flaky} == {"RuntimeError: source unavailable"}
+    assert all(0 < x["duration_s"] < 5 for x in flaky)  # real seconds, not simulated ones
+    r = _run(["logs", "flaky", "--replay"], cwd=root)
     assert r.returncode == 0 and "RuntimeError: source unavailable" in r.stdout
     run_id = runs(root, "tick")[0]["run_id"]
-    r = _run(["logs", "tick", "--run", run_id], cwd=root)
+    r = _run(["logs", "tick", "--run", run_id, "--replay", "t"], cwd=root)
     assert run_id in r.stdout
+    assert_clean_error(_run(["history"], cwd=root), "no local runs yet")  # the real one
 
 
 class JumpingClock(SimulatedClock):
@@ -371,7 +392,7 @@ def test_wall_clock_jumps_neither_refire_nor_stall(tmp_path: Path) -> None:
         scheduler.run()
     finally:
         os.environ.pop("MARKS", None)
-    ticks = runs(root, "tick")
+    ticks = runs(root, "tick", replay=False)
     slots = Counter(r["scheduled_time"] for r in ticks)
     assert max(slots.values()) == 1, "a backward jump must not fire a slot twice"
     ran = [r["scheduled_time"] for r in ticks if r["status"] == "succeeded"]
@@ -390,9 +411,9 @@ def test_orphan_without_a_stored_pid_is_found_by_its_run_id(tmp_path: Path) -> N
     job_pid = int(marks(root, "hang")[0])
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    with sqlite3.connect(root / ".fargo" / "local" / "runs.db") as db:
+    with sqlite3.connect(root / ".fargo" / "local" / "replay-t.db") as db:
         db.execute("UPDATE runs SET pid = NULL WHERE status = 'running'")
-    r = up(root, "--only", "hang", "--for", "1s")
+    r = up(root, "--only", "hang", "--from", T0, "--speed", "30", "--for", "10s")
     assert r.returncode == 0, r.stdout
     lost = [x for x in runs(root, "hang") if x["status"] == "lost"]
     assert len(lost) == 1 and f"leftover process {job_pid} was killed" in lost[0]["reason"]
@@ -401,7 +422,7 @@ def test_orphan_without_a_stored_pid_is_found_by_its_run_id(tmp_path: Path) -> N
 
 def test_a_damaged_store_is_one_message_and_left_as_it_was(tmp_path: Path) -> None:
     root = project(tmp_path)
-    assert up(root, "--only", "tick", "--from", T0, "--speed", "600", "--for", "3m").returncode == 0
+    assert up(root, "--only", "tick", "--for", "1s").returncode == 0  # the real store
     store = root / ".fargo" / "local" / "runs.db"
     for wal in store.parent.glob("runs.db-*"):
         wal.unlink()

@@ -97,3 +97,48 @@ def history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]
     rows = [run_record(task) for _, task in seen.values()]
     rows.sort(key=lambda r: r["started_at"] or r["created_at"] or "", reverse=True)
     return rows[:last]
+
+
+def lambda_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
+    """A Lambda job's runs, from the JSON lines the runtime writes to the function's log."""
+    starts: dict[str, str | None] = {}
+    rows: list[dict[str, Any]] = []
+    with aws_errors(f"reading {spec.log_group}"):
+        logs = client("logs", project.stage.aws_region)
+        try:
+            for page in logs.get_paginator("filter_log_events").paginate(
+                    logGroupName=spec.log_group):
+                for event in page.get("events", []):
+                    try:
+                        line = json.loads(event["message"])
+                    except (ValueError, TypeError):
+                        continue
+                    if not isinstance(line, dict) or not line.get("run_id"):
+                        continue
+                    if line.get("message") == "started":
+                        starts[line["run_id"]] = line.get("time")
+                    elif line.get("status") in ("succeeded", "failed", "timed_out"):
+                        rows.append({"task": line["run_id"], "status": line["status"],
+                                     "scheduled_time": line.get("event_time"),
+                                     "started_at": None, "stopped_at": line.get("time"),
+                                     "duration_s": line.get("duration_s"), "exit_code": None,
+                                     "stop_code": None, "stopped_reason": line.get("error"),
+                                     "started_by": None, "created_at": None})
+        except logs.exceptions.ResourceNotFoundException:
+            pass
+    for row in rows:
+        row["started_at"] = starts.get(row["task"])
+    rows.sort(key=lambda r: r["stopped_at"] or "", reverse=True)
+    return rows[:last]
+
+
+def stage_history(project: Project, last: int) -> list[dict[str, Any]]:
+    """Recent runs of every job of the stage, Fargate and Lambda, newest first."""
+    rows: list[dict[str, Any]] = []
+    for spec in project.tasks:
+        found = (history(project, spec, last) if spec.compute == "fargate"
+                 else lambda_history(project, spec, last))
+        rows.extend({"job": spec.name, **row} for row in found)
+    rows.sort(key=lambda r: r["started_at"] or r["stopped_at"] or r["created_at"] or "",
+              reverse=True)
+    return rows[:last]

@@ -10,7 +10,7 @@ import click
 
 from fargo.aws.session import AwsFailed, aws_errors, client
 from fargo.cli.context import project_of
-from fargo.cli.output import EXIT_FAILED, err, notice, out, warn
+from fargo.cli.output import EXIT_FAILED, err, notice, out, plural, warn
 from fargo.cli.params import stage_option
 from fargo.packaging.image import (
     build_command,
@@ -64,7 +64,7 @@ def build(ctx: click.Context, stage: str, tag: str | None, push: bool) -> None:
         data = lambda_zip(project.root, stage, {t.architecture for t in lambdas})
         zip_path.write_bytes(data)
         out.print(f"Lambda zip: {zip_path} ({len(data) / 1024:.0f} KiB, "
-                  f"{len(lambdas)} jobs)")
+                  f"{plural(len(lambdas), 'job')})")
     if push and not project.stage.image:
         from fargo.aws.preflight import ensure_repository
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargo.cli.context import project_of
-from fargo.cli.output import err, notice, out, print_json, warn
+from fargo.cli.output import err, notice, out, plural, print_json, warn
 from fargo.cli.params import stage_option
 from fargo.deploy.terraform import Changes, Terraform, find_terraform
 from fargo.problems import Problem, ProblemsError
@@ -103,8 +103,8 @@ def package(ctx: click.Context, stage: str, out_dir: str | None) -> None:
     project = project_of(ctx, stage)
     directory = write_package(project, Path(out_dir) if out_dir else None)
     fargate = sum(t.compute == "fargate" for t in project.tasks)
-    out.print(f"Packaged {project.app_name} stage {stage} ({fargate} Fargate, "
-              f"{len(project.tasks) - fargate} Lambda jobs) in {directory}")
+    out.print(f"Packaged {project.app_name} stage {stage} ({plural(fargate, 'Fargate job')}, "
+              f"{plural(len(project.tasks) - fargate, 'Lambda job')}) in {directory}")
 
 
 @click.command()

@@ -1,25 +1,43 @@
-"""`fargo invoke TASK`: run one job now, exactly as its container will."""
+"""`fargo invoke TASK`: run one job now, exactly as its container will; recorded as manual."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
+import time
+from datetime import datetime, timezone
 
 import click
 
 from fargo.cli.context import project_of
-from fargo.cli.output import warn
+from fargo.cli.output import out, warn
 from fargo.cli.params import read_event, stage_option
+from fargo.cli.render import render
 from fargo.local.invoke import run_foreground
+from fargo.local.outcome import classify, last_error
 from fargo.local.process import job_environment
+from fargo.local.store import RunStore, logs_dir, store_path
+
+
+def _stamp() -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 @click.command()
 @click.argument("task")
 @stage_option()
 @click.option("--event", help="Event JSON, or @file.json (default: a scheduled event for now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's JSON log lines as they are.")
+@click.option("--verbose", "-v", is_flag=True, help="Keep fargo's frames in tracebacks.")
 @click.pass_context
-def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None) -> None:
-    """Run TASK now through `python -m fargo.runtime`, with its stage environment and timeout."""
+def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, as_json: bool,
+           verbose: bool) -> None:
+    """Run TASK now through `python -m fargo.runtime`, with its stage environment and timeout.
+
+    The run is recorded in the local history (fargo history) as a manual run, with its log.
+    """
     event_json = read_event(event)
     project = project_of(ctx, stage)
     spec = project.require(task)
@@ -27,4 +45,31 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None) 
     for name in missing:
         warn(f"secret {name} ({spec.secrets[name]}) is not resolved locally; set {name} in your "
              "environment to provide it")
-    sys.exit(run_foreground(spec, project.root, event_json))
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{spec.name}-manual-" \
+             f"{secrets.token_hex(2)}"
+    log_path = logs_dir(project.root) / spec.name / f"{run_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    store = RunStore(store_path(project.root))
+    store.insert_run(run_id=run_id, task=spec.name, stage=project.stage.name, attempt=1,
+                     status="running", trigger="manual", queued_at=_stamp(),
+                     started_at=_stamp(), owner_pid=os.getpid(),
+                     log_file=str(log_path.relative_to(project.root)))
+    rendered = sys.stdout.isatty() and not as_json
+
+    def show(line: str) -> None:
+        if rendered:
+            out.print(render(line, verbose), highlight=False)
+        else:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    began = time.monotonic()
+    finished = run_foreground(spec, project.root, event_json, run_id, log_path, show)
+    status, reason = classify(finished.code, spec.timeout)
+    if status == "failed":
+        reason = last_error(log_path) or reason
+    store.update_run(run_id, status=status, exit_code=finished.code, ended_at=_stamp(),
+                     reason=reason, duration_s=round(time.monotonic() - began, 3),
+                     **finished.usage)
+    store.close()
+    sys.exit(finished.code)

@@ -17,12 +17,13 @@ from fargo.aws.session import AwsFailed, poll_seconds
 from fargo.cli.context import project_of
 from fargo.cli.output import err, out, print_json, warn
 from fargo.cli.params import parse_env, read_event, stage_option
+from fargo.cli.render import render
 from fargo.problems import Problem, ProblemsError
 from fargo.project import names
 from fargo.project.model import Project, TaskSpec
 from fargo.runtime import contract
 from fargo.schedule import UTC, load_zone
-from fargo.timeutil import format_duration, parse_duration
+from fargo.timeutil import format_duration, format_utc, parse_duration
 
 
 @click.command()
@@ -86,9 +87,13 @@ def _wait(project: Project, spec: TaskSpec, task_arn: str, seconds: float | None
 
     thread = threading.Thread(target=waiter, daemon=True)
     thread.start()
+    rendered = sys.stdout.isatty()
     for line in follow_stream(project, spec.log_group, names.log_stream(task_arn), done.is_set,
                               poll):
-        out.print(line, markup=False, highlight=False)
+        if rendered:  # for people on a terminal; JSON lines when piped
+            out.print(render(line), highlight=False)
+        else:
+            sys.stdout.write(line + "\n")
     thread.join()
     if "error" in result:
         raise result["error"]
@@ -96,18 +101,18 @@ def _wait(project: Project, spec: TaskSpec, task_arn: str, seconds: float | None
     return task
 
 
-def _next_fire(spec: TaskSpec, state: str) -> str:
-    """The next fire as AWS will do it: none while the schedule is off there."""
+def _next_fire(spec: TaskSpec, state: str) -> tuple[datetime | None, str]:
+    """The next fire as AWS will do it (none while the schedule is off there), and as text."""
     if spec.schedule is None:
-        return "on demand"
+        return None, "on demand"
     if state == "DISABLED":
-        return "paused"
+        return None, "paused"
     if state == "missing":
-        return "not deployed"
+        return None, "not deployed"
     fire = spec.next_fire(datetime.now(UTC))
     if fire is None:
-        return "disabled" if not spec.enabled else "never again"
-    return fire.astimezone(load_zone(spec.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+        return None, "disabled" if not spec.enabled else "never again"
+    return fire, fire.astimezone(load_zone(spec.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @click.command()
@@ -127,10 +132,12 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
     rows: list[dict[str, Any]] = []
     for spec in project.tasks:
         run = last.get(spec.name)
+        fire, fire_text = _next_fire(spec, states.get(spec.name, "-"))
         rows.append({
             "name": spec.name, "compute": spec.compute, "schedule": spec.schedule,
             "timezone": spec.timezone,
-            "next_fire": _next_fire(spec, states.get(spec.name, "-")),
+            "next_fire": format_utc(fire) if fire else None,  # ISO 8601, UTC
+            "next_fire_text": fire_text,
             "state": states.get(spec.name, "-"),
             "last_status": run["status"] if run else None,
             "last_started": run["started_at"] if run else None,
@@ -149,7 +156,7 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
             took = format_duration(row["last_duration_s"]) if row["last_duration_s"] else ""
             last_text = f"{row['last_status']} {row['last_started'] or ''} {took}".strip()
         state = row["state"]
-        table.add_row(row["name"], row["compute"], row["schedule"] or "-", row["next_fire"],
+        table.add_row(row["name"], row["compute"], row["schedule"] or "-", row["next_fire_text"],
                       f"[yellow]{state}[/yellow]" if state == "DISABLED" else state, last_text,
                       str(row["running"]) if row["running"] else "-")
     out.print(table)

@@ -20,6 +20,11 @@ EXIT_FAILED = 1  # a tool fargo drives (terraform, docker) failed
 EXIT_BAD_INPUT = 2  # bad input or an AWS error: one message per problem
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 run', '2 runs' (irregular plurals by `many`)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
 def print_json(data: Any) -> None:
     """Exactly one JSON document on stdout, for scripts."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from fargo.cli.context import project_of, root_of
-from fargo.cli.output import err, out, print_json, report
+from fargo.cli.output import err, out, plural, print_json, report
 from fargo.cli.params import stage_option
 from fargo.problems import Problem
 from fargo.project.config import read_config
@@ -64,7 +64,7 @@ def validate(ctx: click.Context, stage: str | None, as_json: bool) -> None:
         if not errors:
             for project in result.projects:
                 out.print(f"[green]ok[/green] {project.app_name} stage {project.stage.name}: "
-                          f"{len(project.tasks)} jobs valid")
+                          f"{plural(len(project.tasks), 'job')} valid")
         else:
             err.print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
     if errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 
 import click
@@ -12,23 +13,46 @@ from fargo.aws import history as aws_history
 from fargo.aws.logs import follow_stream, search_logs
 from fargo.aws.session import poll_seconds
 from fargo.cli.context import project_of, root_of
-from fargo.cli.output import out, print_json
+from fargo.cli.output import out, plural, print_json
 from fargo.cli.params import stage_option
+from fargo.cli.render import render
 from fargo.local.display import STYLE
 from fargo.local.store import RunStore, store_path
 from fargo.problems import Problem, ProblemsError, did_you_mean
 from fargo.project import names
+from fargo.project.paths import ProjectPaths
 from fargo.schedule import UTC
 from fargo.timeutil import format_duration, format_utc, parse_duration
 
 
-def _store(ctx: click.Context) -> RunStore:
+def _store(ctx: click.Context, replay: str | None = None) -> RunStore:
+    """The real history, or with `replay` a replay's (its name, or `latest`)."""
     root = root_of(ctx)
-    path = store_path(root)
+    paths = ProjectPaths(root)
+    if replay is None:
+        path = store_path(root)
+        if not path.exists():
+            raise ProblemsError([Problem("no local runs yet: start jobs with fargo up or fargo "
+                                         "invoke, or name the project with -C DIR",
+                                         str(path.relative_to(root)))])
+        return RunStore(path, write=False)
+    replays = paths.replays()
+    if replay == "latest":
+        if not replays:
+            raise ProblemsError([Problem("no replays yet: fargo up --from ISO8601 --speed N "
+                                         "makes one", key="--replay")])
+        return RunStore(replays[-1], write=False)
+    path = paths.replay_db(replay)
     if not path.exists():
-        raise ProblemsError([Problem("no local runs yet: start jobs with fargo up or check the "
-                                     "project directory (-C)", str(path.relative_to(root)))])
+        known = [p.stem.removeprefix("replay-") for p in replays]
+        raise ProblemsError([Problem(f"no replay named {replay!r}{did_you_mean(replay, known)}",
+                                     key="--replay")])
     return RunStore(path, write=False)
+
+
+replay_option = click.option(
+    "--replay", is_flag=False, flag_value="latest", default=None, metavar="[NAME]",
+    help="Read a replay's history (fargo up --from/--speed): the latest, or NAME.")
 
 
 @click.command()
@@ -36,14 +60,15 @@ def _store(ctx: click.Context) -> RunStore:
 @stage_option("read")
 @click.option("--last", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@replay_option
 @click.pass_context
 def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
-            as_json: bool) -> None:
-    """Recent runs, newest first: local (fargo up) or, with --stage, deployed (AWS)."""
+            as_json: bool, replay: str | None) -> None:
+    """Recent runs, newest first: local (fargo up, fargo invoke) or, with --stage, deployed."""
     if stage is not None:
         _aws_history(ctx, task, stage, last, as_json)
         return
-    store = _store(ctx)
+    store = _store(ctx, replay)
     runs = store.history(task, last)
     if task and not runs:
         known = {r.task for r in store.history(None, 10_000)}
@@ -53,18 +78,21 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
-    table = Table(title_justify="left", title=f"last {len(runs)} runs")
-    for column in ("run", "job", "scheduled", "started", "duration", "status", "exit", "try",
-                   "reason"):
+    table = Table(title_justify="left", title=f"last {plural(len(runs), 'run')}")
+    for column in ("run", "job", "trigger", "scheduled", "started", "duration", "status", "exit",
+                   "try", "reason"):
         table.add_column(column)
     for run in runs:
         duration = "-"
-        if run.started_at and run.ended_at:
+        if run.duration_s is not None:  # real seconds, also in replays
+            duration = format_duration(run.duration_s)
+        elif run.started_at and run.ended_at:
             delta = datetime.fromisoformat(run.ended_at.replace("Z", "+00:00")) - \
                 datetime.fromisoformat(run.started_at.replace("Z", "+00:00"))
             duration = format_duration(delta.total_seconds())
         style = STYLE.get(run.status, "")
-        table.add_row(run.run_id, run.task, run.scheduled_time or "-", run.started_at or "-",
+        table.add_row(run.run_id, run.task, run.trigger or "schedule", run.scheduled_time or "-",
+                      run.started_at or "-",
                       duration, f"[{style}]{run.status}[/]" if style else run.status,
                       "-" if run.exit_code is None else str(run.exit_code), str(run.attempt),
                       run.reason or "")
@@ -78,14 +106,18 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
 @click.option("--since", default="1h", show_default=True, help="With --stage: how far back.")
 @click.option("--follow", "-f", is_flag=True, help="With --stage: keep printing new lines.")
 @click.option("--filter", "pattern", help="With --stage: a CloudWatch Logs filter pattern.")
+@replay_option
+@click.option("--json", "as_json", is_flag=True, help="The JSON lines as the job wrote them.")
+@click.option("--verbose", "-v", is_flag=True, help="Keep fargo's frames in tracebacks.")
 @click.pass_context
 def logs(ctx: click.Context, task: str, run_id: str | None, stage: str | None, since: str,
-         follow: bool, pattern: str | None) -> None:
+         follow: bool, pattern: str | None, replay: str | None, as_json: bool,
+         verbose: bool) -> None:
     """A job's log: the latest local run (fargo up), or with --stage its CloudWatch logs."""
     if stage is not None:
-        _aws_logs(ctx, task, stage, since, follow, run_id, pattern)
+        _aws_logs(ctx, task, stage, since, follow, run_id, pattern, _printer(as_json, verbose))
         return
-    store = _store(ctx)
+    store = _store(ctx, replay)
     root = root_of(ctx)
     if run_id:
         run = store.get(run_id)
@@ -101,28 +133,36 @@ def logs(ctx: click.Context, task: str, run_id: str | None, stage: str | None, s
         run = runs[0]
     if not run.log_file or not (root / run.log_file).exists():
         raise ProblemsError([Problem(f"run {run.run_id} has no log file", key="--run")])
-    sys.stdout.write((root / run.log_file).read_text(encoding="utf-8", errors="replace"))
+    show = _printer(as_json, verbose)
+    for line in (root / run.log_file).read_text(encoding="utf-8", errors="replace").splitlines():
+        show(line)
 
 
 def _aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
                 as_json: bool) -> None:
     project = project_of(ctx, stage)
     if task is None:
-        raise ProblemsError([Problem("name the job: fargo history TASK --stage S", key="TASK")])
-    spec = project.require(task)
-    if spec.compute != "fargate":
-        raise ProblemsError([Problem(f"{task} runs on Lambda: its runs are in its log group "
-                                     f"/aws/lambda/{spec.full_name}", key="TASK")])
-    rows = aws_history.history(project, spec, last)
+        rows = aws_history.stage_history(project, last)
+        title = f"{project.app_name}-{stage}"
+    else:
+        spec = project.require(task)
+        rows = [{"job": spec.name, **row} for row in (
+            aws_history.history(project, spec, last) if spec.compute == "fargate"
+            else aws_history.lambda_history(project, spec, last))]
+        title = spec.full_name
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{spec.full_name}: last {len(rows)} runs", title_justify="left")
-    for column in ("task", "scheduled", "started", "stopped", "duration", "status", "exit",
+    if not rows:
+        out.print(f"no runs of {title} recorded yet")
+        return
+    table = Table(title=f"{title}: last {plural(len(rows), 'run')}", title_justify="left")
+    for column in ("job", "run", "scheduled", "started", "stopped", "duration", "status", "exit",
                    "stop reason"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["task"], row["scheduled_time"] or "-", row["started_at"] or "-",
+        table.add_row(row["job"], row["task"], row["scheduled_time"] or "-",
+                      row["started_at"] or "-",
                       row["stopped_at"] or "-",
                       format_duration(row["duration_s"]) if row["duration_s"] else "-",
                       row["status"], "-" if row["exit_code"] is None else str(row["exit_code"]),
@@ -130,8 +170,19 @@ def _aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
     out.print(table)
 
 
+def _printer(as_json: bool, verbose: bool) -> Callable[[str], None]:
+    """Rendered for people on a terminal; JSON lines as they are when piped or with --json."""
+    if sys.stdout.isatty() and not as_json:
+        return lambda line: out.print(render(line, verbose), highlight=False)
+
+    def raw(line: str) -> None:
+        sys.stdout.write(line + "\n")
+
+    return raw
+
+
 def _aws_logs(ctx: click.Context, task: str, stage: str, since: str, follow: bool,
-             run_id: str | None, pattern: str | None) -> None:
+             run_id: str | None, pattern: str | None, show: Callable[[str], None]) -> None:
     import time
 
     project = project_of(ctx, stage)
@@ -142,13 +193,21 @@ def _aws_logs(ctx: click.Context, task: str, stage: str, since: str, follow: boo
         stream = names.log_stream(run_id)
         for line in follow_stream(project, spec.log_group, stream, lambda: False,
                                   poll_seconds()):
-            out.print(line, markup=False, highlight=False)
+            show(line)
         return
+    printed = False
     while True:
         events = search_logs(project, spec, since_ms, pattern, run_id)
+        if not events and not follow and not printed:
+            out.print(f"no log events in {spec.log_group} in the last {since}"
+                      + (f" matching {pattern!r}" if pattern else ""))
+        printed = printed or bool(events)
         for event in events:
-            stamp = format_utc(datetime.fromtimestamp(event["timestamp"] / 1000, UTC))
-            out.print(f"{stamp} {event['message']}", markup=False, highlight=False)
+            message = str(event["message"]).rstrip("\n")
+            if not message.startswith("{"):  # Lambda's own lines carry no time of their own
+                stamp = format_utc(datetime.fromtimestamp(event["timestamp"] / 1000, UTC))
+                message = f"{stamp} {message}"
+            show(message)
             since_ms = max(since_ms, event["timestamp"] + 1)
         if not follow:
             return

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 
 import click
 
-from fargo.cli.context import project_of
+from fargo.cli.context import project_of, root_of
 from fargo.cli.output import warn
 from fargo.cli.params import stage_option
 from fargo.local.clock import Clock, SimulatedClock
 from fargo.local.display import LiveReporter, PlainReporter
 from fargo.local.scheduler import DEFAULT_GRACE_SECONDS, Scheduler
 from fargo.problems import Problem, ProblemsError
+from fargo.project.paths import ProjectPaths
 from fargo.timeutil import parse_duration, parse_instant
 
 YEAR = 365 * 86400
@@ -22,25 +24,30 @@ YEAR = 365 * 86400
 @click.command()
 @stage_option()
 @click.option("--only", multiple=True, metavar="TASK", help="Run only these jobs (repeatable).")
-@click.option("--for", "run_for", metavar="DURATION", help="Stop after this long, e.g. 3m, 1h.")
+@click.option("--for", "run_for", metavar="DURATION",
+              help="Stop after this long on fargo up's clock (simulated time with --speed), "
+                   "e.g. 3m, 1h.")
 @click.option("--max-parallel", type=click.IntRange(1, 1000),
               help="Jobs running at once (default: stage max_parallel, else CPU count).")
 @click.option("--grace", default=f"{DEFAULT_GRACE_SECONDS:g}s", show_default=True,
               help="Seconds jobs get to finish after SIGTERM when stopping.")
 @click.option("--from", "start", metavar="ISO8601",
-              help="Replay schedules from this instant instead of now (with --speed).")
+              help="Replay schedules from this instant instead of now (with --speed); a replay "
+                   "has its own history (fargo history --replay).")
 @click.option("--speed", type=click.FloatRange(min=1.0, max=1_000_000.0), default=1.0,
               show_default=True,
               help="Run the clock this many times faster (e.g. 60: an hour in a minute).")
 @click.option("--plain", is_flag=True, help="Plain log lines even on a terminal.")
 @click.option("--no-memory-limit", is_flag=True, help="Don't cap each job's memory.")
+@click.option("--replay-name", metavar="NAME",
+              help="With --from/--speed: continue the replay history NAME (default: a new one).")
 @click.option("--cold", is_flag=True,
               help="Start every job as a new interpreter (python -m fargo.runtime TASK) instead "
                    "of forking the warm runtime.")
 @click.pass_context
 def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: str | None,
        max_parallel: int | None, grace: str, start: str | None, speed: float, plain: bool,
-       no_memory_limit: bool, cold: bool) -> None:
+       no_memory_limit: bool, replay_name: str | None, cold: bool) -> None:
     """Run every enabled job on its schedule on this machine, recording runs in SQLite."""
     problems: list[Problem] = []
     seconds = None
@@ -62,12 +69,21 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     if speed != speed:  # nan passes FloatRange's comparisons
         problems.append(Problem("--speed must be a number from 1 to 1000000", key="--speed"))
         speed = 1.0
+    store_file = None
     if start or speed != 1.0:
         try:
             begin = parse_instant(start, "--from") if start else datetime.now().astimezone()
             clock = SimulatedClock(begin, speed)
         except ProblemsError as exc:
             problems.extend(exc.problems)
+        name = replay_name or datetime.now().strftime("%Y%m%dT%H%M%S-%f")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+            problems.append(Problem(f"{name!r}: 1-64 letters, digits, '_', '.' and '-'",
+                                    key="--replay-name"))
+        else:
+            store_file = ProjectPaths(root_of(ctx)).replay_db(name)
+    elif replay_name is not None:
+        problems.append(Problem("a replay needs --from or --speed", key="--replay-name"))
     project = project_of(ctx, stage)
     for name in only:
         spec = project.task(name)
@@ -81,7 +97,8 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     reporter = LiveReporter() if live else PlainReporter()
     scheduler = Scheduler(project, clock, reporter, only=only, run_for=seconds,
                           max_parallel=max_parallel, grace_seconds=grace_seconds,
-                          memory_limit=not no_memory_limit, warm=not cold)
+                          memory_limit=not no_memory_limit, warm=not cold,
+                          store_file=store_file)
     try:
         code = scheduler.run()
     finally:

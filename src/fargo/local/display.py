@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from fargo.timeutil import format_duration
@@ -63,8 +64,11 @@ class LiveReporter:
             if timer.next_fire is not None:
                 fire = timer.next_fire.astimezone(timer.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
             last = scheduler.last_results.get(name, "-")
+            status = last.split(":", 1)[0]
+            shown = last if len(last) <= 70 else last[:67] + "..."
             table.add_row(name, timer.spec.schedule or "-", fire, elapsed,
-                          f"[{STYLE.get(last, '')}]{last}[/]" if last in STYLE else last)
+                          f"[{STYLE[status]}]{escape(shown)}[/]" if status in STYLE
+                          else escape(shown))
         self.live.update(table, refresh=True)
 
     def close(self) -> None:

@@ -111,6 +111,27 @@ def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt
                now + spec.timeout + GRACE_AFTER_TIMEOUT, limits=limits)
 
 
+def reap(process: JobProcess) -> tuple[int | None, dict[str, float]]:
+    """The exit code (None while running) and the job's peak memory and CPU time.
+
+    A Popen is reaped with wait4 here, which reports the child's resource usage.
+    """
+    if isinstance(process, subprocess.Popen):
+        if process.returncode is not None:
+            return process.returncode, {}
+        try:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        except ChildProcessError:
+            return process.poll(), {}
+        if pid == 0:
+            return None, {}
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return process.returncode, {"max_rss_kib": usage.ru_maxrss,
+                                    "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}
+    code = process.poll()
+    return code, dict(getattr(process, "usage", {}) or {})
+
+
 def kill_leftovers(run_ids: set[str]) -> dict[str, list[int]]:
     """Kill the process groups of jobs that carry one of `run_ids` (Linux /proc).
 

@@ -30,11 +30,15 @@ class LaunchedProcess:
         self.run_id = run_id
         self.pid = pid
         self.returncode: int | None = None
+        self.usage: dict[str, float] = {}
 
     def poll(self) -> int | None:
         if self.returncode is None:
             self.launcher.pump(0.0)
-            self.returncode = self.launcher.exits.pop(self.run_id, None)
+            ended = self.launcher.exits.pop(self.run_id, None)
+            if ended is not None:
+                self.returncode = int(ended["exit"])
+                self.usage = {k: ended[k] for k in ("max_rss_kib", "cpu_s") if k in ended}
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -68,7 +72,7 @@ class Launcher:
         self._buffer = b""
         self.pids: dict[str, int] = {}
         self.errors: dict[str, str] = {}
-        self.exits: dict[str, int] = {}
+        self.exits: dict[str, dict[str, Any]] = {}
 
     @property
     def fd(self) -> int:
@@ -114,7 +118,7 @@ class Launcher:
             if "pid" in message:
                 self.pids[run_id] = int(message["pid"])
             elif "exit" in message:
-                self.exits[run_id] = int(message["exit"])
+                self.exits[run_id] = message
             elif "error" in message:
                 self.errors[run_id] = str(message["error"])
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fargo.local.clock import Clock
-from fargo.local.executor import Job, kill_leftovers, start_job
+from fargo.local.executor import Job, kill_leftovers, reap, start_job
 from fargo.local.launcher import Launcher, LauncherGone, start_launcher
+from fargo.local.outcome import last_error
 from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.problems import Problem, ProblemsError
@@ -104,6 +105,7 @@ class Scheduler:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     memory_limit: bool = True
     warm: bool = True  # start jobs by forking a warm runtime (fargo.runtime.launcher)
+    store_file: Path | None = None  # default: the real history (.fargo/local/runs.db)
     launcher: Launcher | None = None
     running: dict[str, Job] = field(default_factory=dict)
     pending: deque[Request] = field(default_factory=deque)
@@ -120,13 +122,15 @@ class Scheduler:
         self.root = self.project.root
         self.stage = self.project.stage.name
         self.limit = self.max_parallel or self.project.stage.max_parallel or os.cpu_count() or 1
-        self.store = RunStore(store_path(self.root))
+        self.store = RunStore(self.store_file or store_path(self.root))
         self.logs = logs_dir(self.root)
 
     # --- setup -------------------------------------------------------------------------------
 
     def _lock(self) -> None:
         path = ProjectPaths(self.root).up_lock
+        if self.store_file is not None:  # a replay may run beside the real scheduler
+            path = self.store_file.with_suffix(".lock")
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(path, "a+")  # noqa: SIM115 - held for the scheduler's lifetime
         try:
@@ -145,7 +149,11 @@ class Scheduler:
     def recover(self) -> None:
         """Runs left 'running' by a scheduler that died are lost; kill their leftover processes."""
         now = stamp_ms(self.clock.now())
-        orphans = self.store.running()
+        # A run whose owner still lives is not an orphan: a fargo invoke going on beside us.
+        orphans = [run for run in self.store.running()
+                   if not (run.owner_pid and run.owner_pid != os.getpid()
+                           and os.path.exists(f"/proc/{run.owner_pid}")
+                           and run.trigger == "manual")]
         # Found by the run id in their environment, not only by the stored pid: a job started
         # just before the scheduler died may have no pid in the store yet.
         killed = kill_leftovers({run.run_id for run in orphans})
@@ -203,7 +211,8 @@ class Scheduler:
             self.setup_timers()  # first: the grid of a new job starts at the clock's start
             self.launcher = start_launcher(self.root) if self.warm else None
             self.reporter.event(
-                f"fargo up: {len(self.timers)} scheduled jobs, stage {self.stage}, "
+                f"fargo up: {len(self.timers)} scheduled "
+                f"{'job' if len(self.timers) == 1 else 'jobs'}, stage {self.stage}, "
                 f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else ""))
             while self.stop_reason is None:
                 now = self.clock.now()
@@ -331,6 +340,7 @@ class Scheduler:
         self.store.insert_run(run_id=run_id, task=spec.name, stage=self.stage,
                               scheduled_time=iso(slot) if slot else None, attempt=attempt,
                               status="running", queued_at=stamp_ms(self.clock.now()),
+                              trigger="retry" if attempt > 1 else "schedule",
                               owner_pid=os.getpid())
         return Request(run_id, spec, slot, attempt)
 
@@ -394,18 +404,24 @@ class Scheduler:
 
     def _reap(self) -> None:
         for run_id, job in list(self.running.items()):
-            code = job.process.poll()
+            code, usage = reap(job.process)
             if code is None:
                 continue
             del self.running[run_id]
             outcome = self._outcome(job, code)
-            self.store.update_run(run_id, status=outcome.status, exit_code=code,
-                                  ended_at=stamp_ms(self.clock.now()), reason=outcome.reason)
-            self.last_results[job.spec.name] = outcome.status
+            reason = outcome.reason
+            if outcome.status == "failed" and not job.stopping:
+                reason = last_error(job.log_path) or reason  # the exception, as the job said
             elapsed = time.monotonic() - job.started
+            self.store.update_run(run_id, status=outcome.status, exit_code=code,
+                                  ended_at=stamp_ms(self.clock.now()), reason=reason,
+                                  duration_s=round(elapsed, 3), **usage)
+            self.last_results[job.spec.name] = outcome.status + (f": {reason}" if reason
+                                                                 and outcome.status == "failed"
+                                                                 else "")
             self.reporter.event(f"{job.spec.name}: run {run_id} {outcome.status} "
                                 f"(exit {code}, {elapsed:.2f}s)"
-                                + (f": {outcome.reason}" if outcome.reason else ""))
+                                + (f": {reason}" if reason else ""))
             self._maybe_retry(job, outcome)
             queue = self.waiting.get(job.spec.name)
             if queue and self.stop_reason is None:

@@ -36,7 +36,11 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER,
     owner_pid INTEGER,
     reason TEXT,
-    limits TEXT
+    limits TEXT,
+    duration_s REAL,
+    trigger TEXT,
+    max_rss_kib INTEGER,
+    cpu_s REAL
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs(task, stage, started_at);
 CREATE TABLE IF NOT EXISTS slots (
@@ -57,6 +61,10 @@ CREATE TABLE IF NOT EXISTS task_state (
 """
 
 
+NEW_COLUMNS = (("duration_s", "REAL"), ("trigger", "TEXT"), ("max_rss_kib", "INTEGER"),
+               ("cpu_s", "REAL"))
+
+
 @dataclass(frozen=True)
 class RunRecord:
     run_id: str
@@ -74,6 +82,10 @@ class RunRecord:
     owner_pid: int | None
     reason: str | None
     limits: str | None
+    duration_s: float | None = None  # real seconds, also in replays (whose clock runs faster)
+    trigger: str | None = None  # schedule | manual (fargo invoke) | retry
+    max_rss_kib: int | None = None  # the job's peak memory
+    cpu_s: float | None = None  # user + system CPU time
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -114,11 +126,19 @@ class RunStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(SCHEMA)
+                self._add_columns()
                 self.db.execute("PRAGMA user_version = 1")  # fails at once when unwritable
         except sqlite3.DatabaseError as exc:
             raise StoreDamaged(path, str(exc)) from None
         except OSError as exc:
             raise StoreDamaged(path, exc.strerror or str(exc)) from None
+
+    def _add_columns(self) -> None:
+        """Stores written by an earlier fargo lack the newer columns: add them, keep the rows."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        for column, kind in NEW_COLUMNS:
+            if column not in have:
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -171,7 +191,7 @@ class RunStore:
 
     def running(self) -> list[RunRecord]:
         rows = self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall()
-        return [RunRecord(**dict(r)) for r in rows]
+        return [_record(r) for r in rows]
 
     def history(self, task: str | None = None, last: int = 20) -> list[RunRecord]:
         """Most recent first."""
@@ -182,15 +202,20 @@ class RunStore:
             args = (task,)
         query += " ORDER BY COALESCE(started_at, queued_at, ended_at) DESC, rowid DESC LIMIT ?"
         rows = self.db.execute(query, (*args, last)).fetchall()
-        return [RunRecord(**dict(r)) for r in rows]
+        return [_record(r) for r in rows]
 
     def get(self, run_id: str) -> RunRecord | None:
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return RunRecord(**dict(row)) if row else None
+        return _record(row) if row else None
 
     def last_run(self, task: str) -> RunRecord | None:
         runs = [r for r in self.history(task, 20) if r.status != "skipped"]
         return runs[0] if runs else None
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    known = set(RunRecord.__dataclass_fields__)
+    return RunRecord(**{k: row[k] for k in row.keys() if k in known})  # noqa: SIM118 - a Row
 
 
 def _check_status(fields: dict[str, Any]) -> None:

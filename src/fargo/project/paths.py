@@ -34,6 +34,14 @@ class ProjectPaths:
     def runs_db(self) -> Path:
         return self.local / "runs.db"
 
+    def replay_db(self, name: str) -> Path:
+        """A replay's own run history (fargo up --from/--speed): never the real one."""
+        return self.local / f"replay-{name}.db"
+
+    def replays(self) -> list[Path]:
+        """Every replay history, newest last."""
+        return sorted(self.local.glob("replay-*.db"), key=lambda p: p.stat().st_mtime)
+
     @property
     def logs(self) -> Path:
         return self.local / "logs"

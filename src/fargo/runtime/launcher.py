@@ -10,7 +10,8 @@ environment and working directory, output to the run's log file, the memory limi
 Protocol, one JSON object per line on two inherited pipes:
   request  {"id": run id, "task": name, "cwd": dir, "env": {...}, "log": path, "memory_mib": n}
   replies  {"id": run id, "pid": pid}             once the child exists
-           {"id": run id, "exit": code}           when it ended (negative: killed by a signal)
+           {"id": run id, "exit": code,           when it ended (negative: killed by a signal),
+            "max_rss_kib": n, "cpu_s": s}          with its peak memory and CPU time
            {"id": run id, "error": message}       when it could not be started
 The launcher ends when its request pipe closes (fargo up stopped); running jobs go on, as
 they would after their parent scheduler died, and the next `fargo up` recovers them.
@@ -122,14 +123,16 @@ def serve(requests: int, replies: int) -> None:
     def reap() -> None:
         while children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
             run_id = children.pop(pid, None)
             if run_id is not None:
-                reply({"id": run_id, "exit": os.waitstatus_to_exitcode(status)})
+                reply({"id": run_id, "exit": os.waitstatus_to_exitcode(status),
+                       "max_rss_kib": usage.ru_maxrss,
+                       "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)})
 
     while True:
         try:

@@ -40,7 +40,8 @@ def import_app_module(root: str | os.PathLike[str]) -> ModuleType:
     directory = os.fspath(root)
     path = os.path.join(directory, "app.py")
     if not os.path.isfile(path):
-        raise AppNotFound(f"{path}: no app.py here (set FARGO_PROJECT_DIR or run from the project)")
+        raise AppNotFound(f"{path}: no app.py here (run from the project directory, or name it "
+                          "with fargo -C DIR)")
     for name in [m for m in sys.modules if m == "app" or m.split(".")[0] == "chalicelib"]:
         del sys.modules[name]
     if directory in sys.path:  # first, so this project's chalicelib wins over any other

@@ -187,8 +187,9 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # the job's own failure: logged with its traceback
         import traceback
 
-        log("error", f"failed: {type(exc).__name__}: {exc}", task=task_name, run_id=run_id,
-            status="failed", duration_s=round(time.monotonic() - started, 3),
+        error = f"{type(exc).__name__}: {exc}"
+        log("error", f"failed: {error}", task=task_name, run_id=run_id, status="failed",
+            error=error, duration_s=round(time.monotonic() - started, 3),
             traceback=traceback.format_exc())
         return EXIT_FAILED
     fields: dict[str, Any] = {"duration_s": round(time.monotonic() - started, 3)}
@@ -199,21 +200,39 @@ def main(argv: list[str]) -> int:
 
 
 def run_in_lambda(event: dict[str, Any], lambda_context: Any) -> Any:
-    """Lambda: the job is named by FARGO_TASK; exceptions propagate so Lambda records failure."""
+    """Lambda: the job is named by FARGO_TASK; exceptions propagate so Lambda records failure.
+
+    It writes the same started / succeeded / failed lines as a container, which is how
+    `fargo history --stage` finds a Lambda job's runs in its log group.
+    """
     from fargo.runtime.context import TaskContext
     from fargo.runtime.loader import find_app, import_app_module, project_root
 
+    started = time.monotonic()
     task_name = os.environ["FARGO_TASK"]
+    run_id = str(getattr(lambda_context, "aws_request_id", "") or "")
     root = os.environ.get("FARGO_PROJECT_DIR") or os.environ.get("LAMBDA_TASK_ROOT") or None
     app = find_app(import_app_module(project_root(root)))
     definition = app.tasks[task_name]
     context = TaskContext(
         task_name, app.app_name, os.environ.get("FARGO_STAGE", ""),
-        int(os.environ.get("FARGO_ATTEMPT") or 1),
-        getattr(lambda_context, "aws_request_id", ""), None, lambda_context,
+        int(os.environ.get("FARGO_ATTEMPT") or 1), run_id, None, lambda_context,
     )
-    if definition.kind == "lambda_function":
-        return definition.handler(event, lambda_context)
-    if definition.kind.startswith("chalice_"):
-        return definition.handler(event, lambda_context)
-    return _call(definition.handler, definition.kind, event, context)
+    log("info", "started", task=task_name, run_id=run_id,
+        event_time=event.get("time") if isinstance(event, dict) else None)
+    try:
+        if definition.kind == "lambda_function" or definition.kind.startswith("chalice_"):
+            result = definition.handler(event, lambda_context)
+        else:
+            result = _call(definition.handler, definition.kind, event, context)
+    except BaseException as exc:
+        import traceback
+
+        error = f"{type(exc).__name__}: {exc}"
+        log("error", f"failed: {error}", task=task_name, run_id=run_id, status="failed",
+            error=error, duration_s=round(time.monotonic() - started, 3),
+            traceback=traceback.format_exc())
+        raise
+    log("info", "succeeded", task=task_name, run_id=run_id, status="succeeded",
+        duration_s=round(time.monotonic() - started, 3))
+    return result

@@ -184,10 +184,12 @@ def parse_cron(text: str) -> Cron:
             "use '*' in one, e.g. cron(0 9 * * ? *) or cron(0 9 ? * MON-FRI *)"
         )
     elif dom_tok != "?" and dow_tok != "?":
+        # the field that says something keeps it; the other becomes '?'
+        fixed = list(parts)
+        fixed[2 if dow_tok != "*" else 4] = "?"
         errors.append(
             f"day-of-month, day-of-week: exactly one of them must be '?' "
-            f"(found {dom_tok!r} and {dow_tok!r}); e.g. cron(0 9 * * ? *) "
-            "or cron(0 9 ? * MON-FRI *)"
+            f"(found {dom_tok!r} and {dow_tok!r}); did you mean cron({' '.join(fixed)})?"
         )
     dom_spec = dow_spec = None
     try:

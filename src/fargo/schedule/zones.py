@@ -24,10 +24,10 @@ def load_zone(name: str) -> tzinfo:
         return UTC
     if not isinstance(name, str) or not 1 <= len(name) <= 50:
         raise ScheduleError(
-            f"timezone: {name!r} is not an IANA time zone name of 1-50 characters "
+            f"{name!r} is not an IANA time zone name of 1-50 characters "
             "(for example Europe/Berlin)"
         )
-    problem = f"timezone: {name!r} is not an IANA time zone name (for example Europe/Berlin)"
+    problem = f"{name!r} is not an IANA time zone name (for example Europe/Berlin)"
     if name.startswith("/") or ".." in name or "\\" in name or "\0" in name:
         raise ScheduleError(problem)
     try:

@@ -1,0 +1,42 @@
+"""How a local run ended, in words: shared by fargo up and fargo invoke."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def last_error(log_path: Path) -> str | None:
+    """The exception a failed job reported (its runtime's last JSON line with an `error`)."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 65536))
+            tail = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if line.startswith("{") and '"error"' in line:
+            try:
+                error = json.loads(line).get("error")
+            except ValueError:
+                continue
+            if isinstance(error, str):
+                return error if len(error) <= 500 else error[:497] + "..."
+    return None
+
+
+def classify(code: int, timeout: int) -> tuple[str, str | None]:
+    """(status, reason) of a job process that exited with `code`."""
+    from fargo.runtime.contract import EXIT_TIMEOUT
+
+    if code == EXIT_TIMEOUT:
+        return "timed_out", f"ran longer than its timeout of {timeout}s"
+    if code == 0:
+        return "succeeded", None
+    if code < 0:
+        import signal
+
+        return "failed", f"killed by signal {signal.Signals(-code).name}"
+    return "failed", None
