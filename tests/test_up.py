@@ -467,3 +467,21 @@ def test_a_forked_job_ends_like_an_interpreter(tmp_path: Path) -> None:
         log = (root / run["log_file"]).read_text()
         assert f"printed by {run['run_id']}" in log and '"status": "succeeded"' in log, how
 
+
+
+def test_a_replay_runs_its_slots_and_leaves_the_real_history_alone(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    for _ in range(2):
+        assert _run(["invoke", "tick"], cwd=root, env={"MARKS": str(root / "marks")}
+                    ).returncode == 0
+    real = runs(root, replay=False)
+    assert [r["trigger"] for r in real] == ["manual", "manual"]
+    expected = ["2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z", "2024-01-01T00:03:00Z"]
+    for _ in range(2):  # each replay (a new history by default) runs what it was asked for
+        r = _run(["up", "--plain", "--only", "tick", "--from", T0, "--speed", "600", "--for",
+                  "3m"], cwd=root, env={"MARKS": str(root / "marks")}, timeout=120)
+        assert r.returncode == 0, r.stdout
+        latest = json.loads(_run(["history", "--replay", "--json"], cwd=root).stdout)
+        assert sorted(x["scheduled_time"] for x in latest) == expected
+        assert all(x["duration_s"] < 5 for x in latest)  # real seconds
+    assert runs(root, replay=False) == real  # untouched

@@ -12,7 +12,7 @@ DATA_DIR = Path(os.environ.get("DATA_DIR", "data"))
 OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", "output"))
 
 
-@app.task("rate(15 minutes)", cpu=512, memory=1024, timeout="10m",
+@app.task("rate(1 minute)", cpu=512, memory=1024, timeout="10m",
           description="Clean raw events: drop malformed rows, deduplicate, partition by day")
 def ingest_events(event, context):
     rows = list(etl.read_jsonl(DATA_DIR / "events.jsonl"))
