@@ -52,6 +52,7 @@ def _register() -> None:
     from fargo.cli import (
         build_cmd,
         deploy_cmds,
+        estimate_cmds,
         import_cmd,
         invoke_cmd,
         operate_cmds,
@@ -63,7 +64,7 @@ def _register() -> None:
 
     cli.add_command(schedule_cmd.schedule)
     for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS,
-                    *runs_cmds.COMMANDS,
+                    *runs_cmds.COMMANDS, *estimate_cmds.COMMANDS,
                     build_cmd.build, *deploy_cmds.COMMANDS, *operate_cmds.COMMANDS,
                     import_cmd.import_chalice]:
         cli.add_command(command)

@@ -208,6 +208,14 @@ class RunStore:
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return _record(row) if row else None
 
+    def measurements(self, task: str, last: int = 100) -> tuple[list[float], list[int]]:
+        """Durations (real seconds) and peak memory (KiB) of the job's recent successful runs."""
+        rows = self.db.execute(
+            "SELECT duration_s, max_rss_kib FROM runs WHERE task=? AND status='succeeded' "
+            "ORDER BY started_at DESC LIMIT ?", (task, last)).fetchall()
+        return ([float(r["duration_s"]) for r in rows if r["duration_s"] is not None],
+                [int(r["max_rss_kib"]) for r in rows if r["max_rss_kib"] is not None])
+
     def last_run(self, task: str) -> RunRecord | None:
         runs = [r for r in self.history(task, 20) if r.status != "skipped"]
         return runs[0] if runs else None

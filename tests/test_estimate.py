@@ -1,0 +1,99 @@
+"""fargo size and fargo cost, checked against figures computed by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from fargo import estimate
+from tests.conftest import _run, write_project
+
+START = "2026-01-01T00:00:00Z"
+APP = """
+from fargo import App
+
+app = App("costs")
+
+
+@app.task("cron(0 9 LW * ? *)", cpu=1024, memory=2048, timeout=120)
+def month_end(event):
+    pass
+
+
+@app.task("cron(30 2 * * ? *)", timezone="America/New_York", compute="lambda", memory=512,
+          timeout=10)
+def nightly(event):
+    pass
+
+
+@app.task(timeout=60)
+def adhoc(event):
+    pass
+"""
+
+
+def test_hand_computed_runs() -> None:
+    # Fargate, 1 vCPU and 2 GB for 120 s: 120/3600 h x (1 x 0.04048 + 2 x 0.004445) $/h
+    assert estimate.fargate_run_cost(1024, 2048, 120) == pytest.approx(0.0016456667, rel=1e-6)
+    # the one-minute minimum: a 5 s run bills 60 s
+    assert estimate.fargate_run_cost(1024, 2048, 5) == pytest.approx(0.00082283, rel=1e-4)
+    # arm64 and Spot (30% of On-Demand), with 50 GiB storage (30 GiB above the included 20)
+    arm = 3600 / 3600 * (0.25 * 0.03238 + 0.5 * 0.00356) + 30 * 0.000111
+    assert estimate.fargate_run_cost(256, 512, 3600, "arm64", storage_gib=50) == \
+        pytest.approx(arm)
+    assert estimate.fargate_run_cost(256, 512, 3600, "arm64", spot=True, storage_gib=50) == \
+        pytest.approx(arm * 0.30)
+    # Lambda, 512 MB for 10 s: 0.5 GB x 10 s x 0.0000166667 + one request 0.0000002
+    assert estimate.lambda_run_cost(512, 10) == pytest.approx(0.0000835335, rel=1e-6)
+    # sizes: 30% headroom over the peak
+    assert estimate.fargate_size_for(400) == (256, 1024)  # 520 MiB needed: 512 is too small
+    assert estimate.fargate_size_for(300) == (256, 512)
+    assert estimate.lambda_memory_for(100) == 192  # 130 MiB, rounded up to 64
+    assert estimate.lambda_memory_for(9000) is None  # 11,700 MB: over Lambda's 10,240
+
+
+def test_cost_from_the_schedule_engine(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "costs", APP, {"app_name": "costs",
+                                                   "stages": {"dev": {"region": "us-east-1"}}})
+    r = _run(["cost", "--stage", "dev", "--from", START, "--json"], cwd=root)
+    assert r.returncode == 0, r.stderr
+    jobs = {j["job"]: j for j in json.loads(r.stdout)["jobs"]}
+    # LW: the last weekday of each month, once a month: 12 fires a year
+    month_end = jobs["month_end"]
+    assert month_end["fires_per_month"] == pytest.approx(1.0)
+    assert month_end["duration_basis"].startswith("its timeout")
+    assert month_end["monthly"] == pytest.approx(0.0016456667, rel=1e-6)
+    # 02:30 in New York: 365 days minus the spring-forward night (2026-03-08), 364 fires
+    nightly = jobs["nightly"]
+    assert nightly["fires_per_month"] == pytest.approx(364 / 12)
+    assert nightly["monthly"] == pytest.approx(364 / 12 * 0.0000835335, rel=1e-6)
+    assert nightly["other"]["compute"] == "fargate"
+    assert jobs["adhoc"]["fires_per_month"] is None and jobs["adhoc"]["monthly"] is None
+    table = _run(["cost", "--stage", "dev", "--from", START], cwd=root)
+    assert "month_end" in table.stdout and "(timeout)" in table.stdout
+    assert "us-east-1 prices of 2026-03" in table.stdout
+
+
+def test_size_from_measured_runs(tmp_path: Path) -> None:
+    app = APP + """
+
+@app.task(cpu=512, memory=4096, timeout=60)
+def hungry(event):
+    data = bytearray(300 * 1024 * 1024)
+    data[::4096] = b"x" * len(data[::4096])
+"""
+    root = write_project(tmp_path / "costs", app, {"app_name": "costs"})
+    (before,) = json.loads(_run(["size", "hungry", "--json"], cwd=root).stdout)
+    assert before["runs"] == 0 and before["note"].startswith("no measured runs")
+    for _ in range(3):
+        assert _run(["invoke", "hungry"], cwd=root).returncode == 0
+    (row,) = json.loads(_run(["size", "hungry", "--json"], cwd=root).stdout)
+    assert row["runs"] == 3 and 300 <= row["peak_mib"] < 400, row
+    needed = row["peak_mib"] * 1.3
+    cpu, memory = row["fargate"]["cpu"], row["fargate"]["memory"]
+    assert memory >= needed and (cpu, memory) == estimate.fargate_size_for(row["peak_mib"])
+    assert row["lambda_memory_mb"] >= needed and row["lambda_memory_mb"] % 64 == 0
+    assert row["note"] == ""
