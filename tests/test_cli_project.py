@@ -189,3 +189,8 @@ def test_example_project_validates_and_runs(fargo, tmp_path: Path) -> None:
     for job in ("fetch_events", "transform_events", "maint_heartbeat"):
         assert fargo(["invoke", job], cwd=root).returncode == 0, job
     assert list((root / "data" / "clean").glob("day=*.jsonl"))
+
+
+def test_outside_a_project_the_hint_names_dash_c(fargo, tmp_path: Path) -> None:
+    r = fargo(["validate"], cwd=tmp_path)
+    assert r.returncode == 2 and "fargo -C DIR" in r.stderr and "FARGO_PROJECT_DIR" not in r.stderr

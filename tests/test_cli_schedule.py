@@ -74,3 +74,10 @@ def test_friendly_form_notice_goes_to_stderr_and_json_stays_clean(fargo) -> None
 )
 def test_bad_input_exits_2_with_a_precise_message(fargo, args, needles) -> None:
     assert_clean_error(fargo(["schedule", *args]), *needles)
+
+
+def test_messages_say_the_fix(fargo) -> None:
+    r = fargo(["schedule", "cron(0 9 * * MON *)"])
+    assert "did you mean cron(0 9 ? * MON *)?" in r.stderr
+    r = fargo(["schedule", "rate(1 day)", "--tz", "Mars/Base"])
+    assert "timezone: timezone" not in r.stderr and "--tz: 'Mars/Base' is not" in r.stderr

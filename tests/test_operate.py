@@ -184,6 +184,42 @@ def test_logs_since_filter_and_run(deployed) -> None:
     assert "rows: 20" in r.stdout and "rows: 10" not in r.stdout
     r = fargo(deployed, "logs", "transform_events", "--stage", "dev", "--filter", "ERROR")
     assert "ERROR bad row" in r.stdout and "rows: 20" not in r.stdout
+    r = fargo(deployed, "logs", "fetch_events", "--stage", "dev", "--since", "10m")
+    assert r.returncode == 0
+    assert r.stdout.strip() == \
+        "no log events in /fargo/etl-platform/dev/fetch_events in the last 10m"
+
+
+def test_history_of_the_whole_stage_includes_lambda_jobs(deployed) -> None:
+    """Lambda runs are the runtime's started/succeeded/failed lines in the function's log."""
+    _, env = deployed
+    logs = boto(env, "logs")
+    group = "/aws/lambda/etl-platform-dev-maint_heartbeat"
+    logs.create_log_stream(logGroupName=group, logStreamName="2024/05/01/[$LATEST]abc")
+    now = int(time.time() * 1000)
+    lines = [
+        {"time": "2024-05-01T08:00:00.000Z", "level": "info", "task": "maint_heartbeat",
+         "run_id": "req-1", "event_time": "2024-05-01T08:00:00Z", "message": "started"},
+        {"time": "2024-05-01T08:00:02.000Z", "level": "error", "task": "maint_heartbeat",
+         "run_id": "req-1", "status": "failed", "error": "KeyError: 'bucket'",
+         "duration_s": 2.0, "message": "failed: KeyError: 'bucket'"},
+        "START RequestId: req-1 Version: $LATEST",
+    ]
+    logs.put_log_events(logGroupName=group, logStreamName="2024/05/01/[$LATEST]abc",
+                        logEvents=[{"timestamp": now + i, "message": line if isinstance(
+                            line, str) else json.dumps(line)} for i, line in enumerate(lines)])
+    r = fargo(deployed, "history", "--stage", "dev", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    heartbeat = [row for row in rows if row["job"] == "maint_heartbeat"]
+    assert heartbeat == [{**heartbeat[0], "task": "req-1", "status": "failed",
+                          "started_at": "2024-05-01T08:00:00.000Z",
+                          "stopped_reason": "KeyError: 'bucket'"}]
+    table = fargo(deployed, "history", "--stage", "dev")
+    assert "maint_heartbeat" in table.stdout and "KeyError" in table.stdout
+    r = fargo(deployed, "history", "maint_compact_landing", "--stage", "dev")
+    assert r.returncode == 0 and "no runs of etl-platform-dev-maint_compact_landing recorded" \
+        in r.stdout
 
 
 def _state_change(task: str, version: int, exit_code: int | None, stop_code: str,
