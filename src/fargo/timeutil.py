@@ -51,6 +51,8 @@ def parse_duration(value: object, key: str, file: str | None = None) -> float:
 
 def format_duration(seconds: float) -> str:
     """Short human form: 45s, 12m30s, 2h05m."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
     total = round(seconds)
     if total < 60:
         return f"{seconds:.1f}s" if seconds < 10 else f"{total}s"
