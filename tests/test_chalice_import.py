@@ -288,3 +288,48 @@ def test_bad_input(billing: Path, tmp_path: Path) -> None:
     (billing / ".chalice" / "config.json").write_text("{broken")
     assert_clean_error(_run(["import-chalice", str(billing)]), ".chalice/config.json",
                        "not valid JSON")
+
+
+def test_jobs_that_import_chalice_run_from_the_zip_and_the_image(billing: Path,
+                                                                 tmp_path: Path) -> None:
+    """requirements.txt lacks chalice, as in many Chalice projects: fargo ships its runtime
+    module the way Chalice does, and the jobs run with nothing else installed."""
+    import subprocess
+    import sys
+    import zipfile
+
+    _run(["import-chalice", str(billing), "--fargate", "nightly_rollup"])
+    r = _run(["build", "--stage", "dev", "--tag", "t"], cwd=billing,
+             env={"AWS_DEFAULT_REGION": "us-east-1"})
+    assert r.returncode == 0, r.stderr
+    build = billing / ".fargo" / "build" / "dev"
+    unpacked = tmp_path / "unzipped"
+    with zipfile.ZipFile(build / "lambda.zip") as archive:
+        assert {"chalice/app.py", "chalice/__init__.py"} <= set(archive.namelist())
+        archive.extractall(unpacked)
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(unpacked)!r})\n"
+        "from fargo.runtime import lambda_handler\n"
+        "import chalice\n"
+        f"assert chalice.__file__.startswith({str(unpacked)!r}), chalice.__file__\n"
+        "class C:\n    aws_request_id = 'r'\n"
+        "    def get_remaining_time_in_millis(self):\n        return 1000\n"
+        "print(json.dumps(lambda_handler({'detail': {}, 'time': 't', 'source': 'aws.events',"
+        " 'detail-type': 'Scheduled Event', 'id': 'x', 'region': 'us-east-1',"
+        " 'account': '1', 'resources': [], 'version': '0'}, C())))\n")
+    env = {"PATH": "/usr/bin:/bin", "FARGO_TASK": "cleanup", "FARGO_STAGE": "dev",
+           "LAMBDA_TASK_ROOT": str(unpacked)}
+    r = subprocess.run([sys.executable, "-I", "-S", "-c", script], cwd=unpacked, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1]) == "cleaned"
+    context = build / "image"
+    assert (context / "chalice" / "app.py").is_file()
+    assert "COPY chalice/ ./chalice/" in (context / "Dockerfile").read_text()
+    r = subprocess.run([sys.executable, "-S", "-m", "fargo.runtime", "nightly_rollup"],
+                       cwd=context, env={"PATH": "/usr/bin:/bin", "FARGO_STAGE": "dev",
+                                         "DB_HOST": "db"},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert '"status": "succeeded"' in r.stdout and "chalice.app.CloudWatchEvent" in r.stdout

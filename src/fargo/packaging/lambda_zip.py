@@ -17,11 +17,9 @@ from pathlib import Path
 import fargo
 from fargo import limits
 from fargo.problems import Problem, ProblemsError
-from fargo.project.paths import ProjectPaths
+from fargo.project.paths import ProjectPaths, project_files
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-SKIP_DIRS = {"__pycache__", ".fargo", ".git", "tests", ".venv", "venv", "node_modules",
-             ".pytest_cache", ".mypy_cache"}
 RUNTIME_FILES = ("__init__.py", "app.py", "py.typed")
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 
@@ -29,30 +27,6 @@ LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 def lambda_python() -> str:
     """The Python of the zip (its wheels and bytecode) and so of the functions' runtime."""
     return f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def project_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(archive name, path) of the project code: app.py, top-level modules, chalicelib/.
-
-    Never a dotfile (`chalicelib/.env`), and never a file whose real path is outside the
-    project (a symlink to a home directory would ship whatever it points at).
-    """
-    real_root = root.resolve()
-
-    def shipped(path: Path) -> bool:
-        relative = path.relative_to(root)
-        return (path.is_file() and not (set(relative.parts) & SKIP_DIRS)
-                and not any(part.startswith(".") for part in relative.parts)
-                and path.suffix != ".pyc" and path.resolve().is_relative_to(real_root))
-
-    for path in sorted(root.glob("*.py")):
-        if shipped(path):
-            yield path.name, path
-    lib = root / "chalicelib"
-    if lib.is_dir() and lib.resolve().is_relative_to(real_root):
-        for path in sorted(lib.rglob("*")):
-            if shipped(path):
-                yield path.relative_to(root).as_posix(), path
 
 
 def runtime_files() -> Iterator[tuple[str, Path]]:
@@ -115,9 +89,11 @@ def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,
               max_unzipped: int = limits.LAMBDA_UNZIPPED_MAX_BYTES) -> bytes:
     """The zip's bytes: project code, fargo's runtime, and the unpacked dependencies."""
     from fargo.packaging.bytecode import compiled
+    from fargo.packaging.chalice_runtime import chalice_files
 
     contents: dict[str, bytes] = dict(dependencies or {})
-    for name, path in [*project_files(root), *runtime_files()]:
+    code = list(project_files(root))
+    for name, path in [*code, *runtime_files(), *chalice_files(root, [p for _, p in code])]:
         contents[name] = path.read_bytes()
     contents.update(compiled(contents, LAMBDA_TASK_ROOT))
     buffer = io.BytesIO()

@@ -178,6 +178,11 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
             f"{app_name!r} cannot name the app's ECR repository (lowercase letters, digits and "
             "single '.', '_' or '-' between them): rename the app, or set the stage's image to "
             "a repository of yours", CONFIG_FILE, "app_name"))
+    if _ships_chalice(root):
+        notices.append(Problem(
+            "the code imports chalice and requirements.txt does not list it: fargo ships "
+            "Chalice's runtime module (chalice/app.py) with the jobs, as Chalice does",
+            "requirements.txt", None, "notice"))
     offline = [t.name for t in specs if t.compute == "fargate" and not t.subnets]
     if offline:
         notices.append(Problem(
@@ -210,3 +215,11 @@ def load_project(root: Path, stage: str | None = None) -> Project:
     if problems or not result.projects:
         raise ProblemsError(problems or [Problem("no stage could be loaded", CONFIG_FILE)])
     return result.projects[0]
+
+
+def _ships_chalice(root: Path) -> bool:
+    from fargo.project.paths import project_files
+    from fargo.project.requirements import imports_chalice, requirements_list_chalice
+
+    return imports_chalice([p for _, p in project_files(root)]) \
+        and not requirements_list_chalice(root)

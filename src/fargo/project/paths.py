@@ -6,11 +6,14 @@ itself (local runs, builds, deploy packages), which the scaffold's .gitignore le
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_DIR = ".fargo"
 CONFIG_FILE = ".fargo/config.json"  # as messages name it, relative to the project
+SKIP_DIRS = {"__pycache__", ".fargo", ".git", "tests", ".venv", "venv", "node_modules",
+             ".pytest_cache", ".mypy_cache"}
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,27 @@ class ProjectPaths:
     def deploy(self, stage: str) -> Path:
         """fargo package's default output for a stage (Terraform root and state)."""
         return self.config_dir / "deploy" / stage
+
+
+def project_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """(archive name, path) of the project code: app.py, top-level modules, chalicelib/.
+
+    Never a dotfile (`chalicelib/.env`), and never a file whose real path is outside the
+    project (a symlink to a home directory would ship whatever it points at).
+    """
+    real_root = root.resolve()
+
+    def shipped(path: Path) -> bool:
+        relative = path.relative_to(root)
+        return (path.is_file() and not (set(relative.parts) & SKIP_DIRS)
+                and not any(part.startswith(".") for part in relative.parts)
+                and path.suffix != ".pyc" and path.resolve().is_relative_to(real_root))
+
+    for path in sorted(root.glob("*.py")):
+        if shipped(path):
+            yield path.name, path
+    lib = root / "chalicelib"
+    if lib.is_dir() and lib.resolve().is_relative_to(real_root):
+        for path in sorted(lib.rglob("*")):
+            if shipped(path):
+                yield path.relative_to(root).as_posix(), path

@@ -1,0 +1,31 @@
+"""What a project's code needs that its requirements.txt may not say: Chalice's runtime."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_IMPORTS_CHALICE = re.compile(r"^\s*(?:from\s+chalice(?:\.app)?\s+import\b|import\s+chalice\b)",
+                              re.M)
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def imports_chalice(sources: list[Path]) -> bool:
+    for path in sources:
+        try:
+            if _IMPORTS_CHALICE.search(path.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def requirements_list_chalice(root: Path) -> bool:
+    path = root / "requirements.txt"
+    if not path.is_file():
+        return False
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _NAME.match(line.split("#", 1)[0])
+        if match and match.group(1).lower().replace("_", "-") == "chalice":
+            return True
+    return False
