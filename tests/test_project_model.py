@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,36 @@ def test_every_stage_checked_in_one_run(shop: Path) -> None:
     result = check(shop)
     assert result.ok
     assert [p.stage.name for p in result.projects] == ["dev", "prod"]
+
+
+STAGE_ENV_APP = """
+import os
+from fargo import App, Rate
+
+app = App("shop")
+REGION_BUCKET = os.environ["BUCKET"]  # read at import time: a KeyError without the stage's
+
+
+@app.schedule(Rate(int(os.environ["SCHEDULE_RATE"]), unit=Rate.MINUTES))
+def sync(event):
+    return REGION_BUCKET
+"""
+
+
+def test_each_stage_imports_app_py_with_its_environment(tmp_path: Path) -> None:
+    """As Chalice does: the stage's environment variables are set before app.py is imported."""
+    from fargo.project.load import check, load_project
+
+    config = {"app_name": "shop", "environment_variables": {"SCHEDULE_RATE": "1"},
+              "stages": {"dev": {"environment_variables": {"BUCKET": "dev-bucket"}},
+                         "prod": {"environment_variables": {"BUCKET": "prod-bucket",
+                                                            "SCHEDULE_RATE": "30"}}}}
+    root = write_project(tmp_path / "p", STAGE_ENV_APP, config)
+    assert load_project(root, "dev").require("sync").schedule == "rate(1 minute)"
+    assert load_project(root, "prod").require("sync").schedule == "rate(30 minutes)"
+    assert "BUCKET" not in os.environ  # the process environment is restored
+    del config["stages"]["dev"]["environment_variables"]
+    root = write_project(tmp_path / "q", STAGE_ENV_APP, config)
+    problems = check(root).problems
+    (problem,) = [p for p in problems if "KeyError" in p.message]
+    assert (problem.file, problem.key) == ("app.py", "line 6")  # the user's line, not <frozen os>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -33,7 +34,36 @@ class Checked:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def _import_app(root: Path) -> tuple[App | None, list[Problem]]:
+def stage_environment(config: dict[str, Any] | None, stage: str) -> dict[str, str]:
+    """The environment app.py is imported with for `stage`: top level < stages.<stage>.
+
+    Chalice sets a stage's environment variables before it imports app.py, so a schedule or a
+    setting may depend on them; every job runs with them too.
+    """
+    env: dict[str, str] = {}
+    for level in ((config or {}), ((config or {}).get("stages") or {}).get(stage) or {}):
+        values = level.get("environment_variables") if isinstance(level, dict) else None
+        if isinstance(values, dict):
+            env.update({str(k): str(v) for k, v in values.items() if isinstance(v, str)})
+    return env
+
+
+def _import_app(root: Path, env: dict[str, str] | None = None
+                ) -> tuple[App | None, list[Problem]]:
+    """Import app.py with `env` set (and the process environment restored after)."""
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        return _import(root)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _import(root: Path) -> tuple[App | None, list[Problem]]:
     try:
         return find_app(import_app_module(root)), []
     except AppNotFound as exc:
@@ -48,7 +78,8 @@ def _import_app(root: Path) -> tuple[App | None, list[Problem]]:
                               "if __name__ == \"__main__\":)", "app.py")]
     except Exception as exc:  # the user's module raised while importing
         frames = traceback.extract_tb(exc.__traceback__)
-        inside = [f for f in frames if Path(f.filename).resolve().is_relative_to(root)]
+        inside = [f for f in frames if not f.filename.startswith("<")
+                  and Path(f.filename).resolve().is_relative_to(root)]
         where = inside[-1] if inside else None
         shown = relative_path(root, where.filename) if where else "app.py"
         key = f"line {where.lineno}" if where else None
@@ -86,8 +117,14 @@ def check(root: Path, stages: list[str] | None = None,
     result = Checked()
     config, config_problems = read if read is not None else read_config(root)
     result.problems.extend(config_problems)
-    app, app_problems = _import_app(root)
-    result.problems.extend(app_problems)
+    wanted = stages if stages is not None else stage_names(config)
+    apps: dict[str, App | None] = {}
+    for stage in wanted or [DEFAULT_STAGE]:  # each stage imports app.py with its environment
+        apps[stage], app_problems = _import_app(root, stage_environment(config, stage))
+        for problem in app_problems:
+            if problem not in result.problems:
+                result.problems.append(problem)
+    app = next((a for a in apps.values() if a is not None), None)
     if app is None:
         return result
     for first, second in app.duplicates:
@@ -134,7 +171,12 @@ def check(root: Path, stages: list[str] | None = None,
                     CONFIG_FILE, f"{where}.{name}"))
     seen: set[tuple[str | None, str | None, str]] = set()
     for stage in stages or stage_names(config):
-        project = _resolve(root, app, app_name, config, stage, result, seen)
+        if stage not in apps:
+            apps[stage], _ = _import_app(root, stage_environment(config, stage))
+        stage_app = apps[stage]
+        if stage_app is None:
+            continue
+        project = _resolve(root, stage_app, app_name, config, stage, result, seen)
         if project is not None:
             result.projects.append(project)
     return result
