@@ -333,3 +333,48 @@ def test_jobs_that_import_chalice_run_from_the_zip_and_the_image(billing: Path,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert '"status": "succeeded"' in r.stdout and "chalice.app.CloudWatchEvent" in r.stdout
+
+
+def test_reimport_is_a_merge_that_keeps_fargo_settings_and_hand_edits(billing: Path) -> None:
+    assert _run(["import-chalice", str(billing)]).returncode == 0
+    config_path = billing / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    # dev has no network in .chalice/config.json: these are fargo-only settings
+    config["stages"]["dev"].update(subnets=["subnet-0abc1234"], security_groups=["sg-0abc1234"],
+                                   alerts={"emails": ["oncall@example.com"]})
+    config_path.write_text(json.dumps(config, indent=2))
+    policy = next((billing / ".fargo").glob("chalice-policy-*.json"))
+    policy.write_text(policy.read_text().replace("bucket", "fixed-bucket"))
+    edited = policy.read_bytes()
+    r = _run(["import-chalice", str(billing), "--fargate", "nightly_rollup"])
+    assert r.returncode == 0, r.stderr
+    assert "is kept as it is" in r.stderr and policy.name in r.stderr
+    after = json.loads(config_path.read_text())
+    assert after["stages"]["dev"]["subnets"] == ["subnet-0abc1234"]
+    assert after["stages"]["dev"]["alerts"] == {"emails": ["oncall@example.com"]}
+    assert after["tasks"]["nightly_rollup"]["compute"] == "fargate"  # the import's own value
+    assert policy.read_bytes() == edited
+    dry = _run(["import-chalice", str(billing), "--dry-run"])
+    assert '"$schema"' not in dry.stdout and '"$defs"' not in dry.stdout
+
+
+def test_out_copies_the_whole_project(billing: Path, tmp_path: Path) -> None:
+    (billing / "helpers.py").write_text("VALUE = 1\n")
+    out = tmp_path / "moved"
+    assert _run(["import-chalice", str(billing), "--out", str(out)]).returncode == 0
+    assert (out / "helpers.py").read_text() == "VALUE = 1\n"
+    assert (out / "chalicelib" / "reports.py").is_file()
+    assert (out / "requirements.txt").is_file()
+
+
+def test_an_app_name_held_in_a_variable(billing: Path) -> None:
+    app = (billing / "app.py").read_text().replace(
+        "app = Chalice(app_name='billing')", "APP_NAME = 'billing'\napp = Chalice(app_name=APP_NAME)")
+    (billing / "app.py").write_text(app)
+    r = _run(["import-chalice", str(billing)])
+    assert r.returncode == 0, r.stderr
+    assert json.loads((billing / ".fargo" / "config.json").read_text())["app_name"] == "billing"
+    config = json.loads((billing / ".chalice" / "config.json").read_text())
+    del config["app_name"]
+    (billing / ".chalice" / "config.json").write_text(json.dumps(config))
+    assert_clean_error(_run(["import-chalice", str(billing)]), "not a literal", "app_name")

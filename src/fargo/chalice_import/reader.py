@@ -131,11 +131,16 @@ def read_app(root: Path) -> ChaliceApp:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
                 == "Chalice":
-            for keyword in node.keywords:
-                if keyword.arg == "app_name":
-                    app_name = _literal(keyword.value)
-            if not app_name and node.args:
-                app_name = _literal(node.args[0])
+            given = [k.value for k in node.keywords if k.arg == "app_name"] + node.args[:1]
+            for value in given[:1]:
+                try:
+                    app_name = str(_literal(value))
+                except ValueError:  # a variable: .chalice/config.json names the app too
+                    app_name = _config_app_name(root) or ""
+    if not app_name:
+        raise ProblemsError([Problem(
+            "the Chalice app's name is not a literal and .chalice/config.json has no app_name: "
+            "add \"app_name\" to .chalice/config.json", "app.py")])
     result = ChaliceApp(app_name)
     functions, result.routes, result.other_events = _decorated(tree, apps, "app.py", problems)
     result.functions.extend(functions)
@@ -195,3 +200,15 @@ def _blueprint_prefixes(tree: ast.Module, apps: set[str]) -> dict[tuple[str, str
                 module = ".".join(imported[target.value.id])
                 prefixes[(module, target.attr)] = prefix
     return prefixes
+
+
+def _config_app_name(root: Path) -> str | None:
+    """`app_name` of .chalice/config.json (every Chalice project has it)."""
+    import json
+
+    try:
+        value = json.loads((root / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = value.get("app_name") if isinstance(value, dict) else None
+    return name if isinstance(name, str) and name else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -15,16 +16,50 @@ from fargo.cli.output import notice, out, print_json
 from fargo.files import write_atomic
 from fargo.problems import Problem, ProblemsError
 from fargo.project.config import schema_path
+from fargo.project.paths import project_files
+
+SCHEMA = ".fargo/config.schema.json"
 
 
-def planned_files(imported: Imported) -> dict[str, bytes]:
+def merged(existing: dict[str, Any], imported: dict[str, Any]) -> dict[str, Any]:
+    """The existing config with what the import maps written over it, key by key.
+
+    Settings the import knows nothing of (subnets, a region, alerts, ...) stay as they are.
+    """
+    result = dict(existing)
+    for key, value in imported.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def planned_files(imported: Imported, target: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The files to write, and notes on what is kept as the user left it."""
+    config = imported.config
+    kept: list[str] = []
+    current = target / ".fargo" / "config.json"
+    if current.is_file():
+        try:
+            existing = json.loads(current.read_text(encoding="utf-8"))
+        except ValueError:
+            existing = None
+        if isinstance(existing, dict):
+            config = merged(existing, config)
     files = {
-        ".fargo/config.json": (json.dumps(imported.config, indent=2) + "\n").encode(),
-        ".fargo/config.schema.json": schema_path().read_bytes(),
+        ".fargo/config.json": (json.dumps(config, indent=2) + "\n").encode(),
+        SCHEMA: schema_path().read_bytes(),
     }
     for name, data in sorted(imported.policies.items()):
+        if (target / ".fargo" / name).is_file():  # perhaps fixed by hand: never overwritten
+            if (target / ".fargo" / name).read_bytes() != data:
+                kept.append(f".fargo/{name} differs from the Chalice policy and is kept as it "
+                            "is (fargo does not overwrite a policy file; delete it to take "
+                            "Chalice's)")
+            continue
         files[f".fargo/{name}"] = data
-    return files
+    return files, kept
 
 
 def report(imported: Imported, functions: list[str]) -> None:
@@ -65,15 +100,14 @@ def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: 
     if not as_json:
         report(imported, sorted({f.name for f in app.functions}))
     target = Path(out_dir).resolve() if out_dir else root
-    files = planned_files(imported)
-    if target != root:
-        for name in ("app.py", "requirements.txt"):
-            if (root / name).is_file():
-                files[name] = (root / name).read_bytes()
-        for source in sorted((root / "chalicelib").rglob("*")) if (root / "chalicelib").is_dir() \
-                else []:
-            if source.is_file() and "__pycache__" not in source.parts:
-                files[source.relative_to(root).as_posix()] = source.read_bytes()
+    files, kept = planned_files(imported, target)
+    for note in kept:
+        notice(note)
+    if target != root:  # the whole project: every top-level module, chalicelib/, requirements
+        for name, source in project_files(root):
+            files[name] = source.read_bytes()
+        if (root / "requirements.txt").is_file():
+            files["requirements.txt"] = (root / "requirements.txt").read_bytes()
     changed = {n: d for n, d in files.items()
                if not (target / n).is_file() or (target / n).read_bytes() != d}
     if as_json:
@@ -87,6 +121,9 @@ def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: 
         return
     if dry_run:
         for name, data in changed.items():
+            if name == SCHEMA:  # fargo's own file, written as shipped: no need to read it
+                out.print(f"{SCHEMA}: fargo's JSON Schema, written as shipped")
+                continue
             old = (target / name).read_text(errors="replace").splitlines(keepends=True) \
                 if (target / name).is_file() else []
             new = data.decode(errors="replace").splitlines(keepends=True)
