@@ -378,3 +378,53 @@ def test_an_app_name_held_in_a_variable(billing: Path) -> None:
     del config["app_name"]
     (billing / ".chalice" / "config.json").write_text(json.dumps(config))
     assert_clean_error(_run(["import-chalice", str(billing)]), "not a literal", "app_name")
+
+
+ENV_RATE_APP = '''
+import os
+from chalice import Chalice, Rate
+
+app = Chalice(app_name="ratecheck")
+TABLE = os.environ["TABLE_NAME"]  # read at import time, as many Chalice apps do
+
+
+@app.schedule(Rate(int(os.environ["SCHEDULE_RATE"]), unit=Rate.MINUTES))
+def sync(event):
+    return TABLE
+
+
+@app.schedule("rate(1 day)")
+def daily(event):
+    return TABLE
+'''
+
+
+def test_a_schedule_read_from_the_stage_environment(tmp_path: Path) -> None:
+    """Chalice sets a stage's environment before it imports app.py: prod gets rate(30 minutes)
+    where dev gets rate(1 minute), and fargo gives each stage the same."""
+    root = tmp_path / "ratecheck"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "app.py").write_text(ENV_RATE_APP)
+    (root / ".chalice" / "config.json").write_text(json.dumps({
+        "version": "2.0", "app_name": "ratecheck",
+        "environment_variables": {"TABLE_NAME": "events"},
+        "stages": {"dev": {"environment_variables": {"SCHEDULE_RATE": "1"}},
+                   "prod": {"environment_variables": {"SCHEDULE_RATE": "30"}}}}))
+    r = _run(["import-chalice", str(root)])
+    assert r.returncode == 0, r.stderr
+    config = json.loads((root / ".fargo" / "config.json").read_text())
+    assert config["environment_variables"] == {"TABLE_NAME": "events"}  # least specific level
+    assert config["stages"]["prod"]["environment_variables"] == {"SCHEDULE_RATE": "30"}
+    for stage, expected in (("dev", "rate(1 minute)"), ("prod", "rate(30 minutes)")):
+        r = _run(["ls", "--stage", stage, "--json"], cwd=root)
+        assert r.returncode == 0, r.stderr
+        rows = {row["name"]: row for row in json.loads(r.stdout)}
+        assert rows["sync"]["schedule"] == expected, (stage, rows["sync"])
+    r = _run(["package", "--stage", "prod", "--out", str(tmp_path / "pkg")], cwd=root,
+             env={"AWS_DEFAULT_REGION": "us-east-1"})
+    assert r.returncode == 0, r.stderr
+    jobs = json.loads((tmp_path / "pkg" / "main.tf.json").read_text())["module"]["jobs"]["jobs"]
+    assert jobs["sync"]["schedule"] == "rate(30 minutes)"  # what chalice package gives prod
+    assert jobs["sync"]["environment"] == {"SCHEDULE_RATE": "30", "TABLE_NAME": "events"}
+    r = _run(["invoke", "sync", "--stage", "prod"], cwd=root)
+    assert r.returncode == 0 and '"result": "events"' in r.stdout

@@ -228,6 +228,19 @@ def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], di
     stage_tasks: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in stages}
     stage_conf: dict[str, dict[str, Any]] = {s: {} for s in stages}
     names = sorted({f.name for f in app.functions})
+    top_env, stage_env = _shared_environment(names, stages, values)
+    if top_env:
+        config["environment_variables"] = top_env
+    for stage in stages:
+        if stage_env[stage]:
+            stage_conf[stage]["environment_variables"] = stage_env[stage]
+    for name in names:
+        for stage in stages:  # what the top and stage levels hold is not repeated per job
+            env = values[(name, stage)].get("environment_variables")
+            if isinstance(env, dict):
+                shared = {**top_env, **stage_env[stage]}
+                values[(name, stage)]["environment_variables"] = {
+                    k: v for k, v in env.items() if shared.get(k, object()) != v}
     for name in names:
         per_stage = [values[(name, s)] for s in stages]
         keys = sorted({k for v in per_stage for k in v})
@@ -268,6 +281,25 @@ def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], di
                               for k, v in sorted(stage_tasks[stage].items())}
         config["stages"][stage] = entry
     return config
+
+
+def _shared_environment(names: list[str], stages: list[str],
+                        values: dict[tuple[str, str], dict[str, Any]]
+                        ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Variables every function has: at the top level (every stage) or the stage's level.
+
+    That is where Chalice's own config keeps them, and where fargo sets them before it imports
+    app.py for a stage (a schedule may read them).
+    """
+    per_stage: dict[str, dict[str, Any]] = {}
+    for stage in stages:
+        envs = [values[(n, stage)].get("environment_variables") or {} for n in names]
+        per_stage[stage] = {k: v for k, v in (envs[0] if envs else {}).items()
+                            if all(e.get(k) == v for e in envs)}
+    first = per_stage[stages[0]] if stages else {}
+    top = {k: v for k, v in first.items() if all(per_stage[s].get(k) == v for s in stages)}
+    return dict(sorted(top.items())), {
+        s: dict(sorted((k, v) for k, v in per_stage[s].items() if k not in top)) for s in stages}
 
 
 def _factor_dict(name: str, key: str, stages: list[str], per_stage: list[dict[str, Any]],

@@ -93,10 +93,10 @@ def _decorated(tree: ast.Module, owners: set[str], file: str,
                 target = decorator.args[0] if decorator.args else kwargs.get("expression")
                 try:
                     schedule = _schedule(target) if target is not None else None
-                except (ValueError, KeyError, IndexError, SyntaxError) as exc:
-                    problems.append(Problem(f"schedule of {node.name} is not a literal fargo can "
-                                            f"read ({exc}); set it in .fargo/config.json", file,
-                                            f"line {decorator.lineno}"))
+                except (ValueError, KeyError, IndexError, SyntaxError):
+                    # computed (from an environment variable, say): fargo imports the app per
+                    # stage, as Chalice does, and reads the schedule there
+                    schedule = None
             if kind == "schedule" and "name" in kwargs:
                 name = _literal(kwargs["name"])
             functions.append(ChaliceFunction(name, node.name, file, kind, schedule))
