@@ -324,3 +324,13 @@ def test_rules_backend_needs_utc_and_no_at(tmp_path: Path) -> None:
 def test_stage_names_that_could_collide(tmp_path: Path) -> None:
     problems = problems_for(tmp_path, {"stages": {"dev": {}, "dev-eu": {}}})
     assert any(p.key == "stages.dev-eu" and "could collide" in p.message for p in problems)
+
+
+def test_terraform_references_in_values_are_literal_and_said_so(tmp_path: Path) -> None:
+    config = {"app_name": "shop",
+              "environment_variables": {"BUCKET": "${aws_s3_bucket.raw.id}"}}
+    root = write_project(tmp_path / "p", APP, config)
+    result = check(root)
+    assert result.problems == []  # it deploys: the value is text, never Terraform code
+    warned = [n for n in result.notices if "BUCKET" in n.message]
+    assert warned and "reaches the job literally" in warned[0].message

@@ -342,9 +342,14 @@ class TaskResolver:
 
     def _check_env(self, compute: str, env: dict[str, str], secrets: dict[str, str]) -> None:
         source = self.sources["environment_variables"]
-        for key in env:
+        for key, value in env.items():
             if key.startswith(contract.RESERVED_PREFIX):
                 self._problem(source, f"{key}: names starting with FARGO_ are reserved for fargo")
+            if isinstance(value, str) and ("${" in value or "%{" in value):
+                self._problem(source, f"{key}: {value!r} reaches the job literally: fargo never "
+                              "evaluates Terraform expressions in settings (a Chalice project "
+                              "that used ${...} references needs the real value, or a secret)",
+                              "warning")
         for key in sorted(set(env) & set(secrets)):
             self._problem(self.sources["secrets"], f"{key} is both an environment variable and "
                           "a secret; keep one")
