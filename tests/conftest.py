@@ -120,10 +120,14 @@ def moto_server():
 
     from moto.server import ThreadedMotoServer
 
+    from tests import moto_fixes
+
+    moto_fixes.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    os.environ["MOTO_PORT"] = str(port)  # Step Functions' integrations call back into it
     yield f"http://{host}:{port}"
     server.stop()
 
@@ -133,8 +137,11 @@ def aws(moto_server: str, terraform_env: dict[str, str]) -> dict[str, str]:
     """A clean moto and the environment fargo, boto3 and terraform need to reach it."""
     import urllib.request
 
+    from tests import moto_fixes
+
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset",
                                                   method="POST")).read()
+    moto_fixes.reset()
     return {
         **terraform_env,
         "AWS_ENDPOINT_URL": moto_server,

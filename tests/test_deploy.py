@@ -87,7 +87,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     iam = boto(aws, "iam")
     roles = {r["RoleName"]: r for r in iam.list_roles(PathPrefix="/fargo/etl-platform/dev/")["Roles"]}
     assert set(roles) == {
-        "etl-platform-dev-exec", "etl-platform-dev-scheduler",
+        "etl-platform-dev-exec", "etl-platform-dev-scheduler", "etl-platform-dev-runner",
         "etl-platform-dev-fetch_events", "etl-platform-dev-transform_events",
         "etl-platform-dev-daily_report", "etl-platform-dev-maint_compact_landing",
         "etl-platform-dev-maint_heartbeat"}
@@ -104,17 +104,51 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
                                  PolicyName="etl-platform-dev-scheduler")["PolicyDocument"]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     run_task = by_sid["RunJobTasks"]
-    assert sorted(run_task["Resource"]) == sorted(
-        f"arn:aws:ecs:us-east-1:123456789012:task-definition/etl-platform-dev-{j}:*"
-        for j in ("daily_report", "fetch_events", "transform_events"))
+    # the scheduler starts only the jobs that need no runner; the others it hands to the runner
+    assert run_task["Resource"] in (
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/etl-platform-dev-daily_report:*",
+        ["arn:aws:ecs:us-east-1:123456789012:task-definition/etl-platform-dev-daily_report:*"])
     assert run_task["Condition"]["ArnEquals"]["ecs:cluster"].endswith(":cluster/etl-platform-dev")
     role = "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/etl-platform-dev-"
     assert sorted(by_sid["PassJobRoles"]["Resource"]) == [  # exactly the roles it hands to ECS
-        f"{role}{name}" for name in ("daily_report", "exec", "fetch_events", "transform_events")]
+        f"{role}{name}" for name in ("daily_report", "exec")]
+    runner_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:etl-platform-dev-runner"
+    assert by_sid["StartRunner"]["Action"] in ("states:StartExecution",
+                                               ["states:StartExecution"])
+    assert by_sid["StartRunner"]["Resource"] == runner_arn
+
+    # --- the runner: its role may do exactly what the runs need ------------------------------
+    machine = boto(aws, "stepfunctions").describe_state_machine(stateMachineArn=runner_arn)
+    asl = REPO / "src" / "fargo" / "synth" / "module" / "runner.asl.json"
+    assert json.loads(machine["definition"]) == json.loads(asl.read_text())
+    runner_trust = roles["etl-platform-dev-runner"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert runner_trust["Principal"] == {"Service": "states.amazonaws.com"}
+    assert runner_trust["Condition"]["ArnLike"]["aws:SourceArn"] == runner_arn
+    runner_policy = iam.get_role_policy(RoleName="etl-platform-dev-runner",
+                                        PolicyName="etl-platform-dev-runner")["PolicyDocument"]
+    granted = {s["Sid"]: s for s in runner_policy["Statement"]}
+    assert set(granted) == {"RunJobTasks", "WatchAndStopJobTasks", "FindRunningJobTasks",
+                            "PassJobRoles", "SyncWithEcs", "InvokeJobFunctions"}
+    # maint_compact_landing (Lambda, every 10 minutes in dev) goes through it; the others not
+    assert granted["InvokeJobFunctions"]["Resource"] == \
+        "arn:aws:lambda:us-east-1:123456789012:function:etl-platform-dev-maint_compact_landing"
+    compact = boto(aws, "lambda").get_function(
+        FunctionName="etl-platform-dev-maint_compact_landing")
+    assert compact["Concurrency"]["ReservedConcurrentExecutions"] == 1  # keeps runs apart
+    assert sorted(granted["RunJobTasks"]["Resource"]) == [
+        f"arn:aws:ecs:us-east-1:123456789012:task-definition/etl-platform-dev-{j}:*"
+        for j in ("fetch_events", "transform_events")]
+    assert granted["FindRunningJobTasks"]["Condition"]["ArnEquals"]["ecs:cluster"].endswith(
+        ":cluster/etl-platform-dev")
+    assert sorted(granted["PassJobRoles"]["Resource"]) == [
+        f"{role}{name}" for name in ("exec", "fetch_events", "transform_events")]
+    assert granted["WatchAndStopJobTasks"]["Resource"] == \
+        "arn:aws:ecs:us-east-1:123456789012:task/etl-platform-dev/*"
+    assert granted["SyncWithEcs"]["Resource"] == \
+        "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
     assert by_sid["PassJobRoles"]["Condition"]["StringLike"]["iam:PassedToService"] == \
         "ecs-tasks.amazonaws.com"
-    assert by_sid["InvokeJobFunctions"]["Resource"] == \
-        "arn:aws:lambda:us-east-1:123456789012:function:etl-platform-dev-maint_compact_landing"
+    assert "InvokeJobFunctions" not in by_sid  # the one scheduled function goes through the runner
     job_policy = iam.get_role_policy(RoleName="etl-platform-dev-fetch_events",
                                      PolicyName="etl-platform-dev-fetch_events")
     assert job_policy["PolicyDocument"]["Statement"][0]["Action"] == ["s3:PutObject"]
@@ -156,6 +190,15 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     assert params["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == subnets
     overrides = json.loads(target["Input"])["containerOverrides"][0]
     assert {e["name"] for e in overrides["environment"]} >= {"FARGO_SCHEDULED_TIME"}
+    # a job with retries starts through the runner, with the input fargo run sends too
+    from fargo.aws.runner import runner_input
+
+    fetch = scheduler.get_schedule(Name="etl-platform-dev-fetch_events",
+                                   GroupName="etl-platform-dev")["Target"]
+    assert fetch["Arn"] == runner_arn and "EcsParameters" not in fetch
+    assert json.loads(fetch["Input"]) == runner_input(
+        project, project.require("fetch_events"), "<aws.scheduler.execution-id>",
+        "<aws.scheduler.scheduled-time>", {})
 
     log_groups = {g["logGroupName"]: g.get("retentionInDays") for g in
                   boto(aws, "logs").describe_log_groups()["logGroups"]}
@@ -240,13 +283,22 @@ def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
     events = boto(aws, "events")
     rule = events.describe_rule(Name="etl-platform-dev-transform_events")
     assert rule["ScheduleExpression"] == "cron(*/2 * * * ? *)"
-    (target,) = events.list_targets_by_rule(Rule="etl-platform-dev-transform_events")["Targets"]
+    (target,) = events.list_targets_by_rule(Rule="etl-platform-dev-daily_report")["Targets"]
     assert target["EcsParameters"]["LaunchType"] == "FARGATE"
     assert target["RoleArn"].endswith("/etl-platform-dev-events")
     assert "FARGO_SCHEDULED_TIME" in target["InputTransformer"]["InputTemplate"]
+    # a job that goes through the runner: the rule starts the runner with the job's input
+    (runner,) = events.list_targets_by_rule(Rule="etl-platform-dev-transform_events")["Targets"]
+    assert runner["Arn"].endswith(":stateMachine:etl-platform-dev-runner")
+    assert runner["RoleArn"].endswith("/etl-platform-dev-events")
+    assert runner["InputTransformer"]["InputPathsMap"] == {"time": "$.time", "id": "$.id"}
+    template = json.loads(runner["InputTransformer"]["InputTemplate"])
+    assert (template["job"], template["run_id"], template["scheduled_time"]) == (
+        "transform_events", "<id>", "<time>")
     (lambda_target,) = events.list_targets_by_rule(
-        Rule="etl-platform-dev-maint_compact_landing")["Targets"]
-    assert lambda_target["Arn"].endswith(":function:etl-platform-dev-maint_compact_landing")
+        Rule="etl-platform-dev-maint_compact_landing")["Targets"]  # every 10 minutes: runner
+    assert lambda_target["Arn"].endswith(":stateMachine:etl-platform-dev-runner")
+    assert json.loads(lambda_target["InputTransformer"]["InputTemplate"])["event"]["id"] == "<id>"
     # rules deliver dead letters as the events service: the queue must allow exactly them
     sqs = boto(aws, "sqs")
     queue = sqs.get_queue_url(QueueName="etl-platform-dev-dead-letter")["QueueUrl"]

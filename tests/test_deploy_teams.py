@@ -115,15 +115,22 @@ def test_existing_cluster_roles_and_lambda_network(example: Path, aws: dict[str,
         "taskDefinition"]
     assert fetch["executionRoleArn"] == execution and fetch["taskRoleArn"] == task_role
     scheduler = boto(aws, "scheduler")
-    target = scheduler.get_schedule(Name="etl-platform-dev-fetch_events",
+    target = scheduler.get_schedule(Name="etl-platform-dev-daily_report",
                                     GroupName="etl-platform-dev")["Target"]
     assert target["Arn"] == cluster
+    # fetch_events (retries) starts through the runner, which runs it on the given cluster
+    runner_target = scheduler.get_schedule(Name="etl-platform-dev-fetch_events",
+                                           GroupName="etl-platform-dev")["Target"]
+    assert json.loads(runner_target["Input"])["target"]["Cluster"] == cluster
     policy = iam.get_role_policy(RoleName="etl-platform-dev-scheduler",
                                  PolicyName="etl-platform-dev-scheduler")["PolicyDocument"]
     passing = next(s for s in policy["Statement"] if s["Sid"] == "PassJobRoles")
     own = "arn:aws:iam::123456789012:role/fargo/etl-platform/dev/etl-platform-dev-"
-    assert set(passing["Resource"]) == {
-        f"{own}daily_report", f"{own}transform_events", execution, task_role}
+    assert set(passing["Resource"]) == {f"{own}daily_report", execution}
+    runner_policy = iam.get_role_policy(RoleName="etl-platform-dev-runner",
+                                        PolicyName="etl-platform-dev-runner")["PolicyDocument"]
+    runner_passing = next(s for s in runner_policy["Statement"] if s["Sid"] == "PassJobRoles")
+    assert set(runner_passing["Resource"]) == {f"{own}transform_events", execution, task_role}
 
     functions = boto(aws, "lambda")
     heartbeat = functions.get_function(FunctionName="etl-platform-dev-maint_heartbeat")

@@ -129,3 +129,33 @@ def test_module_readme_tables_are_current() -> None:
             assert docs.attribute(body, "description"), f"{kind} {name} has no description"
     for name in docs.blocks(tf("variables.tf"), "variable"):
         assert f"var.{name}" in everything, f"variable {name} is declared but never used"
+
+
+def test_the_runner_agrees() -> None:
+    """The runner's numbers, names and defaults are those of project/runner.py and names.py."""
+    from fargo.project import runner
+
+    text = tf("runner.tf")
+
+    def local(name: str) -> str:
+        found = re.search(rf"^\s*{name}\s*=\s*(.+)$", text, re.M)
+        assert found, name
+        return found.group(1).strip()
+
+    assert local("runner_retry_base_seconds") == str(runner.RETRY_BASE_SECONDS)
+    assert local("runner_retry_max_seconds") == str(runner.RETRY_MAX_SECONDS)
+    assert local("runner_queue_poll_seconds") == str(runner.QUEUE_POLL_SECONDS)
+    assert local("runner_grace_seconds") == "{ " + ", ".join(
+        f"{k} = {v}" for k, v in runner.GRACE_SECONDS.items()) + " }"
+    assert as_python(local("runner_name").strip('"')) == names.runner("APP", "STAGE")
+    assert as_python(local("runner_group_prefix").strip('"')) + "JOB" == \
+        names.runner_task_group(names.job_name("APP", "STAGE", "JOB"))
+    age = re.search(r'variable "maximum_event_age_seconds" \{[^}]*default\s+= (\d+)',
+                    tf("variables.tf"))
+    assert age and int(age.group(1)) == runner.START_DELAY_SECONDS
+    for setting in ("retries", "retry_timeouts", "overlap"):
+        default = BY_NAME[setting].default
+        expected = str(default).lower() if isinstance(default, bool) else (
+            f'"{default}"' if isinstance(default, str) else str(default))
+        assert re.search(rf"^\s*{setting}\s*= optional\(\w+, {re.escape(expected)}\)$",
+                         tf("variables.tf"), re.M), setting

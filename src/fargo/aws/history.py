@@ -28,11 +28,11 @@ def _iso(value: Any) -> str | None:
 
 def run_record(task: dict[str, Any]) -> dict[str, Any]:
     """One row of history from a task (DescribeTasks or an ECS Task State Change detail)."""
-    scheduled = None
+    given: dict[str, str] = {}
     for override in (task.get("overrides") or {}).get("containerOverrides", []):
         for item in override.get("environment", []):
-            if item.get("name") == contract.SCHEDULED_TIME:
-                scheduled = item.get("value")
+            given[str(item.get("name"))] = str(item.get("value") or "")
+    scheduled = given.get(contract.SCHEDULED_TIME) or None
     stopped = task.get("lastStatus") == "STOPPED"
     outcome = explain(task) if stopped else Outcome("running", 0, "")
     started, ended = _iso(task.get("startedAt")), _iso(task.get("stoppedAt"))
@@ -54,6 +54,9 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
         "stopped_reason": task.get("stoppedReason"),
         "started_by": task.get("startedBy"),
         "created_at": _iso(task.get("createdAt")),
+        "run_id": given.get(contract.RUN_ID) or None,
+        "attempt": int(given[contract.ATTEMPT]) if given.get(contract.ATTEMPT, "").isdigit()
+        else None,
     }
 
 
@@ -61,25 +64,18 @@ def history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]
     """Recorded runs (the _runs log group, durable) plus what ECS still knows, newest first."""
     region = project.stage.aws_region
     seen: dict[str, tuple[int, dict[str, Any]]] = {}
-    group = names.task_group(spec.full_name)
+    groups = (names.task_group(spec.full_name), names.runner_task_group(spec.full_name))
     with aws_errors("reading run records"):
         logs = client("logs", region)
         try:
-            paginator = logs.get_paginator("filter_log_events")
-            for page in paginator.paginate(
-                    logGroupName=names.runs_log_group(project.app_name, project.stage.name)):
-                for event in page.get("events", []):
-                    try:
-                        record = json.loads(event["message"])
-                    except json.JSONDecodeError:
-                        continue
-                    detail = record.get("detail", {})
-                    if detail.get("group") != group:
-                        continue
-                    version = int(detail.get("version") or 0)
-                    arn = str(detail.get("taskArn"))
-                    if arn not in seen or seen[arn][0] <= version:
-                        seen[arn] = (version, detail)
+            for record in _records(logs, project):
+                detail = record.get("detail", {})
+                if record.get("source") != "aws.ecs" or detail.get("group") not in groups:
+                    continue
+                version = int(detail.get("version") or 0)
+                arn = str(detail.get("taskArn"))
+                if arn not in seen or seen[arn][0] <= version:
+                    seen[arn] = (version, detail)
         except logs.exceptions.ResourceNotFoundException:
             pass
     with aws_errors("listing tasks"):
@@ -97,6 +93,103 @@ def history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]
     rows = [run_record(task) for _, task in seen.values()]
     rows.sort(key=lambda r: r["started_at"] or r["created_at"] or "", reverse=True)
     return rows[:last]
+
+
+def _records(logs: Any, project: Project) -> Any:
+    """The stage's run records (EventBridge events as JSON), oldest first."""
+    paginator = logs.get_paginator("filter_log_events")
+    for page in paginator.paginate(
+            logGroupName=names.runs_log_group(project.app_name, project.stage.name)):
+        for event in page.get("events", []):
+            try:
+                record = json.loads(event["message"])
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
+def runner_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
+    """Runs of a job that goes through the runner: one row per run, with its attempts.
+
+    A run's outcome is the runner's (its execution ended: recorded in the _runs log group);
+    its attempts are the tasks (or invocations) it started, matched by run id.
+    """
+    tasks = history(project, spec, max(10 * last, 50)) if spec.compute == "fargate" else []
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        if task.get("run_id"):
+            by_run.setdefault(str(task["run_id"]), []).append(task)
+    rows: list[dict[str, Any]] = []
+    with aws_errors("reading run records"):
+        logs = client("logs", project.stage.aws_region)
+        try:
+            for record in _records(logs, project):
+                if record.get("source") != "aws.states":
+                    continue
+                row = _runner_row(record.get("detail", {}), spec.name)
+                if row is not None:
+                    row["attempts"] = sorted(by_run.pop(str(row["task"]), []),
+                                             key=lambda t: t.get("attempt") or 0)
+                    rows.append(row)
+        except logs.exceptions.ResourceNotFoundException:
+            pass
+    for run_id, attempts in by_run.items():  # runs still going (or not recorded yet)
+        attempts.sort(key=lambda t: t.get("attempt") or 0)
+        rows.append({
+            "task": run_id, "status": "running", "scheduled_time": attempts[0]["scheduled_time"],
+            "started_at": attempts[0]["started_at"], "stopped_at": None, "duration_s": None,
+            "exit_code": None, "stop_code": None,
+            "stopped_reason": f"attempt {len(attempts)}: {attempts[-1]['status']}",
+            "started_by": "runner", "created_at": attempts[0]["created_at"],
+            "attempts": attempts})
+    rows.sort(key=lambda r: r["started_at"] or r["created_at"] or "", reverse=True)
+    return rows[:last]
+
+
+def _runner_row(detail: dict[str, Any], job: str) -> dict[str, Any] | None:
+    """A run of `job` from a Step Functions Execution Status Change detail, else None."""
+    try:
+        given = json.loads(detail.get("input") or "{}")
+        result = json.loads(detail.get("output") or "null") or {}
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(given, dict) or given.get("job") != job or not isinstance(result, dict):
+        return None
+    error = detail.get("error")
+    status = {"fargo.JobTimedOut": "timed_out"}.get(str(error), "failed")
+    if detail.get("status") == "SUCCEEDED":
+        status = "skipped" if result.get("status") == "skipped" else "succeeded"
+    started, stopped = _millis(detail.get("startDate")), _millis(detail.get("stopDate"))
+    duration = None
+    if detail.get("startDate") and detail.get("stopDate"):
+        duration = (float(detail["stopDate"]) - float(detail["startDate"])) / 1000
+    return {
+        "task": given.get("run_id"), "status": status,
+        "scheduled_time": _iso(given.get("scheduled_time") or None),
+        "started_at": started, "stopped_at": stopped, "duration_s": duration,
+        "exit_code": None, "stop_code": error,
+        "stopped_reason": result.get("reason") or detail.get("cause"),
+        "started_by": "runner", "created_at": started,
+    }
+
+
+def _millis(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return _iso(datetime.fromtimestamp(float(value) / 1000, timezone.utc))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def job_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
+    """A job's recent runs, however it is started on AWS."""
+    if spec.uses_runner:
+        return runner_history(project, spec, last)
+    if spec.compute == "fargate":
+        return history(project, spec, last)
+    return lambda_history(project, spec, last)
 
 
 def lambda_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
@@ -136,9 +229,7 @@ def stage_history(project: Project, last: int) -> list[dict[str, Any]]:
     """Recent runs of every job of the stage, Fargate and Lambda, newest first."""
     rows: list[dict[str, Any]] = []
     for spec in project.tasks:
-        found = (history(project, spec, last) if spec.compute == "fargate"
-                 else lambda_history(project, spec, last))
-        rows.extend({"job": spec.name, **row} for row in found)
+        rows.extend({"job": spec.name, **row} for row in job_history(project, spec, last))
     rows.sort(key=lambda r: r["started_at"] or r["stopped_at"] or r["created_at"] or "",
               reverse=True)
     return rows[:last]

@@ -63,6 +63,7 @@ def aws_errors(action: str) -> Iterator[None]:
             "ThrottlingException": "AWS is throttling requests: retry in a moment",
             "ClusterNotFoundException": "the stage is not deployed (fargo deploy)",
             "ResourceNotFoundException": "the stage is not deployed (fargo deploy)",
+            "StateMachineDoesNotExist": "the stage is not deployed (fargo deploy)",
         }.get(code)
         raise AwsFailed(f"{action}: {code}: {message}" + (f" ({hint})" if hint else "")) \
             from None

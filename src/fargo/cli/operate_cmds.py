@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +13,11 @@ from rich.table import Table
 
 from fargo.aws import history, schedules
 from fargo.aws import run as aws_run
+from fargo.aws import runner as aws_runner
 from fargo.aws.logs import follow_stream
 from fargo.aws.session import AwsFailed, poll_seconds
 from fargo.cli.context import project_of
-from fargo.cli.output import err, out, print_json, warn
+from fargo.cli.output import err, out, plural, print_json, warn
 from fargo.cli.params import parse_env, read_event, stage_option
 from fargo.cli.render import render
 from fargo.problems import Problem, ProblemsError
@@ -38,12 +40,20 @@ from fargo.timeutil import format_duration, format_utc, parse_duration
 @click.pass_context
 def run(ctx: click.Context, task: str, stage: str, event: str | None,
         env_pairs: tuple[str, ...], wait: bool, follow: bool, timeout: str | None) -> None:
-    """Run a deployed job now with its schedule's parameters; print the task ARN."""
+    """Run a deployed job now as its schedule does; print the task (or runner run) ARN.
+
+    A job with retries or an overlap guard runs through the stage's runner, like its
+    scheduled runs: --wait exits with the run's final result, after all its attempts.
+    """
     event_json = read_event(event)
     env = parse_env(env_pairs)
     seconds = parse_duration(timeout, "--timeout") if timeout else None
     project = project_of(ctx, stage)
     spec = project.require(task)
+    if spec.uses_runner:
+        _run_through_runner(project, spec, event_json, env, wait or follow, follow, seconds,
+                            timeout)
+        return
     if spec.compute == "lambda":
         if env:
             warn("--env is ignored for Lambda jobs (their environment is the function's)")
@@ -69,36 +79,110 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
     sys.exit(outcome.exit_code)
 
 
+class _Waiting:
+    """A wait on AWS in a thread of its own, while the command streams logs meanwhile."""
+
+    def __init__(self, wait: Callable[[], dict[str, Any] | None]) -> None:
+        self.done = threading.Event()
+        self._result: dict[str, Any] = {}
+
+        def waiter() -> None:
+            try:
+                self._result["value"] = wait()
+            except AwsFailed as exc:
+                self._result["error"] = exc
+            finally:
+                self.done.set()
+
+        self._thread = threading.Thread(target=waiter, daemon=True)
+        self._thread.start()
+
+    def result(self) -> dict[str, Any] | None:
+        self._thread.join()
+        if "error" in self._result:
+            raise self._result["error"]
+        value: dict[str, Any] | None = self._result.get("value")
+        return value
+
+
 def _wait(project: Project, spec: TaskSpec, task_arn: str, seconds: float | None,
           follow: bool) -> dict[str, Any] | None:
     poll = poll_seconds()
     if not follow:
         return aws_run.wait(project, task_arn, seconds, poll)
-    done = threading.Event()
-    result: dict[str, Any] = {}
-
-    def waiter() -> None:
-        try:
-            result["task"] = aws_run.wait(project, task_arn, seconds, poll)
-        except AwsFailed as exc:
-            result["error"] = exc
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=waiter, daemon=True)
-    thread.start()
+    waiting = _Waiting(lambda: aws_run.wait(project, task_arn, seconds, poll))
     rendered = sys.stdout.isatty()
-    for line in follow_stream(project, spec.log_group, names.log_stream(task_arn), done.is_set,
-                              poll):
-        if rendered:  # for people on a terminal; JSON lines when piped
-            out.print(render(line), highlight=False)
-        else:
-            sys.stdout.write(line + "\n")
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    task: dict[str, Any] | None = result.get("task")
-    return task
+    for line in follow_stream(project, spec.log_group, names.log_stream(task_arn),
+                              waiting.done.is_set, poll):
+        _show(line, rendered)
+    return waiting.result()
+
+
+def _show(line: str, rendered: bool) -> None:
+    if rendered:  # for people on a terminal; JSON lines when piped
+        out.print(render(line), highlight=False)
+    else:
+        sys.stdout.write(line + "\n")
+
+
+def _run_through_runner(project: Project, spec: TaskSpec, event_json: str | None,
+                        env: dict[str, str], wait: bool, follow: bool, seconds: float | None,
+                        timeout: str | None) -> None:
+    if env:
+        raise ProblemsError([Problem(
+            f"{spec.name} runs through the stage's runner (it has {', '.join(spec.runner_reasons)})"
+            ", whose runs carry only fargo's own variables: pass values in --event instead",
+            key="--env")])
+    if spec.compute == "fargate" and (problems := project.network_problems((spec.name,))):
+        raise ProblemsError(problems)
+    execution_arn, run_id = aws_runner.start(project, spec, event_json)
+    out.print(execution_arn)
+    if not wait:
+        return
+    ended = _wait_runner(project, spec, execution_arn, seconds, follow)
+    if ended is None:
+        err.print(f"[yellow]still going after {timeout}; stopped waiting (the run goes on: "
+                  f"fargo status --stage {project.stage.name})[/yellow]")
+        sys.exit(contract.EXIT_TIMEOUT)
+    outcome, tried = aws_runner.outcome(project, ended)
+    for number, attempt in enumerate(tried, 1):
+        code = "" if attempt["exit_code"] is None else f" (exit {attempt['exit_code']})"
+        err.print(f"attempt {number}: {attempt['status']}{code}")
+    style = "green" if outcome.status in ("succeeded", "skipped") else "red"
+    err.print(f"[{style}]{spec.name}: {outcome.status}[/{style}] — {outcome.explanation} "
+              f"(run {run_id})")
+    sys.exit(outcome.exit_code)
+
+
+def _wait_runner(project: Project, spec: TaskSpec, execution_arn: str,
+                 seconds: float | None, follow: bool) -> dict[str, Any] | None:
+    poll = poll_seconds()
+    if not follow or spec.compute != "fargate":
+        return aws_runner.wait(project, execution_arn, seconds, poll)
+    waiting = _Waiting(lambda: aws_runner.wait(project, execution_arn, seconds, poll))
+    done = waiting.done
+    followed: set[str] = set()
+    rendered = sys.stdout.isatty()
+    while not done.is_set():  # each attempt's log in turn, while the run goes on
+        tried = aws_runner.attempts(project, execution_arn)
+        current = next((a for a in tried if a["task"] and a["task"] not in followed), None)
+        if current is None:
+            done.wait(poll)
+            continue
+        followed.add(current["task"])
+        number = tried.index(current) + 1
+
+        def attempt_over(number: int = number) -> bool:
+            if done.is_set():
+                return True
+            later = aws_runner.attempts(project, execution_arn)
+            return len(later) > number or later[number - 1]["status"] != "running"
+
+        err.print(f"attempt {number}: {aws_run.task_id(current['task'])}")
+        for line in follow_stream(project, spec.log_group, names.log_stream(current["task"]),
+                                  attempt_over, poll):
+            _show(line, rendered)
+    return waiting.result()
 
 
 def _next_fire(spec: TaskSpec, state: str) -> tuple[datetime | None, str]:
@@ -124,10 +208,11 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
     project = project_of(ctx, stage)
     states = schedules.schedule_states(project)
     running = aws_run.running_tasks(project)
+    going = aws_runner.in_progress(project)  # runs of the runner: queued, running, retrying
     last: dict[str, dict[str, Any] | None] = {}
     for spec in project.tasks:
-        if spec.compute == "fargate":
-            recent = history.history(project, spec, 1)
+        if spec.compute == "fargate" or spec.uses_runner:
+            recent = [r for r in history.job_history(project, spec, 5) if r["status"] != "running"]
             last[spec.name] = recent[0] if recent else None
     rows: list[dict[str, Any]] = []
     for spec in project.tasks:
@@ -143,12 +228,14 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
             "last_started": run["started_at"] if run else None,
             "last_duration_s": run["duration_s"] if run else None,
             "running": len(running.get(spec.name, [])),
+            "runner": spec.uses_runner,
+            "runs": going.get(spec.name, []),
         })
     if as_json:
         print_json(rows)
         return
     table = Table(title=f"{project.app_name} · stage {stage}", title_justify="left")
-    for column in ("job", "compute", "schedule", "next fire", "state", "last run", "running"):
+    for column in ("job", "compute", "schedule", "next fire", "state", "last run", "now"):
         table.add_column(column)
     for row in rows:
         last_text = "-"
@@ -156,9 +243,12 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
             took = format_duration(row["last_duration_s"]) if row["last_duration_s"] else ""
             last_text = f"{row['last_status']} {row['last_started'] or ''} {took}".strip()
         state = row["state"]
+        now = [f"{plural(row['running'], 'task')} running"] if row["running"] else []
+        now += [f"{run['state']} ({run['run_id']})" for run in row["runs"]
+                if run["state"] != "running"]
         table.add_row(row["name"], row["compute"], row["schedule"] or "-", row["next_fire_text"],
                       f"[yellow]{state}[/yellow]" if state == "DISABLED" else state, last_text,
-                      str(row["running"]) if row["running"] else "-")
+                      ", ".join(now) or "-")
     out.print(table)
 
 

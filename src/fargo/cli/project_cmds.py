@@ -83,7 +83,7 @@ def _size(spec: TaskSpec) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @click.pass_context
 def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
-    """List every job: compute, schedule, time zone, next fire, size, enabled."""
+    """List every job: compute, schedule, time zone, next fire, size, how AWS starts it."""
     project = project_of(ctx, stage)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
@@ -94,14 +94,15 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
             "timezone": spec.timezone, "next_fire": format_utc(fire) if fire else None,
             "cpu": spec.cpu, "memory": spec.memory, "timeout": spec.timeout,
             "enabled": spec.enabled, "description": spec.description,
-            "aws_name": spec.full_name,
+            "aws_name": spec.full_name, "on_aws": _on_aws(spec),
+            "runner_reasons": list(spec.runner_reasons),
         })
     if as_json:
         print_json(rows)
         return
     table = Table(title=f"{project.app_name} · stage {project.stage.name}", title_justify="left")
     for column in ("job", "compute", "schedule", "time zone", "next fire", "size", "timeout",
-                   "enabled"):
+                   "enabled", "on AWS"):
         table.add_column(column)
     for spec in project.tasks:
         fire = spec.next_fire(now)
@@ -113,8 +114,24 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
             spec.name, spec.compute + (" (spot)" if spec.spot else ""),
             spec.schedule or "on demand", spec.timezone, local or "-", _size(spec),
             f"{spec.timeout}s", "yes" if spec.enabled else "[yellow]no[/yellow]",
+            _on_aws(spec),
         )
     out.print(table)
+    runner = [s for s in project.tasks if s.uses_runner]
+    if runner:
+        out.print("runner: started through the stage's runner, which keeps overlap, retries "
+                  "and timeout as fargo up does (" + "; ".join(
+                      f"{s.name}: {', '.join(s.runner_reasons)}" for s in runner) + ")")
+    if any(s.scheduled for s in project.tasks):
+        out.print("catchup applies to fargo up only: on AWS a fire missed while a schedule was "
+                  "paused or disabled is not run later")
+
+
+def _on_aws(spec: TaskSpec) -> str:
+    """How AWS starts the job: directly by its schedule, or through the stage's runner."""
+    if spec.uses_runner:
+        return "runner"
+    return "direct" if spec.scheduled else "on demand"
 
 
 @click.command(name="config")

@@ -146,9 +146,8 @@ def _aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
         title = f"{project.app_name}-{stage}"
     else:
         spec = project.require(task)
-        rows = [{"job": spec.name, **row} for row in (
-            aws_history.history(project, spec, last) if spec.compute == "fargate"
-            else aws_history.lambda_history(project, spec, last))]
+        rows = [{"job": spec.name, **row}
+                for row in aws_history.job_history(project, spec, last)]
         title = spec.full_name
     if as_json:
         print_json(rows)
@@ -167,6 +166,14 @@ def _aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
                       format_duration(row["duration_s"]) if row["duration_s"] else "-",
                       row["status"], "-" if row["exit_code"] is None else str(row["exit_code"]),
                       " ".join(x for x in (row["stop_code"], row["stopped_reason"]) if x))
+        for number, attempt in enumerate(row.get("attempts") or [], 1):  # a runner's run
+            table.add_row("", f"  attempt {attempt.get('attempt') or number}: {attempt['task']}",
+                          "", attempt["started_at"] or "-", attempt["stopped_at"] or "-",
+                          format_duration(attempt["duration_s"]) if attempt["duration_s"]
+                          else "-", attempt["status"],
+                          "-" if attempt["exit_code"] is None else str(attempt["exit_code"]),
+                          " ".join(x for x in (attempt["stop_code"], attempt["stopped_reason"])
+                                   if x))
     out.print(table)
 
 

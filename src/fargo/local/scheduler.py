@@ -33,12 +33,11 @@ from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
 from fargo.project.paths import ProjectPaths
+from fargo.project.runner import retry_delay
 from fargo.runtime import contract
 from fargo.schedule import Expression, load_zone, parse
 from fargo.timeutil import format_utc
 
-RETRY_BASE_SECONDS = 30.0  # clock seconds before the first retry; doubles each attempt
-RETRY_MAX_SECONDS = 900.0
 IDLE_WAKE_SECONDS = 60.0  # real seconds: re-read the clock at least this often (clock jumps)
 DEFAULT_GRACE_SECONDS = 10.0
 
@@ -446,7 +445,7 @@ class Scheduler:
             outcome.status == "timed_out" and spec.retry_timeouts)
         if not retryable or job.attempt > spec.retries or self.stop_reason is not None:
             return
-        delay = min(RETRY_BASE_SECONDS * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
+        delay = retry_delay(job.attempt)  # the runner on AWS waits the same
         due = self.clock.now() + timedelta(seconds=delay)
         request = self._request(spec, parse_iso(job.slot) if job.slot else None,
                                 job.attempt + 1)

@@ -73,6 +73,13 @@ class TaskSpec:
     log_retention_days: int
     description: str | None
     provenance: Mapping[str, str] = field(default_factory=dict)
+    # Why the job goes through the stage's runner on AWS (project/runner.py); empty: it is
+    # started directly by its schedule.
+    runner_reasons: tuple[str, ...] = ()
+
+    @property
+    def uses_runner(self) -> bool:
+        return bool(self.runner_reasons)
 
     @property
     def full_name(self) -> str:

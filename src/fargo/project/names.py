@@ -46,6 +46,30 @@ def task_group(family: str) -> str:
     return f"family:{family}"
 
 
+def runner_task_group(family: str) -> str:
+    """The ECS task group of runs the stage's runner starts (its own, so per-task failure
+    alerts leave them to the runner's once-per-run alert)."""
+    return f"fargo-runner:{family}"
+
+
+def runner(app: str, stage: str) -> str:
+    """The stage's runner: state machine and role."""
+    return f"{prefix(app, stage)}-runner"
+
+
+def runner_arn(partition: str, region: str, account: str, app: str, stage: str) -> str:
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{runner(app, stage)}"
+
+
+def partition(region: str) -> str:
+    """The AWS partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def log_stream(task_arn: str) -> str:
     """The awslogs stream of a task's job container."""
     return f"{LOG_STREAM_PREFIX}/{CONTAINER}/{task_arn.rsplit('/', 1)[-1]}"

@@ -11,6 +11,7 @@ a job without touching code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from fargo.project import names
 from fargo.project.config import check_against_schema
 from fargo.project.model import Compute, Stage, TaskSpec, job_variables
 from fargo.project.paths import CONFIG_DIR, CONFIG_FILE
+from fargo.project.runner import runner_reasons
 from fargo.project.settings import (
     BY_NAME,
     FARGATE_DEFAULTS,
@@ -193,7 +195,7 @@ class TaskResolver:
         start, end = self._window(values["start_date"], values["end_date"])
         if self.problems:
             return None
-        return TaskSpec(
+        spec = TaskSpec(
             name=d.name, app_name=self.app_name, stage=self.stage, kind=d.kind,
             handler=d.location, compute=compute, schedule=schedule, timezone=timezone,
             flexible_window_minutes=values["flexible_window_minutes"], start_date=start,
@@ -209,6 +211,32 @@ class TaskResolver:
             log_retention_days=int(values["log_retention_days"]),
             description=values["description"], provenance=dict(self.provenance),
         )
+        return self._on_aws(spec)
+
+    def _on_aws(self, spec: TaskSpec) -> TaskSpec:
+        """The job as AWS runs it: through the runner when it needs it (project/runner.py)."""
+        reasons = runner_reasons(spec)
+        changes: dict[str, Any] = {"runner_reasons": reasons}
+        guard = spec.overlap != "allow" and any(r.startswith("overlap=") for r in reasons)
+        if guard and spec.compute == "lambda":
+            # The runner keeps a Lambda job's runs apart with the function's own concurrency.
+            if spec.reserved_concurrency is None:
+                changes["reserved_concurrency"] = 1
+                changes["provenance"] = {**spec.provenance, "reserved_concurrency":
+                                         f"1: keeps runs apart on AWS (overlap={spec.overlap})"}
+            elif spec.reserved_concurrency != 1:
+                self._problem(self.sources["reserved_concurrency"], f"overlap={spec.overlap} "
+                              "cannot be kept "
+                              f"on AWS with reserved_concurrency {spec.reserved_concurrency}: "
+                              "the runner keeps a Lambda job's runs apart with a reserved "
+                              "concurrency of 1; set it to 1 (or leave it unset), or set "
+                              "overlap to allow", "warning")
+        if spec.schedule is not None and not spec.provenance.get("catchup", "default") \
+                .startswith("default"):
+            self._problem(self.sources["catchup"], f"catchup={spec.catchup} applies to fargo up "
+                          "only: on AWS a fire missed while the schedule was paused or disabled "
+                          "is not run later", "notice")
+        return dataclasses.replace(spec, **changes)
 
     # --- individual checks -------------------------------------------------------------------
 

@@ -46,6 +46,10 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
         "flexible_window_minutes": spec.flexible_window_minutes,
         "start_date": spec.start_date,
         "end_date": spec.end_date,
+        "retries": spec.retries,
+        "retry_timeouts": spec.retry_timeouts,
+        "overlap": spec.overlap,
+        "runner": spec.uses_runner,  # fargo's decision (project/runner.py), not the module's
     }
     job["subnets"] = list(spec.subnets)
     job["security_groups"] = list(spec.security_groups)
@@ -151,7 +155,7 @@ def build_root(project: Project) -> dict[str, Any]:
             name: {"value": f"${{module.jobs.{name}}}"}
             for name in ("jobs", "cluster_arn", "schedule_group", "execution_role_arn",
                          "scheduler_role_arn", "dead_letter_queue_arn", "network",
-                         "runs_log_group", "alert_topic_arn")
+                         "runs_log_group", "alert_topic_arn", "runner_arn")
         },
     }
     if own_repository and has_fargate:

@@ -7,7 +7,7 @@ locals {
   role_arn_prefix  = "arn:${local.partition}:iam::${local.account}:role${local.role_path}${local.prefix}-"
   # The roles the scheduler hands to ECS: the execution role and the task roles of scheduled
   # jobs, one by one while that fits IAM's inline policy quota, else the stage's role path.
-  scheduled_task_roles = [for k, j in local.created_task_roles : "${local.role_arn_prefix}${k}" if j.schedule != null]
+  scheduled_task_roles = [for k, j in local.created_task_roles : "${local.role_arn_prefix}${k}" if contains(keys(local.direct_fargate), k)]
   passed_roles = length(local.scheduled_task_roles) <= 40 ? concat(
     var.execution_role_arn == null ? ["${local.role_arn_prefix}exec"] : [],
     local.scheduled_task_roles,
@@ -162,11 +162,11 @@ data "aws_iam_policy_document" "scheduler" {
   count = length(local.scheduled_jobs) > 0 ? 1 : 0
 
   dynamic "statement" {
-    for_each = length([for k, j in local.fargate_jobs : k if j.schedule != null]) > 0 ? [1] : []
+    for_each = length(local.direct_fargate) > 0 ? [1] : []
     content {
       sid       = "RunJobTasks"
       actions   = ["ecs:RunTask"]
-      resources = local.families
+      resources = local.direct_families
       condition {
         test     = "ArnEquals"
         variable = "ecs:cluster"
@@ -176,7 +176,7 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   dynamic "statement" {
-    for_each = length([for k, j in local.fargate_jobs : k if j.schedule != null]) > 0 ? [1] : []
+    for_each = length(local.direct_fargate) > 0 ? [1] : []
     content {
       sid       = "PassJobRoles"
       actions   = ["iam:PassRole"]
@@ -190,7 +190,7 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   dynamic "statement" {
-    for_each = length([for k, j in local.fargate_jobs : k if j.schedule != null]) > 0 ? [1] : []
+    for_each = length(local.direct_fargate) > 0 ? [1] : []
     content {
       sid       = "TagStartedTasks"
       actions   = ["ecs:TagResource"]
@@ -204,12 +204,21 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   dynamic "statement" {
-    for_each = length([for k, j in local.lambda_jobs : k if j.schedule != null]) > 0 && local.use_scheduler ? [1] : []
+    for_each = length([for k, j in local.direct_jobs : k if j.compute == "lambda"]) > 0 && local.use_scheduler ? [1] : []
     content {
       sid     = "InvokeJobFunctions"
       actions = ["lambda:InvokeFunction"]
-      resources = [for k, j in local.lambda_jobs :
-      "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.prefix}-${k}" if j.schedule != null]
+      resources = [for k, j in local.direct_jobs :
+      "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.prefix}-${k}" if j.compute == "lambda"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length([for k, j in local.scheduled_jobs : k if contains(keys(local.runner_jobs), k)]) > 0 ? [1] : []
+    content {
+      sid       = "StartRunner"
+      actions   = ["states:StartExecution"]
+      resources = [local.runner_arn]
     }
   }
 

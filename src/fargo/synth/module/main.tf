@@ -24,10 +24,12 @@ locals {
   has_dlq    = var.create_dead_letter_queue || var.dead_letter_queue_arn != null
   has_alerts = var.create_alert_topic || var.alert_topic_arn != null
 
-  # Task definition families the scheduler may run. Listed one by one while that fits IAM's
-  # 10,240-character inline policy quota; beyond that, the <app>-<stage>- prefix.
-  families = length(local.fargate_jobs) <= 40 ? [
-    for k, j in local.fargate_jobs : "arn:${local.partition}:ecs:${local.region}:${local.account}:task-definition/${local.prefix}-${k}:*"
+  # Task definition families the scheduler starts directly (jobs without the runner). Listed
+  # one by one while that fits IAM's 10,240-character inline policy quota; beyond that, the
+  # <app>-<stage>- prefix.
+  direct_fargate = { for k, j in local.fargate_jobs : k => j if j.schedule != null && !contains(keys(local.runner_jobs), k) }
+  direct_families = length(local.direct_fargate) <= 40 ? [
+    for k, j in local.direct_fargate : "arn:${local.partition}:ecs:${local.region}:${local.account}:task-definition/${local.prefix}-${k}:*"
   ] : ["arn:${local.partition}:ecs:${local.region}:${local.account}:task-definition/${local.prefix}-*:*"]
 
   # Secrets: SSM parameter names/ARNs and Secrets Manager ARNs (without JSON key/version suffix).
@@ -50,7 +52,7 @@ locals {
   created_fn_roles    = { for k, j in local.lambda_jobs : k => j if j.task_role_arn == null }
   execution_role_arn  = var.execution_role_arn != null ? var.execution_role_arn : (length(local.fargate_jobs) > 0 ? aws_iam_role.execution[0].arn : null)
   # Roles given by ARN that the scheduler must be allowed to pass to ECS.
-  given_roles = distinct(compact(concat([var.execution_role_arn], [for k, j in local.fargate_jobs : j.task_role_arn])))
+  given_roles = distinct(compact(concat([var.execution_role_arn], [for k, j in local.direct_fargate : j.task_role_arn])))
 
   job_tags = { for k, j in var.jobs : k => merge(var.tags, j.tags, {
     "fargo:app"   = var.app_name

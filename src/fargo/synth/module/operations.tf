@@ -5,17 +5,28 @@ locals {
   group_prefix   = "family:${local.prefix}-"
   runs_log_group = "/fargo/${var.app_name}/${var.stage}/_runs"
   alert_topic    = var.create_alert_topic ? aws_sns_topic.alerts[0].arn : var.alert_topic_arn
-  watch_tasks    = length(local.fargate_jobs) > 0
-  # ECS Task State Change to STOPPED, for this stage's cluster and task groups.
+  watch_tasks    = length(local.fargate_jobs) > 0 || local.has_runner
+  # ECS Task State Change to STOPPED, for this stage's cluster and task groups (started
+  # directly, or by the runner).
   stopped_tasks = {
     source        = ["aws.ecs"]
     "detail-type" = ["ECS Task State Change"]
     detail = {
       clusterArn = [local.cluster_arn]
-      group      = [{ prefix = local.group_prefix }]
+      group      = [{ prefix = local.group_prefix }, { prefix = local.runner_group_prefix }]
       lastStatus = ["STOPPED"]
     }
   }
+  # Runs of the runner that ended: a run's outcome after all its attempts, or its skip.
+  runner_executions = {
+    source        = ["aws.states"]
+    "detail-type" = ["Step Functions Execution Status Change"]
+    detail = {
+      stateMachineArn = [local.runner_arn]
+      status          = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    }
+  }
+  runs_rules = concat(aws_cloudwatch_event_rule.runs[*].arn, aws_cloudwatch_event_rule.runner_runs[*].arn)
 }
 
 resource "aws_cloudwatch_log_group" "runs" {
@@ -29,7 +40,7 @@ resource "aws_cloudwatch_log_group" "runs" {
 }
 
 resource "aws_cloudwatch_event_rule" "runs" {
-  count         = var.record_runs && local.watch_tasks ? 1 : 0
+  count         = var.record_runs && length(local.fargate_jobs) > 0 ? 1 : 0
   name          = "${local.prefix}-runs"
   description   = "Stopped tasks of ${local.prefix}, recorded for fargo history"
   event_pattern = jsonencode(local.stopped_tasks)
@@ -37,8 +48,23 @@ resource "aws_cloudwatch_event_rule" "runs" {
 }
 
 resource "aws_cloudwatch_event_target" "runs" {
-  count     = var.record_runs && local.watch_tasks ? 1 : 0
+  count     = var.record_runs && length(local.fargate_jobs) > 0 ? 1 : 0
   rule      = aws_cloudwatch_event_rule.runs[0].name
+  target_id = "runs-log"
+  arn       = aws_cloudwatch_log_group.runs[0].arn
+}
+
+resource "aws_cloudwatch_event_rule" "runner_runs" {
+  count         = var.record_runs && local.has_runner ? 1 : 0
+  name          = "${local.prefix}-runner-runs"
+  description   = "Ended runs of ${local.prefix}'s runner, recorded for fargo history"
+  event_pattern = jsonencode(local.runner_executions)
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "runner_runs" {
+  count     = var.record_runs && local.has_runner ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.runner_runs[0].name
   target_id = "runs-log"
   arn       = aws_cloudwatch_log_group.runs[0].arn
 }
@@ -55,7 +81,7 @@ data "aws_iam_policy_document" "runs_delivery" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.runs[0].arn]
+      values   = local.runs_rules
     }
   }
 }
@@ -103,6 +129,7 @@ data "aws_iam_policy_document" "alerts" {
       variable = "aws:SourceArn"
       values = [
         "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-failures",
+        "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-runner-failures",
         "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${local.prefix}-dead-letters",
       ]
     }
@@ -116,13 +143,14 @@ resource "aws_sns_topic_policy" "alerts" {
 }
 
 resource "aws_cloudwatch_event_rule" "failures" {
-  count       = local.has_alerts && local.watch_tasks ? 1 : 0
+  count       = local.has_alerts && length(local.fargate_jobs) > 0 ? 1 : 0
   name        = "${local.prefix}-failures"
   description = "Tasks of ${local.prefix} that failed to start, were interrupted or exited non-zero"
   # Exit codes are absent when a container never started (image pull, secrets), so stop codes
   # are matched too.
   event_pattern = jsonencode(merge(local.stopped_tasks, {
     detail = merge(local.stopped_tasks.detail, {
+      group = [{ prefix = local.group_prefix }] # not the runner's tasks: it alerts per run
       "$or" = [
         { stopCode = ["TaskFailedToStart", "SpotInterruption", "TerminationNotice", "InfrastructureHealth"] },
         { containers = { exitCode = [{ "anything-but" = 0 }] } },
@@ -133,7 +161,7 @@ resource "aws_cloudwatch_event_rule" "failures" {
 }
 
 resource "aws_cloudwatch_event_target" "failures" {
-  count     = local.has_alerts && local.watch_tasks ? 1 : 0
+  count     = local.has_alerts && length(local.fargate_jobs) > 0 ? 1 : 0
   rule      = aws_cloudwatch_event_rule.failures[0].name
   target_id = "alerts"
   arn       = local.alert_topic
@@ -147,6 +175,34 @@ resource "aws_cloudwatch_event_target" "failures" {
       exit   = "$.detail.containers[0].exitCode"
     }
     input_template = "\"fargo ${local.prefix}: <group> stopped (exit <exit>, <code>): <reason> - <task>\""
+  }
+}
+
+# A run through the runner alerts once, when its last attempt failed (not once per attempt).
+resource "aws_cloudwatch_event_rule" "runner_failures" {
+  count       = local.has_alerts && local.has_runner ? 1 : 0
+  name        = "${local.prefix}-runner-failures"
+  description = "Runs of ${local.prefix} jobs that failed after their last attempt, or timed out"
+  event_pattern = jsonencode(merge(local.runner_executions, {
+    detail = merge(local.runner_executions.detail, { status = ["FAILED", "TIMED_OUT", "ABORTED"] })
+  }))
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "runner_failures" {
+  count     = local.has_alerts && local.has_runner ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.runner_failures[0].name
+  target_id = "alerts"
+  arn       = local.alert_topic
+
+  input_transformer {
+    input_paths = {
+      status    = "$.detail.status"
+      error     = "$.detail.error"
+      cause     = "$.detail.cause"
+      execution = "$.detail.executionArn"
+    }
+    input_template = "\"fargo ${local.prefix}: run <status> (<error>): <cause> - <execution>\""
   }
 }
 

@@ -47,7 +47,13 @@ output "jobs" {
     timezone        = j.timezone
     spot            = j.spot
     schedule_name   = j.schedule == null ? null : "${local.prefix}-${k}"
+    runner          = contains(keys(local.runner_jobs), k)
   } }
+}
+
+output "runner_arn" {
+  description = "The stage's runner state machine (jobs with retries or an overlap guard go through it), if any."
+  value       = local.has_runner ? aws_sfn_state_machine.runner[0].arn : null
 }
 
 output "runs_log_group" {

@@ -21,7 +21,7 @@ locals {
       ]
     }]
   })
-  scheduler_lambda_event = jsonencode({
+  scheduler_event = {
     version       = "0"
     id            = "<aws.scheduler.execution-id>"
     "detail-type" = "Scheduled Event"
@@ -31,7 +31,26 @@ locals {
     time          = "<aws.scheduler.scheduled-time>"
     resources     = ["<aws.scheduler.schedule-arn>"]
     detail        = {}
-  })
+  }
+  scheduler_lambda_event = jsonencode(local.scheduler_event)
+  # A job that goes through the runner: the execution's input (a Fargate job builds its
+  # scheduled event from FARGO_SCHEDULED_TIME, as when it is started directly).
+  scheduler_runner_input = { for k, j in local.runner_jobs : k => jsonencode(merge(local.runner_input[k], {
+    run_id         = "<aws.scheduler.execution-id>"
+    scheduled_time = "<aws.scheduler.scheduled-time>"
+    # (through JSON text: the two branches are objects of different shapes)
+    event = jsondecode(j.compute == "fargate" ? "{}" : jsonencode(local.scheduler_event))
+  })) }
+  rules_runner_input = { for k, j in local.runner_jobs : k => jsonencode(merge(local.runner_input[k], {
+    run_id         = "<id>"
+    scheduled_time = "<time>"
+    event = jsondecode(j.compute == "fargate" ? "{}" : jsonencode({
+      version = "0", id = "<id>", "detail-type" = "Scheduled Event", source = "aws.events",
+      account = local.account, region = local.region, time = "<time>", resources = [], detail = {}
+    }))
+  })) }
+  # Scheduled jobs started directly (no runner): the scheduler's own ECS or Lambda target.
+  direct_jobs = { for k, j in local.scheduled_jobs : k => j if !contains(keys(local.runner_jobs), k) }
 }
 
 # --- EventBridge Scheduler (default) -------------------------------------------------------
@@ -61,12 +80,14 @@ resource "aws_scheduler_schedule" "job" {
   }
 
   target {
-    arn      = each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn
+    arn = (contains(keys(local.runner_jobs), each.key) ? aws_sfn_state_machine.runner[0].arn :
+    each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn)
     role_arn = aws_iam_role.scheduler[0].arn
-    input    = each.value.compute == "fargate" ? local.scheduler_overrides : local.scheduler_lambda_event
+    input = (contains(keys(local.runner_jobs), each.key) ? local.scheduler_runner_input[each.key] :
+    each.value.compute == "fargate" ? local.scheduler_overrides : local.scheduler_lambda_event)
 
     dynamic "ecs_parameters" {
-      for_each = each.value.compute == "fargate" ? [1] : []
+      for_each = each.value.compute == "fargate" && !contains(keys(local.runner_jobs), each.key) ? [1] : []
       content {
         task_definition_arn     = local.ecs_target[each.key].task_definition_arn
         task_count              = 1
@@ -135,11 +156,12 @@ resource "aws_cloudwatch_event_target" "job" {
   for_each  = local.use_scheduler ? {} : local.scheduled_jobs
   rule      = aws_cloudwatch_event_rule.job[each.key].name
   target_id = "job"
-  arn       = each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn
-  role_arn  = each.value.compute == "fargate" ? aws_iam_role.scheduler[0].arn : null
+  arn = (contains(keys(local.runner_jobs), each.key) ? aws_sfn_state_machine.runner[0].arn :
+  each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn)
+  role_arn = each.value.compute == "fargate" || contains(keys(local.runner_jobs), each.key) ? aws_iam_role.scheduler[0].arn : null
 
   dynamic "ecs_target" {
-    for_each = each.value.compute == "fargate" ? [1] : []
+    for_each = each.value.compute == "fargate" && !contains(keys(local.runner_jobs), each.key) ? [1] : []
     content {
       task_definition_arn     = local.ecs_target[each.key].task_definition_arn
       task_count              = 1
@@ -166,7 +188,15 @@ resource "aws_cloudwatch_event_target" "job" {
   }
 
   dynamic "input_transformer" {
-    for_each = each.value.compute == "fargate" ? [1] : []
+    for_each = contains(keys(local.runner_jobs), each.key) ? [1] : []
+    content {
+      input_paths    = { time = "$.time", id = "$.id" }
+      input_template = local.rules_runner_input[each.key]
+    }
+  }
+
+  dynamic "input_transformer" {
+    for_each = each.value.compute == "fargate" && !contains(keys(local.runner_jobs), each.key) ? [1] : []
     content {
       input_paths = { time = "$.time", id = "$.id" }
       input_template = jsonencode({
@@ -195,7 +225,7 @@ resource "aws_cloudwatch_event_target" "job" {
 }
 
 resource "aws_lambda_permission" "rule" {
-  for_each      = local.use_scheduler ? {} : { for k, j in local.scheduled_jobs : k => j if j.compute == "lambda" }
+  for_each      = local.use_scheduler ? {} : { for k, j in local.direct_jobs : k => j if j.compute == "lambda" }
   statement_id  = "fargo-schedule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.job[each.key].function_name

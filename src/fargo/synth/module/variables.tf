@@ -163,7 +163,7 @@ variable "tags" {
 }
 
 variable "jobs" {
-  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'."
+  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard)."
   type = map(object({
     compute                 = optional(string, "fargate")
     schedule                = optional(string)
@@ -188,6 +188,10 @@ variable "jobs" {
     flexible_window_minutes = optional(number)
     start_date              = optional(string)
     end_date                = optional(string)
+    retries                 = optional(number, 0)
+    retry_timeouts          = optional(bool, false)
+    overlap                 = optional(string, "skip")
+    runner                  = optional(bool)
   }))
 
   validation {
@@ -217,6 +221,14 @@ variable "jobs" {
   validation {
     condition     = alltrue([for k, j in var.jobs : j.ephemeral_storage_gib == null || (coalesce(j.ephemeral_storage_gib, 21) >= 21 && coalesce(j.ephemeral_storage_gib, 21) <= 200)])
     error_message = "jobs[*].ephemeral_storage_gib: 21-200."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : contains(["skip", "queue", "allow"], j.overlap)])
+    error_message = "jobs[*].overlap: \"skip\", \"queue\" or \"allow\"."
+  }
+  validation {
+    condition     = alltrue([for k, j in var.jobs : j.retries >= 0 && j.retries <= 10 && floor(j.retries) == j.retries])
+    error_message = "jobs[*].retries: a whole number 0-10."
   }
   validation {
     condition     = alltrue([for k, j in var.jobs : contains(["x86_64", "arm64"], j.architecture)])

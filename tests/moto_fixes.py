@@ -1,0 +1,220 @@
+"""Where moto 5.2.5 differs from AWS in ways the runner's tests depend on, make it behave as AWS.
+
+The test server runs moto in this process, so these are applied to moto's own classes once,
+before the server starts. Each one names the AWS behaviour it restores; none touches fargo.
+
+- Step Functions: `ValidateStateMachineDefinition` and `ListStateMachineVersions` are missing
+  from moto's HTTP responses (terraform's aws_sfn_state_machine calls both); moto's own ASL
+  parser implements the validation, so the handler calls it.
+- Service integrations: AWS takes PascalCase parameters (`Cluster`, `TaskDefinition`) and
+  returns PascalCase results; moto passes the parameters to boto3 unchanged (which rejects
+  them). The request and response are converted with botocore's own service model.
+- `ecs:runTask`: AWS takes `CapacityProviderStrategy` (Fargate Spot; CDK's EcsRunTask
+  capacity-provider integration test runs it); moto's list of parameters predates it.
+- `ecs:runTask.sync`: AWS fails the state with `States.TaskFailed` when a container exits
+  non-zero, its cause the task's description as JSON; moto returns the task as a success.
+- `ListTasks(desiredStatus=RUNNING)`: in AWS a task that stopped wants STOPPED; moto leaves
+  every task's desired status RUNNING forever, so a stopped run would look like one going on.
+- Containers: moto never runs one, so every task "exits" 0. A stand-in container decides: a
+  test in this process registers the exit codes the next tasks of a family end with
+  (`exit_next_tasks`); a test talking to a moto of its own process puts them in the run's
+  event, `{"moto_exit_codes": [1, 0]}`, one per attempt (FARGO_ATTEMPT).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict, deque
+from typing import Any
+
+CONTAINER_EXITS: dict[str, deque[int | None]] = defaultdict(deque)
+_LOCK = threading.Lock()
+_applied = False
+
+
+def exit_next_tasks(family: str, *codes: int | None) -> None:
+    """The next tasks of `family` stop with these container exit codes (None: no exit code)."""
+    with _LOCK:
+        CONTAINER_EXITS[family].clear()
+        CONTAINER_EXITS[family].extend(codes)
+
+
+def reset() -> None:
+    with _LOCK:
+        CONTAINER_EXITS.clear()
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    _stepfunctions_handlers()
+    _service_integration_casing()
+    _ecs_sync_failure()
+    _container_exits()
+
+
+def _stepfunctions_handlers() -> None:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def validate_state_machine_definition(self: Any) -> ActionResult:
+        definition = self._get_param("definition")
+        diagnostics = []
+        try:
+            StaticAnalyser().analyse(definition)  # what moto's own provider runs
+            result = "OK"
+        except Exception as exc:  # moto's InvalidDefinition and parser errors alike
+            result = "FAIL"
+            diagnostics.append({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED",
+                                "message": str(getattr(exc, "message", exc))})
+        return ActionResult({"result": result, "diagnostics": diagnostics, "truncated": False})
+
+    def list_state_machine_versions(self: Any) -> ActionResult:
+        return ActionResult({"stateMachineVersions": []})
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+def _operation_model(service: str, snake_action: str) -> Any:
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model(service)
+    for name in model.operation_names:
+        if xform_name(name) == snake_action:
+            return model.operation_model(name)
+    return None
+
+
+def _service_integration_casing() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+    )
+
+    service_class = state_task_service.StateTaskService
+
+    def normalise_parameters(self: Any, parameters: dict[str, Any],
+                             boto_service_name: str | None = None,
+                             service_action_name: str | None = None) -> None:
+        service = self._get_boto_service_name(boto_service_name=boto_service_name)
+        action = self._get_boto_service_action(service_action_name=service_action_name)
+        operation = _operation_model(service, action)
+        if operation is not None and operation.input_shape is not None:
+            self._to_boto_request(parameters, operation.input_shape)
+
+    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
+                           service_action_name: str | None = None) -> None:
+        service = self._get_boto_service_name(boto_service_name=boto_service_name)
+        action = self._get_boto_service_action(service_action_name=service_action_name)
+        operation = _operation_model(service, action)
+        if operation is not None and operation.output_shape is not None:
+            self._from_boto_response(response, operation.output_shape)
+
+    service_class._normalise_parameters = normalise_parameters
+    service_class._normalise_response = normalise_response
+
+
+def _ecs_sync_failure() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_ecs,
+    )
+
+    state_task_service_ecs._SUPPORTED_API_PARAM_BINDINGS["runtask"].add(
+        "CapacityProviderStrategy")
+    ecs_class = state_task_service_ecs.StateTaskServiceEcs
+    original = ecs_class._build_sync_resolver
+
+    def build_sync_resolver(self: Any, *args: Any, **kwargs: Any) -> Any:
+        resolve = original(self, *args, **kwargs)
+
+        def resolver() -> Any:
+            task = resolve()
+            if task is None:
+                return None
+            codes = [c.get("ExitCode") for c in task.get("Containers", [])]
+            if any(code is None or code != 0 for code in codes):
+                raise _TaskFailed(json.dumps(task, default=str, separators=(",", ":")))
+            return task
+
+        return resolver
+
+    original_from_error = ecs_class._from_error
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, _TaskFailed):
+            return original_from_error(self, env, ex)
+        from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+            FailureEvent,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+            StatesErrorName,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+            StatesErrorNameType,
+        )
+        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+        return FailureEvent(
+            env=env, error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                error="States.TaskFailed", cause=ex.cause, resource="runTask.sync",
+                resourceType="ecs")))
+
+    ecs_class._build_sync_resolver = build_sync_resolver
+    ecs_class._from_error = from_error
+
+
+def _asked_for(overrides: dict[str, Any]) -> int | None:
+    """The exit code the run's event asks the stand-in container for (0 when it asks none)."""
+    given = {}
+    for override in overrides.get("containerOverrides", []):
+        for item in override.get("environment", []):
+            given[item.get("name")] = item.get("value")
+    try:
+        codes = json.loads(given.get("FARGO_EVENT") or "{}").get("moto_exit_codes") or []
+        attempt = int(given.get("FARGO_ATTEMPT") or 1)
+    except (ValueError, AttributeError):
+        return 0
+    return codes[min(attempt, len(codes)) - 1] if codes else 0
+
+
+class _TaskFailed(Exception):
+    """A stopped task whose container exited non-zero (or never ran), as AWS reports it."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def _container_exits() -> None:
+    from moto.ecs import models
+
+    original_init = models.Task.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        family = self.task_definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+        with _LOCK:
+            queue = CONTAINER_EXITS.get(family)
+            code = queue.popleft() if queue else _asked_for(self.overrides)
+        for container in self.containers:
+            container.exitCode = code
+
+    models.Task.__init__ = init
+
+    def desired_status(self: Any) -> str:
+        if self.__dict__.get("_desired") == "STOPPED" or self._status == "STOPPED":
+            return "STOPPED"
+        return "RUNNING"
+
+    def set_desired_status(self: Any, value: str) -> None:
+        self.__dict__["_desired"] = value
+
+    models.Task.desired_status = property(desired_status, set_desired_status)
