@@ -128,7 +128,9 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
                                         PolicyName="etl-platform-dev-runner")["PolicyDocument"]
     granted = {s["Sid"]: s for s in runner_policy["Statement"]}
     assert set(granted) == {"RunJobTasks", "WatchAndStopJobTasks", "FindRunningJobTasks",
-                            "PassJobRoles", "SyncWithEcs", "InvokeJobFunctions"}
+                            "PassJobRoles", "TagStartedTasks", "SyncWithEcs",
+                            "InvokeJobFunctions"}
+    assert granted["TagStartedTasks"]["Condition"] == by_sid["TagStartedTasks"]["Condition"]
     # maint_compact_landing (Lambda, every 10 minutes in dev) goes through it; the others not
     assert granted["InvokeJobFunctions"]["Resource"] == \
         "arn:aws:lambda:us-east-1:123456789012:function:etl-platform-dev-maint_compact_landing"

@@ -158,50 +158,52 @@ resource "aws_iam_role" "scheduler" {
   tags               = var.tags
 }
 
+# How a principal may start this stage's tasks: RunTask on exactly its jobs' families in the
+# stage's cluster, PassRole on exactly the roles handed to ECS, TagResource for RunTask only.
+# The scheduler (jobs started directly) and the runner (the others) each get their own.
+data "aws_iam_policy_document" "start_tasks" {
+  for_each = { for who, grant in {
+    scheduler = { families = local.direct_families, roles = concat(local.passed_roles, local.given_roles), used = length(local.direct_fargate) > 0 }
+    runner    = { families = local.runner_families, roles = local.runner_passed_roles, used = length(local.runner_fargate) > 0 }
+  } : who => grant if grant.used }
+
+  statement {
+    sid       = "RunJobTasks"
+    actions   = ["ecs:RunTask"]
+    resources = each.value.families
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "PassJobRoles"
+    actions   = ["iam:PassRole"]
+    resources = each.value.roles
+    condition {
+      test     = "StringLike"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "TagStartedTasks"
+    actions   = ["ecs:TagResource"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+}
+
 data "aws_iam_policy_document" "scheduler" {
-  count = length(local.scheduled_jobs) > 0 ? 1 : 0
-
-  dynamic "statement" {
-    for_each = length(local.direct_fargate) > 0 ? [1] : []
-    content {
-      sid       = "RunJobTasks"
-      actions   = ["ecs:RunTask"]
-      resources = local.direct_families
-      condition {
-        test     = "ArnEquals"
-        variable = "ecs:cluster"
-        values   = [local.cluster_arn]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.direct_fargate) > 0 ? [1] : []
-    content {
-      sid       = "PassJobRoles"
-      actions   = ["iam:PassRole"]
-      resources = concat(local.passed_roles, local.given_roles)
-      condition {
-        test     = "StringLike"
-        variable = "iam:PassedToService"
-        values   = ["ecs-tasks.amazonaws.com"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.direct_fargate) > 0 ? [1] : []
-    content {
-      sid       = "TagStartedTasks"
-      actions   = ["ecs:TagResource"]
-      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
-      condition {
-        test     = "StringEquals"
-        variable = "ecs:CreateAction"
-        values   = ["RunTask"]
-      }
-    }
-  }
+  count                   = length(local.scheduled_jobs) > 0 ? 1 : 0
+  source_policy_documents = [for who, doc in data.aws_iam_policy_document.start_tasks : doc.json if who == "scheduler"]
 
   dynamic "statement" {
     for_each = length([for k, j in local.direct_jobs : k if j.compute == "lambda"]) > 0 && local.use_scheduler ? [1] : []

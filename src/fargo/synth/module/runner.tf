@@ -105,27 +105,14 @@ resource "aws_iam_role" "runner" {
 }
 
 data "aws_iam_policy_document" "runner" {
-  count = local.has_runner ? 1 : 0
-
-  dynamic "statement" {
-    for_each = length(local.runner_fargate) > 0 ? [1] : []
-    content {
-      sid       = "RunJobTasks"
-      actions   = ["ecs:RunTask"]
-      resources = local.runner_families
-      condition {
-        test     = "ArnEquals"
-        variable = "ecs:cluster"
-        values   = [local.cluster_arn]
-      }
-    }
-  }
+  count                   = local.has_runner ? 1 : 0
+  source_policy_documents = [for who, doc in data.aws_iam_policy_document.start_tasks : doc.json if who == "runner"]
 
   dynamic "statement" {
     for_each = length(local.runner_fargate) > 0 ? [1] : []
     content {
       sid       = "WatchAndStopJobTasks"
-      actions   = ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"]
+      actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
       resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
     }
   }
@@ -142,20 +129,6 @@ data "aws_iam_policy_document" "runner" {
         test     = "ArnEquals"
         variable = "ecs:cluster"
         values   = [local.cluster_arn]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.runner_fargate) > 0 ? [1] : []
-    content {
-      sid       = "PassJobRoles"
-      actions   = ["iam:PassRole"]
-      resources = local.runner_passed_roles
-      condition {
-        test     = "StringLike"
-        variable = "iam:PassedToService"
-        values   = ["ecs-tasks.amazonaws.com"]
       }
     }
   }
