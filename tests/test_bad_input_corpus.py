@@ -104,6 +104,9 @@ def _configs() -> list[tuple[str, Any, str]]:
         "security_groups": ["sg-0abc1234", ["default"], ["sg-0abc1234"] * 6],
         "timeout": [0, -1, "forever", "1.5s", "200000d", "nan", "inf", 1e400, True],
         "reserved_concurrency": [-1, "one", 10**9],
+        "layers": ["arn:aws:lambda:us-east-1:123456789012:layer:x:1", ["not-an-arn"],
+                   ["arn:aws:lambda:us-east-1:123456789012:layer:x"],
+                   [f"arn:aws:lambda:us-east-1:123456789012:layer:x:{n}" for n in range(6)]],
         "retries": [-1, 11, "two", 1.5],
         "retry_timeouts": ["no", 0],
         "overlap": ["wait", 0, "SKIP"],
@@ -167,6 +170,8 @@ def _configs() -> list[tuple[str, Any, str]]:
         _with({"tasks": {"small": {"subnets": ["subnet-0abc1234"]}}}),
         _with({"tasks": {"small": {"security_groups": ["sg-0abc1234"]}}}),
         _with({"tasks": {"small": {"reserved_concurrency": -5}}}),
+        _with({"tasks": {"job": {"layers": [
+            "arn:aws:lambda:us-east-1:123456789012:layer:pandas:3"]}}}),  # a Fargate job
         _with({"tasks": {"job": {"cpu": 256, "memory": 4096}}}),
         _with({"tasks": {"job": {"cpu": 16384, "memory": 1024}}}),
         _with({"stages": {"dev": {"schedule_backend": "rules"}},

@@ -82,6 +82,20 @@ def test_two_stages_and_two_apps_side_by_side(example: Path, tmp_path: Path,
     assert repositories == {"etl-platform", "etl-reports"}
 
 
+def _layer(aws: dict[str, str]) -> str:
+    """A published Lambda layer version (Chalice projects often ship pandas as one)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/shared_lib.py", "VALUE = 1\n")
+    published = boto(aws, "lambda").publish_layer_version(
+        LayerName="shared-lib", Content={"ZipFile": buffer.getvalue()},
+        CompatibleRuntimes=["python3.11"])
+    return str(published["LayerVersionArn"])
+
+
 def test_existing_cluster_roles_and_lambda_network(example: Path, aws: dict[str, str]) -> None:
     ecs, iam = boto(aws, "ecs"), boto(aws, "iam")
     cluster = ecs.create_cluster(clusterName="shared-batch")["cluster"]["clusterArn"]
@@ -97,7 +111,8 @@ def test_existing_cluster_roles_and_lambda_network(example: Path, aws: dict[str,
     dev = config["stages"]["dev"]
     dev.update(cluster=cluster, execution_role_arn=execution)
     dev["tasks"]["fetch_events"] = {"task_role_arn": task_role}
-    dev["tasks"]["maint_heartbeat"] = {"reserved_concurrency": 1}
+    layer = _layer(aws)
+    dev["tasks"]["maint_heartbeat"] = {"reserved_concurrency": 1, "layers": [layer]}
     dev["tasks"]["maint_compact_landing"] = {"subnets": [], "security_groups": []}
     config_path.write_text(json.dumps(config))
     (example / ".fargo" / "policy-fetch_events.json").unlink()
@@ -137,6 +152,7 @@ def test_existing_cluster_roles_and_lambda_network(example: Path, aws: dict[str,
     subnets = config_path.read_text()
     assert heartbeat["Configuration"]["VpcConfig"]["SubnetIds"][0] in subnets
     assert heartbeat["Concurrency"]["ReservedConcurrentExecutions"] == 1
+    assert [x["Arn"] for x in heartbeat["Configuration"]["Layers"]] == [layer]
     compact = functions.get_function(FunctionName="etl-platform-dev-maint_compact_landing")
     assert not compact["Configuration"].get("VpcConfig", {}).get("SubnetIds")
     function_policy = iam.get_role_policy(

@@ -71,6 +71,36 @@ def merge(config: dict[str, Any], stage: str, function: str, name: str) -> dict[
     return merged
 
 
+AUTOGEN_POLICY = "autogen-policy.json"  # written as .fargo/chalice-autogen-policy.json
+
+
+def autogen_policy(root: Path) -> bytes | str | None:
+    """The policy `chalice deploy` would generate (Chalice's own generator, from app.py).
+
+    JSON bytes without the CloudWatch Logs and VPC statements (fargo grants those itself);
+    None when app.py makes no AWS call; a reason (str) when the generator cannot run.
+    """
+    try:
+        from chalice.policy import policy_from_source_code
+    except ImportError:
+        result: bytes | str | None = "Chalice's policy generator is not installed here " \
+            "(pip install chalice)"
+    else:
+        try:
+            policy = policy_from_source_code((root / "app.py").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
+            result = f"Chalice's policy generator cannot read app.py ({exc})"
+        else:
+            # Chalice names each statement with a random Sid: numbered instead, so that
+            # importing again writes the same file
+            statements = [{**statement, "Sid": f"ChaliceAutogen{number}"}
+                          for number, statement in enumerate(policy.get("Statement") or [], 1)]
+            result = None if not statements else (json.dumps(
+                {"Version": policy.get("Version", "2012-10-17"), "Statement": statements},
+                indent=2, sort_keys=True) + "\n").encode()
+    return result
+
+
 def fargate_size(memory: int) -> tuple[int, int, str]:
     fit = limits.smallest_fargate_size(max(memory, 512))
     assert fit is not None
@@ -105,13 +135,14 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
                                      f"{', '.join(sorted(known)) or 'none'})", key="--fargate")
                              for name in unknown])
     result = Imported(config={}, policies={})
+    generated = autogen_policy(root)
     # values[(function, stage)][fargo setting] = value
     values: dict[tuple[str, str], dict[str, Any]] = {}
     for function in app.functions:
         on_fargate = function.name in fargate or (all_scheduled and function.kind == "schedule")
         for stage in stages:
             values[(function.name, stage)] = _function_stage(
-                root, chalice_config, function, stage, on_fargate, result)
+                root, chalice_config, function, stage, on_fargate, result, generated)
     for name, conf in (chalice_config.get("lambda_functions") or {}).items():
         if name not in known:
             result.notes.append(f"lambda_functions.{name}: no such function in app.py (ignored)")
@@ -130,7 +161,8 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
 
 
 def _function_stage(root: Path, chalice_config: dict[str, Any], function: ChaliceFunction,
-                    stage: str, on_fargate: bool, result: Imported) -> dict[str, Any]:
+                    stage: str, on_fargate: bool, result: Imported,
+                    generated: bytes | str | None) -> dict[str, Any]:
     name = function.name
     out: dict[str, Any] = {}
 
@@ -165,8 +197,8 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
         value, source = lookup(chalice_config, stage, name, setting)
         if value:
             out[target] = list(value)
-            row(setting, value, source, f"stages.{stage}.{target} (fargo places a stage's "
-                "Fargate jobs in one network)")
+            row(setting, value, source, f"{target} (the stage's when every function of the "
+                "stage has the same, else the job's)")
     concurrency, source = lookup(chalice_config, stage, name, "reserved_concurrency")
     if concurrency is not None and not on_fargate:
         out["reserved_concurrency"] = int(concurrency)
@@ -189,8 +221,17 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
             row("log_retention_in_days", retention, source, "not mapped: not a CloudWatch value")
     autogen, source = lookup(chalice_config, stage, name, "autogen_policy")
     if autogen:
-        row("autogen_policy", autogen, source, "not mapped: fargo does not guess policies; write "
-            f".fargo/policy-{name}.json with what the job needs")
+        if isinstance(generated, str):
+            row("autogen_policy", autogen, source, f"not mapped: {generated}; write "
+                f".fargo/policy-{name}.json with what the job needs")
+        elif generated is None:
+            row("autogen_policy", autogen, source, "nothing to grant: Chalice's policy "
+                "generator finds no AWS calls in app.py (fargo's own log permissions remain)")
+        else:
+            out["policy"] = (AUTOGEN_POLICY, generated)
+            row("autogen_policy", autogen, source, "the policy Chalice generates from app.py's "
+                f"AWS calls (on \"*\", as Chalice grants them): .fargo/chalice-{AUTOGEN_POLICY}"
+                "; narrow its Resource to what the job touches")
     else:
         policy, source = lookup(chalice_config, stage, name, "iam_policy_file")
         policy_name = policy or f"policy-{stage}.json"
@@ -210,8 +251,18 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
     elif managed is False:
         row("manage_iam_role", managed, source, "not mapped: no iam_role_arn given, so fargo "
             "creates the job's role")
-    for setting, reason in (("layers", "put the layers' packages in requirements.txt"),
-                            ("xray", "fargo jobs log JSON lines; tracing is not configured"),
+    layers, source = lookup(chalice_config, stage, name, "layers")
+    if layers and not on_fargate:
+        out["layers"] = [str(layer) for layer in layers]
+        row("layers", layers, source, "layers (the function's, as Chalice sets them)")
+    elif layers:
+        row("layers", layers, source, "not mapped: a Fargate image has no layers; put their "
+            "packages in requirements.txt (the image installs it)")
+    automatic, source = lookup(chalice_config, stage, name, "automatic_layer")
+    if automatic:
+        row("automatic_layer", automatic, source, "not needed: fargo puts requirements.txt's "
+            "packages in the Lambda zip and the image")
+    for setting, reason in (("xray", "fargo jobs log JSON lines; tracing is not configured"),
 
                             ("lambda_ephemeral_storage", "set ephemeral_storage_gib on Fargate")):
         value, source = lookup(chalice_config, stage, name, setting)
@@ -247,13 +298,13 @@ def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], di
         for key in keys:
             if key in ("subnets", "security_groups"):
                 for stage, v in zip(stages, per_stage, strict=True):
-                    if key in v:
-                        existing = stage_conf[stage].get(key)
-                        if existing not in (None, v[key]):
-                            result.notes.append(f"{name}: {key} differ between functions in "
-                                                f"stage {stage}; kept {existing}")
-                        else:
-                            stage_conf[stage][key] = v[key]
+                    if key not in v:
+                        continue
+                    if all(values[(n, stage)].get(key) == v[key] for n in names):
+                        # every function of the stage has it: the stage's network
+                        stage_conf[stage][key] = v[key]
+                    else:  # only this function's (a Lambda job in its own VPC, say)
+                        stage_tasks[stage].setdefault(name, {})[key] = v[key]
                 continue
             if key == "policy":
                 _policy(name, stages, per_stage, tasks, stage_tasks, result)

@@ -60,6 +60,7 @@ class TaskSpec:
     security_groups: tuple[str, ...]
     timeout: int  # seconds
     reserved_concurrency: int | None  # Lambda only
+    layers: tuple[str, ...]  # Lambda layer version ARNs
     retries: int
     retry_timeouts: bool
     overlap: Overlap

@@ -44,6 +44,7 @@ TASK_SETTINGS: tuple[Setting, ...] = (
             decorator=True),
     Setting("reserved_concurrency", None, "Lambda reserved concurrency (default: unreserved)",
             "lambda"),
+    Setting("layers", [], "Lambda layer version ARNs (at most 5)", "lambda"),
     Setting("retries", 0, "extra attempts after a failed run (0-10)", decorator=True),
     Setting("retry_timeouts", False, "retry runs that timed out too"),
     Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),

@@ -56,6 +56,7 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
     job["task_role_arn"] = spec.task_role_arn
     if spec.compute == "lambda":
         job["reserved_concurrency"] = spec.reserved_concurrency
+        job["layers"] = list(spec.layers)
     if spec.compute == "fargate":
         job["cpu"] = spec.cpu
         job["spot"] = spec.spot

@@ -16,6 +16,7 @@ resource "aws_lambda_function" "job" {
   memory_size      = each.value.memory
   timeout          = each.value.timeout
   architectures    = [each.value.architecture]
+  layers           = each.value.layers
   # -1 is the provider's "unreserved".
   reserved_concurrent_executions = each.value.reserved_concurrency != null ? each.value.reserved_concurrency : -1
 

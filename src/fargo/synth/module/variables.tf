@@ -179,6 +179,7 @@ variable "jobs" {
     security_groups         = optional(list(string))
     task_role_arn           = optional(string)
     reserved_concurrency    = optional(number)
+    layers                  = optional(list(string), [])
     timeout                 = optional(number, 3600)
     environment             = optional(map(string), {})
     secrets                 = optional(map(string), {})
