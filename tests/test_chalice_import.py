@@ -435,7 +435,55 @@ def test_an_app_name_held_in_a_variable(billing: Path) -> None:
     config = json.loads((billing / ".chalice" / "config.json").read_text())
     del config["app_name"]
     (billing / ".chalice" / "config.json").write_text(json.dumps(config))
+    r = _run(["import-chalice", str(billing)])  # the imported app says its name itself
+    assert r.returncode == 0, r.stderr
+    assert json.loads((billing / ".fargo" / "config.json").read_text())["app_name"] == "billing"
+    # an app.py that cannot be imported here is parsed: then the name must be a literal
+    (billing / "app.py").write_text("import os\nos.environ['NOT_SET_ANYWHERE']\n" + app)
     assert_clean_error(_run(["import-chalice", str(billing)]), "not a literal", "app_name")
+
+
+COMPUTED_APP = '''
+from chalice import Chalice
+
+from chalicelib.factory import make_app, nightly  # the app is built in another module
+
+app = make_app()
+
+for region in ("eu", "us"):  # one function per region, named at import time
+    app.schedule("cron(0 3 * * ? *)", name=f"export_{region}")(nightly)
+'''
+
+FACTORY = '''
+from chalice import Chalice
+
+
+def make_app():
+    return Chalice(app_name="exports")
+
+
+def nightly(event):
+    return "exported"
+'''
+
+
+def test_computed_names_and_an_app_from_another_module(tmp_path: Path) -> None:
+    """Found by importing app.py as Chalice does; a parser sees neither."""
+    root = tmp_path / "exports"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "chalicelib").mkdir()
+    (root / "chalicelib" / "__init__.py").write_text("")
+    (root / "chalicelib" / "factory.py").write_text(textwrap.dedent(FACTORY))
+    (root / "app.py").write_text(textwrap.dedent(COMPUTED_APP))
+    (root / ".chalice" / "config.json").write_text(json.dumps(
+        {"version": "2.0", "app_name": "exports", "autogen_policy": False,
+         "stages": {"dev": {}}}))
+    r = _run(["import-chalice", str(root), "--fargate", "export_us"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    project = load_project(root, "dev")
+    assert sorted(project.task_names) == ["export_eu", "export_us"]
+    assert project.task("export_us").compute == "fargate"
+    assert project.task("export_eu").schedule == "cron(0 3 * * ? *)"
 
 
 ENV_RATE_APP = '''

@@ -1,5 +1,10 @@
-"""Read a Chalice project without importing it (chalice need not be installed): app.py and
-chalicelib/ are parsed with `ast` to find the scheduled and Lambda functions and blueprints."""
+"""Read a Chalice project's functions: by importing app.py as Chalice does, else by parsing it.
+
+Importing is exact — computed names and schedules, an app built in another module, any
+decorator of the project's own — and runs app.py with the first stage's environment set, as
+Chalice does. When it cannot be imported here (chalice not installed, the import fails),
+app.py and chalicelib/ are parsed with `ast` instead, and the caller is told why.
+"""
 
 from __future__ import annotations
 
@@ -114,7 +119,92 @@ def _owners(tree: ast.Module, constructor: str) -> set[str]:
     return names
 
 
-def read_app(root: Path) -> ChaliceApp:
+def read_app(root: Path) -> tuple[ChaliceApp, str | None]:
+    """The project's functions, and why app.py was parsed rather than imported (None: it was
+    imported)."""
+    imported = imported_app(root)
+    if isinstance(imported, ChaliceApp):
+        return imported, None
+    return parsed_app(root), imported
+
+
+def imported_app(root: Path) -> ChaliceApp | str:
+    """The functions the Chalice app registers, by importing app.py; else why it cannot."""
+    import os
+
+    from fargo.project.load import stage_environment
+    from fargo.runtime.loader import AppNotFound, import_app_module
+
+    try:
+        import chalice  # noqa: F401  # the project's own framework, where fargo runs
+    except ImportError:
+        return "chalice is not installed where fargo runs"
+    config = _chalice_config(root)
+    stages = sorted((config.get("stages") or {}) if isinstance(config, dict) else {})
+    env = stage_environment(config if isinstance(config, dict) else None,
+                            stages[0] if stages else "dev")
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        module = import_app_module(root)
+    except (AppNotFound, FileNotFoundError):
+        return "no app.py"
+    except BaseException as exc:  # the project's import failed: the parser may still read it
+        return f"importing app.py failed ({type(exc).__name__}: {exc})"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    from fargo.app import is_chalice_app
+
+    candidates = [getattr(module, "app", None), *vars(module).values()]
+    chalice_app = next((c for c in candidates if is_chalice_app(c)), None)
+    if chalice_app is None:
+        return "app.py defines no Chalice app object"
+    return _registered(root, chalice_app)
+
+
+def _registered(root: Path, chalice_app: Any) -> ChaliceApp:
+    from fargo.app import _schedule_text
+
+    result = ChaliceApp(str(chalice_app.app_name))
+    kinds = {"ScheduledEventConfig": "schedule", "CloudWatchEventConfig": "on_cw_event"}
+    for source in getattr(chalice_app, "event_sources", []):
+        kind = kinds.get(type(source).__name__)
+        handler = chalice_app.handler_map.get(source.name)
+        if kind is None or handler is None:
+            result.other_events.append(f"{source.name} ({type(source).__name__})")
+            continue
+        schedule = getattr(source, "schedule_expression", None)
+        result.functions.append(ChaliceFunction(
+            source.name, _def_name(handler), _file_of(root, handler), kind,
+            _schedule_text(schedule) if schedule is not None else None))
+    for function in getattr(chalice_app, "pure_lambda_functions", []):
+        handler = chalice_app.handler_map.get(function.name)
+        result.functions.append(ChaliceFunction(
+            function.name, _def_name(handler), _file_of(root, handler), "lambda_function"))
+    result.routes = sum(len(methods) for methods in getattr(chalice_app, "routes", {}).values())
+    return result
+
+
+def _def_name(handler: Any) -> str:
+    return str(getattr(getattr(handler, "func", handler), "__name__", "?"))
+
+
+def _file_of(root: Path, handler: Any) -> str:
+    code = getattr(getattr(handler, "func", handler), "__code__", None)
+    if code is None:
+        return "app.py"
+    try:
+        return Path(code.co_filename).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(code.co_filename)
+
+
+def parsed_app(root: Path) -> ChaliceApp:
+    """The functions app.py and chalicelib/ declare, read with `ast` (nothing is run)."""
     path = root / "app.py"
     problems: list[Problem] = []
     try:
@@ -202,13 +292,17 @@ def _blueprint_prefixes(tree: ast.Module, apps: set[str]) -> dict[tuple[str, str
     return prefixes
 
 
-def _config_app_name(root: Path) -> str | None:
-    """`app_name` of .chalice/config.json (every Chalice project has it)."""
+def _chalice_config(root: Path) -> Any:
     import json
 
     try:
-        value = json.loads((root / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads((root / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
+
+
+def _config_app_name(root: Path) -> str | None:
+    """`app_name` of .chalice/config.json (every Chalice project has it)."""
+    value = _chalice_config(root)
     name = value.get("app_name") if isinstance(value, dict) else None
     return name if isinstance(name, str) and name else None

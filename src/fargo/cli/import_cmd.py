@@ -94,9 +94,12 @@ def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: 
     if fargate_names and fargate_all_scheduled:
         raise ProblemsError([Problem("use --fargate or --fargate-all-scheduled, not both",
                                      key="--fargate")])
-    app = read_app(root)
+    app, parsed_because = read_app(root)
     fargate = {n.strip() for n in (fargate_names or "").split(",") if n.strip()}
     imported = import_project(root, app, fargate, fargate_all_scheduled)
+    if parsed_because:
+        imported.notes.insert(0, f"app.py was read without running it ({parsed_because}): "
+                              "functions whose names are computed are not found")
     if not as_json:
         report(imported, sorted({f.name for f in app.functions}))
     target = Path(out_dir).resolve() if out_dir else root
