@@ -127,7 +127,10 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
     if not isinstance(loaded, dict):
         raise ProblemsError([Problem("must be a JSON object", ".chalice/config.json")])
     chalice_config: dict[str, Any] = loaded
-    stages = sorted((chalice_config.get("stages") or {}).keys()) or ["dev"]
+    given = chalice_config.get("stages")
+    declared: dict[str, Any] = given if isinstance(given, dict) else {}
+    stages = sorted(k for k, v in declared.items() if isinstance(v, dict)) or ["dev"]
+    misplaced = sorted(k for k, v in declared.items() if not isinstance(v, dict))
     known = {f.name for f in app.functions}
     unknown = sorted(fargate - known)
     if unknown:
@@ -135,6 +138,10 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
                                      f"{', '.join(sorted(known)) or 'none'})", key="--fargate")
                              for name in unknown])
     result = Imported(config={}, policies={})
+    for key in misplaced:  # a setting put under "stages" by mistake: Chalice ignores it too
+        result.notes.append(f".chalice/config.json: stages.{key} is not a stage (a stage is an "
+                            f"object, found {json.dumps(declared[key])}): ignored, as Chalice "
+                            f"does; as a setting it belongs at the top level or in a stage")
     generated = autogen_policy(root)
     # values[(function, stage)][fargo setting] = value
     values: dict[tuple[str, str], dict[str, Any]] = {}
@@ -274,7 +281,14 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
 def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], dict[str, Any]],
             chalice_config: dict[str, Any], result: Imported) -> dict[str, Any]:
     """Write each value at the least specific fargo level that gives it everywhere it applies."""
-    config: dict[str, Any] = {"$schema": "./config.schema.json", "app_name": app.app_name}
+    # Chalice names what it deploys after the config's app_name, not the app object's
+    name = chalice_config.get("app_name")
+    app_name = name if isinstance(name, str) and name else app.app_name
+    if app_name != app.app_name:
+        result.notes.append(f"app_name: .chalice/config.json says {app_name!r}, app.py's "
+                            f"Chalice(app_name=...) {app.app_name!r}; Chalice deploys under "
+                            f"{app_name!r}, and so does fargo")
+    config: dict[str, Any] = {"$schema": "./config.schema.json", "app_name": app_name}
     tasks: dict[str, dict[str, Any]] = {}
     stage_tasks: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in stages}
     stage_conf: dict[str, dict[str, Any]] = {s: {} for s in stages}

@@ -156,9 +156,16 @@ def check(root: Path, stages: list[str] | None = None,
                 f"{limits.NAME_MAX}: shorten the app or stage name", CONFIG_FILE,
                 f"stages.{stage}"))
     if config.get("app_name") and config["app_name"] != app.app_name:
-        result.problems.append(Problem(
-            f"is {config['app_name']!r} but app.py says App({app.app_name!r}); make them equal",
-            CONFIG_FILE, "app_name"))
+        if any(t.kind.startswith("chalice_") for t in app.tasks.values()):
+            # Chalice deploys under its config's app_name whatever app.py says; so does fargo
+            result.notices.append(Problem(
+                f"is {config['app_name']!r} and app.py says Chalice(app_name="
+                f"{app.app_name!r}): the jobs are deployed as {config['app_name']}-<stage>-<job>, "
+                "as Chalice deploys them", CONFIG_FILE, "app_name", "notice"))
+        else:
+            result.problems.append(Problem(
+                f"is {config['app_name']!r} but app.py says App({app.app_name!r}); make them "
+                "equal", CONFIG_FILE, "app_name"))
     for section, where in [(config.get("tasks") or {}, "tasks")] + [
         ((conf or {}).get("tasks") or {}, f"stages.{name}.tasks")
         for name, conf in (config.get("stages") or {}).items()

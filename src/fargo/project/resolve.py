@@ -165,6 +165,7 @@ class TaskResolver:
                 self._not_for(compute, setting.name, values[setting.name])
                 values[setting.name] = None
         self._check_name()
+        self._check_handler()
         schedule = self._schedule(values["schedule"])
         timezone = self._timezone(values["timezone"])
         cpu, memory = self._size(compute, values["cpu"], values["memory"])
@@ -433,6 +434,25 @@ class TaskResolver:
                     self._problem(source, f"tag {key!r}: the {what} must be 1-{most} letters, "
                                   f"digits, spaces and _ . : / = + - @" + (
                                       f" (found {''.join(bad)!r})" if bad else ""))
+
+    def _check_handler(self) -> None:
+        """A Chalice event handler is called with the event: one that takes none fails at
+        every run (Chalice deploys it all the same)."""
+        definition = self.definition
+        if definition.kind not in ("chalice_schedule", "chalice_on_cw_event"):
+            return
+        import inspect
+
+        try:
+            inspect.signature(definition.function).bind(object())
+        except TypeError:
+            self._problem(Source("decorator", relative_path(self.root, _module_file(definition)),
+                                 definition.location),
+                          "takes no event argument, but Chalice calls "
+                          f"@app.{definition.decorator} handlers with the event: every run "
+                          "fails with TypeError; add an `event` parameter", "warning")
+        except ValueError:  # no signature to read (a builtin): nothing to say
+            return
 
     def _check_description(self, compute: str, description: Any) -> None:
         if not isinstance(description, str):
