@@ -6,6 +6,8 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
 - Step Functions: `ValidateStateMachineDefinition` and `ListStateMachineVersions` are missing
   from moto's HTTP responses (terraform's aws_sfn_state_machine calls both); moto's own ASL
   parser implements the validation, so the handler calls it.
+- EventBridge: `TestEventPattern` answers nothing in moto; the handler asks moto's own
+  pattern matcher (the one its rules deliver events with).
 - Service integrations: AWS takes PascalCase parameters (`Cluster`, `TaskDefinition`) and
   returns PascalCase results; moto passes the parameters to boto3 unchanged (which rejects
   them). The request and response are converted with botocore's own service model.
@@ -51,6 +53,7 @@ def apply() -> None:
         return
     _applied = True
     _stepfunctions_handlers()
+    _test_event_pattern()
     _service_integration_casing()
     _ecs_sync_failure()
     _container_exits()
@@ -78,6 +81,18 @@ def _stepfunctions_handlers() -> None:
 
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+def _test_event_pattern() -> None:
+    from moto.events.models import EventPattern
+    from moto.events.responses import EventsHandler
+
+    def test_event_pattern(self: Any) -> str:
+        pattern = EventPattern.load(self._get_param("EventPattern"))
+        event = json.loads(self._get_param("Event"))
+        return json.dumps({"Result": bool(pattern.matches_event(event))})
+
+    EventsHandler.test_event_pattern = test_event_pattern
 
 
 def _operation_model(service: str, snake_action: str) -> Any:
