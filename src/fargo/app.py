@@ -117,9 +117,10 @@ class _Registry:
     def task(self, schedule: Any = None, *, name: str | None = None, compute: str = "fargate",
              timezone: str | None = None, cpu: Any = None, memory: Any = None,
              timeout: Any = None, retries: int | None = None,
-             description: str | None = None) -> Any:
+             description: str | None = None, events: Any = None) -> Any:
         """Declare a job. Arguments are the job's defaults; `.fargo/config.json` may override.
 
+        `events` is an EventBridge event pattern (or a list of them) that starts the job too.
         `@app.task` without parentheses declares an on-demand job with every default.
         """
         if name is not None and not isinstance(name, str):
@@ -128,11 +129,12 @@ class _Registry:
             function, schedule = schedule, None
             return self.task(name=name, compute=compute, timezone=timezone, cpu=cpu,
                              memory=memory, timeout=timeout, retries=retries,
-                             description=description)(function)
+                             description=description, events=events)(function)
         settings = {
             "schedule": _schedule_text(schedule), "compute": compute, "timezone": timezone,
             "cpu": cpu, "memory": memory, "timeout": timeout, "retries": retries,
             "description": description,
+            "events": [events] if isinstance(events, dict) else events,
         }
 
         def register(fn: F) -> F:

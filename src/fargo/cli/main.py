@@ -53,6 +53,7 @@ def _register() -> None:
         build_cmd,
         deploy_cmds,
         estimate_cmds,
+        events_cmd,
         import_cmd,
         invoke_cmd,
         operate_cmds,
@@ -66,7 +67,7 @@ def _register() -> None:
     for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS,
                     *runs_cmds.COMMANDS, *estimate_cmds.COMMANDS,
                     build_cmd.build, *deploy_cmds.COMMANDS, *operate_cmds.COMMANDS,
-                    import_cmd.import_chalice]:
+                    import_cmd.import_chalice, *events_cmd.COMMANDS]:
         cli.add_command(command)
 
 

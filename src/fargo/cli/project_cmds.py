@@ -95,6 +95,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
             "cpu": spec.cpu, "memory": spec.memory, "timeout": spec.timeout,
             "enabled": spec.enabled, "description": spec.description,
             "aws_name": spec.full_name, "on_aws": _on_aws(spec),
+            "events": [dict(p) for p in spec.events],
             "runner_reasons": list(spec.runner_reasons),
         })
     if as_json:
@@ -112,7 +113,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
             local = fire.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         table.add_row(
             spec.name, spec.compute + (" (spot)" if spec.spot else ""),
-            spec.schedule or "on demand", spec.timezone, local or "-", _size(spec),
+            _trigger(spec), spec.timezone, local or "-", _size(spec),
             f"{spec.timeout}s", "yes" if spec.enabled else "[yellow]no[/yellow]",
             _on_aws(spec),
         )
@@ -125,6 +126,15 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
     if any(s.scheduled for s in project.tasks):
         out.print("catchup applies to fargo up only: on AWS a fire missed while a schedule was "
                   "paused or disabled is not run later")
+
+
+def _trigger(spec: TaskSpec) -> str:
+    """What starts the job: its schedule, event patterns, or only a person."""
+    found = f"{len(spec.events)} event pattern{'s' if len(spec.events) != 1 else ''}" \
+        if spec.events else ""
+    if spec.schedule and found:
+        return f"{spec.schedule} + {found}"
+    return spec.schedule or found or "on demand"
 
 
 def _on_aws(spec: TaskSpec) -> str:

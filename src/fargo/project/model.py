@@ -47,6 +47,7 @@ class TaskSpec:
     compute: Compute
     schedule: str | None  # AWS form
     timezone: str
+    events: tuple[Mapping[str, Any], ...]  # EventBridge patterns that start the job too
     flexible_window_minutes: int | None
     start_date: str | None  # RFC 3339 UTC
     end_date: str | None

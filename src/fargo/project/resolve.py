@@ -168,6 +168,7 @@ class TaskResolver:
         self._check_handler()
         schedule = self._schedule(values["schedule"])
         timezone = self._timezone(values["timezone"])
+        events = self._events(values["events"])
         cpu, memory = self._size(compute, values["cpu"], values["memory"])
         timeout = self._timeout(compute, values["timeout"])
         ephemeral = values["ephemeral_storage_gib"]
@@ -205,6 +206,7 @@ class TaskResolver:
             ephemeral_storage_gib=ephemeral, architecture=values["architecture"], spot=spot,
             subnets=subnets, security_groups=groups, timeout=timeout,
             reserved_concurrency=concurrency, layers=tuple(values["layers"] or ()),
+            events=events,
             retries=int(values["retries"]),
             retry_timeouts=bool(values["retry_timeouts"]), overlap=values["overlap"],
             catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),
@@ -233,6 +235,11 @@ class TaskResolver:
                               "the runner keeps a Lambda job's runs apart with a reserved "
                               "concurrency of 1; set it to 1 (or leave it unset), or set "
                               "overlap to allow", "warning")
+        if spec.events:
+            self._problem(self.sources["events"], "event patterns are checked and matched "
+                          "locally (fargo events, fargo invoke --event), but fargo deploy creates "
+                          "no EventBridge rule for them: on AWS the job starts on its schedule "
+                          "and with fargo run only", "warning")
         if spec.schedule is not None and not spec.provenance.get("catchup", "default") \
                 .startswith("default"):
             self._problem(self.sources["catchup"], f"catchup={spec.catchup} applies to fargo up "
@@ -276,6 +283,23 @@ class TaskResolver:
         if converted.notice:
             self._problem(source, converted.notice, "notice")
         return expression.text
+
+    def _events(self, value: Any) -> tuple[dict[str, Any], ...]:
+        """The job's event patterns, each checked as EventBridge checks it."""
+        if not value:
+            return ()
+        from fargo.patterns import check
+
+        source = self.sources["events"]
+        patterns = value if isinstance(value, list) else [value]
+        for index, pattern in enumerate(patterns):
+            for message in check(pattern):
+                if source.level == "decorator":  # the key names the decorator: index the text
+                    self._problem(source, f"events[{index}]: {message}")
+                else:
+                    self._problem(Source(source.level, source.file,
+                                         f"{source.key or 'events'}[{index}]"), message)
+        return tuple(p for p in patterns if isinstance(p, dict))
 
     def _timezone(self, value: Any) -> str:
         if not isinstance(value, str):

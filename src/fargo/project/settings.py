@@ -25,6 +25,8 @@ TASK_SETTINGS: tuple[Setting, ...] = (
     Setting("schedule", None, "rate(), cron(), at(), @daily, @every 90m or Unix cron; "
             "null = on demand only", decorator=True),
     Setting("timezone", "UTC", "IANA time zone of the schedule", decorator=True),
+    Setting("events", [], "EventBridge event patterns that start the job too (a list of "
+            "objects)", decorator=True),
     Setting("flexible_window_minutes", None, "Scheduler may start the job up to N minutes late "
             "(1-1440; default off)"),
     Setting("start_date", None, "ISO 8601 instant: the schedule starts firing then"),

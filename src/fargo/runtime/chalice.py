@@ -30,8 +30,9 @@ def from_chalice(chalice_app: Any) -> App:
                 settings["description"] = source.description
             app._record(TaskDefinition(source.name, handler, "chalice_schedule", settings))
         elif kind == "CloudWatchEventConfig":
-            app._record(TaskDefinition(source.name, handler, "chalice_on_cw_event",
-                                       {"compute": "lambda"}))
+            pattern = getattr(source, "event_pattern", None)
+            app._record(TaskDefinition(source.name, handler, "chalice_on_cw_event", {
+                "compute": "lambda", **({"events": [pattern]} if pattern else {})}))
     for function in getattr(chalice_app, "pure_lambda_functions", []):
         handler = chalice_app.handler_map.get(function.name)
         if handler is not None:
