@@ -190,6 +190,8 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     subnets = json.loads((example / ".fargo" / "config.json").read_text())["stages"]["dev"][
         "subnets"]
     assert params["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == subnets
+    # the placeholders stand in the text as Scheduler looks for them (jsonencode escapes < >)
+    assert '"<aws.scheduler.scheduled-time>"' in target["Input"]
     overrides = json.loads(target["Input"])["containerOverrides"][0]
     assert {e["name"] for e in overrides["environment"]} >= {"FARGO_SCHEDULED_TIME"}
     # a job with retries starts through the runner, with the input fargo run sends too
@@ -198,6 +200,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     fetch = scheduler.get_schedule(Name="etl-platform-dev-fetch_events",
                                    GroupName="etl-platform-dev")["Target"]
     assert fetch["Arn"] == runner_arn and "EcsParameters" not in fetch
+    assert '"run_id":"<aws.scheduler.execution-id>"' in fetch["Input"]
     assert json.loads(fetch["Input"]) == runner_input(
         project, project.require("fetch_events"), "<aws.scheduler.execution-id>",
         "<aws.scheduler.scheduled-time>", {})
@@ -294,6 +297,7 @@ def test_rules_backend_applies(example: Path, aws: dict[str, str]) -> None:
     assert runner["Arn"].endswith(":stateMachine:etl-platform-dev-runner")
     assert runner["RoleArn"].endswith("/etl-platform-dev-events")
     assert runner["InputTransformer"]["InputPathsMap"] == {"time": "$.time", "id": "$.id"}
+    assert '"run_id":"<id>"' in runner["InputTransformer"]["InputTemplate"]
     template = json.loads(runner["InputTransformer"]["InputTemplate"])
     assert (template["job"], template["run_id"], template["scheduled_time"]) == (
         "transform_events", "<id>", "<time>")

@@ -46,7 +46,6 @@ def test_a_job_started_by_events_runs_with_a_sample_event(tmp_path: Path) -> Non
         {"source": ["fargo.lake"], "detail-type": ["Compaction Requested"]}]}})
     v = _run(["validate"], cwd=root)
     assert v.returncode == 0, v.stderr
-    assert "fargo deploy creates no EventBridge rule" in v.stderr  # said, not hidden
     spec = load_project(root, "dev").require("compact")
     assert spec.schedule == "rate(1 hour)" and spec.events[0]["source"] == ["fargo.lake"]
     listed = {j["name"]: j for j in json.loads(_run(["ls", "--json"], cwd=root).stdout)}
@@ -95,3 +94,88 @@ def test_chalice_on_cw_event_patterns_are_the_jobs(tmp_path: Path) -> None:
                             "detail-type": ["EC2 Instance State-change Notification"]},)
     sample = json.loads(_run(["events", "sample", "on_state"], cwd=root).stdout)
     assert sample["detail-type"] == "EC2 Instance State-change Notification"
+
+
+# --- deployed: a rule per job, applied by real terraform on moto --------------------------
+
+DEPLOYED_APP = APP.replace('@app.task("rate(1 hour)")\ndef compact(event):',
+                           '@app.task(events=[{"source": ["fargo.lake"]}, '
+                           '{"detail-type": ["Compact"]}], compute="lambda")\n'
+                           'def compact(event, context):')
+
+
+def test_event_rules_are_deployed_and_hand_the_event_to_the_job(tmp_path: Path,
+                                                               aws: dict[str, str]) -> None:
+    import time
+    import urllib.request
+    import uuid
+
+    from moto.events.utils import EventTemplateParser
+
+    from tests.conftest import boto, publish_image, use_network
+
+    request = urllib.request.Request(f"{aws['AWS_ENDPOINT_URL']}/moto-api/config",
+                                     method="POST", data=json.dumps(
+                                         {"stepfunctions": {"execute_state_machine": True}}
+                                     ).encode())
+    urllib.request.urlopen(request).read()
+    root = project(tmp_path, app=DEPLOYED_APP)
+    use_network(root, aws, "dev")
+    publish_image(aws, "lake", "v1")
+    r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=aws,
+             timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    events = boto(aws, "events")
+    rule = events.describe_rule(Name="lake-dev-load_file-on")
+    assert json.loads(rule["EventPattern"]) == load_project(root, "dev").require(
+        "load_file").events[0]
+    assert json.loads(events.describe_rule(Name="lake-dev-compact-on")["EventPattern"]) == {
+        "$or": [{"source": ["fargo.lake"]}, {"detail-type": ["Compact"]}]}
+    # a Lambda job: the function itself, with the permission for exactly its rule
+    (direct,) = events.list_targets_by_rule(Rule="lake-dev-compact-on")["Targets"]
+    assert direct["Arn"].endswith(":function:lake-dev-compact") and "InputTransformer" not in direct
+    policy = json.loads(boto(aws, "lambda").get_policy(FunctionName="lake-dev-compact")["Policy"])
+    assert policy["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"].endswith(
+        ":rule/lake-dev-compact-on")
+    # a Fargate job: the runner, with the whole event as its input's event
+    (target,) = events.list_targets_by_rule(Rule="lake-dev-load_file-on")["Targets"]
+    assert target["Arn"].endswith(":stateMachine:lake-dev-runner")
+    assert target["RoleArn"].endswith("/lake-dev-event-rules")
+    iam = boto(aws, "iam")
+    trust = iam.get_role(RoleName="lake-dev-event-rules")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
+        ":rule/lake-dev-*-on")
+    granted = iam.get_role_policy(RoleName="lake-dev-event-rules",
+                                  PolicyName="lake-dev-event-rules")["PolicyDocument"]
+    (statement,) = granted["Statement"]
+    assert statement["Resource"].endswith(":stateMachine:lake-dev-runner")
+    # moto delivers events only to SQS and log groups: the transformation is moto's own, the
+    # delivery to Step Functions is done here; the runner then runs the task with the event
+    landed = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created",
+              "source": "aws.s3", "account": "123456789012", "time": "2026-01-01T00:00:00Z",
+              "region": "us-east-1", "resources": [], "ingestion-time": "2026-01-01T00:00:01Z",
+              "detail": {"bucket": {"name": "raw-landing"},
+                         "object": {"key": "incoming/orders \"2026\".csv", "size": 512}}}
+    transformer = target["InputTransformer"]
+    given = EventTemplateParser.parse(transformer["InputTemplate"],
+                                      transformer["InputPathsMap"], landed)
+    assert given["run_id"] == landed["id"] and given["event"]["detail"] == landed["detail"]
+    sfn = boto(aws, "stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=target["Arn"], name="on-event",
+                              input=json.dumps(given))["executionArn"]
+    deadline = time.monotonic() + 60
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    ecs = boto(aws, "ecs")
+    (task,) = ecs.describe_tasks(cluster="lake-dev", tasks=ecs.list_tasks(
+        cluster="lake-dev")["taskArns"])["tasks"]
+    env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0][
+        "environment"]}
+    assert json.loads(env["FARGO_EVENT"])["detail"] == landed["detail"]  # escaped, whole
+    again = _run(["plan", "--stage", "dev", "--json", "--image-tag", "v1"], cwd=root, env=aws,
+                 timeout=600)
+    changes = json.loads(again.stdout)
+    assert (changes["add"], changes["change"], changes["destroy"]) == (0, 0, 0), changes

@@ -43,7 +43,7 @@ LAMBDA_RESERVED_ENV = frozenset({
     "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"})
 # Suffixes of the stage's own resources (<app>-<stage>-<suffix>): a job of that name collides.
 STAGE_SUFFIXES = ("exec", "scheduler", "events", "runs", "failures", "alerts", "dead-letter",
-                  "dead-letters", "runner", "runner-runs", "runner-failures")
+                  "dead-letters", "runner", "runner-runs", "runner-failures", "event-rules")
 RUN_OVERRIDES_MAX_CHARS = 8192
 TASK_DEFINITION_MAX_BYTES = 64 * 1024  # RegisterTaskDefinition's whole request
 TASK_DEFINITION_ENV_BUDGET = 60 * 1024  # what the environment may take of it

@@ -141,7 +141,7 @@ def _on_aws(spec: TaskSpec) -> str:
     """How AWS starts the job: directly by its schedule, or through the stage's runner."""
     if spec.uses_runner:
         return "runner"
-    return "direct" if spec.scheduled else "on demand"
+    return "direct" if spec.scheduled or spec.events else "on demand"
 
 
 @click.command(name="config")

@@ -46,6 +46,16 @@ def task_group(family: str) -> str:
     return f"family:{family}"
 
 
+def event_rule(app: str, stage: str, job: str) -> str:
+    """The EventBridge rule that starts a job on its event patterns."""
+    return f"{job_name(app, stage, job)}-on"
+
+
+def event_pattern(patterns: list[dict[str, object]]) -> dict[str, object]:
+    """A job's patterns as the one pattern of its rule (several: alternatives under $or)."""
+    return dict(patterns[0]) if len(patterns) == 1 else {"$or": [dict(p) for p in patterns]}
+
+
 def runner_task_group(family: str) -> str:
     """The ECS task group of runs the stage's runner starts (its own, so per-task failure
     alerts leave them to the runner's once-per-run alert)."""

@@ -236,10 +236,11 @@ class TaskResolver:
                               "concurrency of 1; set it to 1 (or leave it unset), or set "
                               "overlap to allow", "warning")
         if spec.events:
-            self._problem(self.sources["events"], "event patterns are checked and matched "
-                          "locally (fargo events, fargo invoke --event), but fargo deploy creates "
-                          "no EventBridge rule for them: on AWS the job starts on its schedule "
-                          "and with fargo run only", "warning")
+            rule = names.event_rule(spec.app_name, spec.stage, spec.name)
+            if len(rule) > limits.NAME_MAX:
+                self._problem(self.sources["events"], f"the job's event rule {rule!r} would be "
+                              f"{len(rule)} characters; EventBridge allows {limits.NAME_MAX}: "
+                              "shorten the job, stage or app name")
         if spec.schedule is not None and not spec.provenance.get("catchup", "default") \
                 .startswith("default"):
             self._problem(self.sources["catchup"], f"catchup={spec.catchup} applies to fargo up "

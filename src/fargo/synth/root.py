@@ -63,6 +63,11 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
         job["secrets"] = dict(sorted(spec.secrets.items()))
         if spec.ephemeral_storage_gib is not None:
             job["ephemeral_storage_gib"] = spec.ephemeral_storage_gib
+    if spec.events:
+        from fargo.project import names
+
+        job["event_pattern"] = json.dumps(names.event_pattern([dict(p) for p in spec.events]),
+                                          sort_keys=True, separators=(",", ":"))
     if spec.iam_policy is not None:
         job["policy_json"] = json.dumps(spec.iam_policy, sort_keys=True, separators=(",", ":"))
     return {k: literal(v) for k, v in job.items() if v is not None}

@@ -6,7 +6,7 @@
 locals {
   # fargo decides per job (it can prove that a job cannot overlap); used on its own, the module
   # sends every job with retries or an overlap guard through the runner.
-  runner_jobs = { for k, j in var.jobs : k => j if coalesce(j.runner, j.retries > 0 || j.overlap != "allow") }
+  runner_jobs = { for k, j in var.jobs : k => j if coalesce(j.runner, j.retries > 0 || j.overlap != "allow" || (j.compute == "fargate" && j.event_pattern != null)) }
   has_runner  = length(local.runner_jobs) > 0
   runner_name = "${local.prefix}-runner"
   runner_arn  = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.runner_name}"

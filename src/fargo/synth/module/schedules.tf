@@ -11,7 +11,9 @@ locals {
   } }
 
   # What the job sees of its invocation (Scheduler fills in the <aws.scheduler.*> attributes).
-  scheduler_overrides = jsonencode({
+  # jsonencode writes < and > as \u003c and \u003e, where neither Scheduler nor an input
+  # transformer would find a placeholder: every input below puts them back.
+  scheduler_overrides = replace(replace(jsonencode({
     containerOverrides = [{
       name = "job"
       environment = [
@@ -20,7 +22,7 @@ locals {
         { name = "FARGO_RUN_ID", value = "<aws.scheduler.execution-id>" },
       ]
     }]
-  })
+  }), "\\u003c", "<"), "\\u003e", ">")
   scheduler_event = {
     version       = "0"
     id            = "<aws.scheduler.execution-id>"
@@ -32,23 +34,23 @@ locals {
     resources     = ["<aws.scheduler.schedule-arn>"]
     detail        = {}
   }
-  scheduler_lambda_event = jsonencode(local.scheduler_event)
+  scheduler_lambda_event = replace(replace(jsonencode(local.scheduler_event), "\\u003c", "<"), "\\u003e", ">")
   # A job that goes through the runner: the execution's input (a Fargate job builds its
   # scheduled event from FARGO_SCHEDULED_TIME, as when it is started directly).
-  scheduler_runner_input = { for k, j in local.runner_jobs : k => jsonencode(merge(local.runner_input[k], {
+  scheduler_runner_input = { for k, j in local.runner_jobs : k => replace(replace(jsonencode(merge(local.runner_input[k], {
     run_id         = "<aws.scheduler.execution-id>"
     scheduled_time = "<aws.scheduler.scheduled-time>"
     # (through JSON text: the two branches are objects of different shapes)
     event = jsondecode(j.compute == "fargate" ? "{}" : jsonencode(local.scheduler_event))
-  })) }
-  rules_runner_input = { for k, j in local.runner_jobs : k => jsonencode(merge(local.runner_input[k], {
+  })), "\\u003c", "<"), "\\u003e", ">") }
+  rules_runner_input = { for k, j in local.runner_jobs : k => replace(replace(jsonencode(merge(local.runner_input[k], {
     run_id         = "<id>"
     scheduled_time = "<time>"
     event = jsondecode(j.compute == "fargate" ? "{}" : jsonencode({
       version = "0", id = "<id>", "detail-type" = "Scheduled Event", source = "aws.events",
       account = local.account, region = local.region, time = "<time>", resources = [], detail = {}
     }))
-  })) }
+  })), "\\u003c", "<"), "\\u003e", ">") }
   # Scheduled jobs started directly (no runner): the scheduler's own ECS or Lambda target.
   direct_jobs = { for k, j in local.scheduled_jobs : k => j if !contains(keys(local.runner_jobs), k) }
 }
@@ -199,7 +201,7 @@ resource "aws_cloudwatch_event_target" "job" {
     for_each = each.value.compute == "fargate" && !contains(keys(local.runner_jobs), each.key) ? [1] : []
     content {
       input_paths = { time = "$.time", id = "$.id" }
-      input_template = jsonencode({
+      input_template = replace(replace(jsonencode({
         containerOverrides = [{
           name = "job"
           environment = [
@@ -207,7 +209,7 @@ resource "aws_cloudwatch_event_target" "job" {
             { name = "FARGO_RUN_ID", value = "<id>" },
           ]
         }]
-      })
+      }), "\\u003c", "<"), "\\u003e", ">")
     }
   }
 

@@ -163,7 +163,7 @@ variable "tags" {
 }
 
 variable "jobs" {
-  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard)."
+  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner)."
   type = map(object({
     compute                 = optional(string, "fargate")
     schedule                = optional(string)
@@ -193,6 +193,7 @@ variable "jobs" {
     retry_timeouts          = optional(bool, false)
     overlap                 = optional(string, "skip")
     runner                  = optional(bool)
+    event_pattern           = optional(string)
   }))
 
   validation {

@@ -1,0 +1,97 @@
+# Jobs started by events: one EventBridge rule per job with an event_pattern, on the default bus.
+# A Fargate job is started through the runner, which hands the whole event to the task as
+# FARGO_EVENT (the runner escapes it; a rule's input transformer cannot); a Lambda job is
+# invoked with the event itself, as EventBridge invokes any function.
+
+locals {
+  event_jobs        = { for k, j in var.jobs : k => j if j.event_pattern != null }
+  event_runner_jobs = { for k, j in local.event_jobs : k => j if contains(keys(local.runner_jobs), k) }
+  event_rule_prefix = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-"
+  # The runner's input, the matched event in place of the marker (a JSON value, not a string).
+  event_runner_input = { for k, j in local.event_runner_jobs : k => replace(replace(replace(jsonencode(merge(local.runner_input[k], {
+    run_id         = "<id>"
+    scheduled_time = "<time>"
+    event          = "__FARGO_EVENT__"
+  })), "\"__FARGO_EVENT__\"", "<aws.events.event.json>"), "\\u003c", "<"), "\\u003e", ">") }
+}
+
+resource "aws_cloudwatch_event_rule" "events" {
+  for_each      = local.event_jobs
+  name          = "${local.prefix}-${each.key}-on"
+  description   = "Events that start ${local.prefix}-${each.key}"
+  event_pattern = each.value.event_pattern
+  state         = each.value.enabled ? "ENABLED" : "DISABLED"
+  tags          = local.job_tags[each.key]
+}
+
+resource "aws_cloudwatch_event_target" "events" {
+  for_each  = local.event_jobs
+  rule      = aws_cloudwatch_event_rule.events[each.key].name
+  target_id = "job"
+  arn       = contains(keys(local.event_runner_jobs), each.key) ? aws_sfn_state_machine.runner[0].arn : aws_lambda_function.job[each.key].arn
+  role_arn  = contains(keys(local.event_runner_jobs), each.key) ? aws_iam_role.event_rules[0].arn : null
+
+  dynamic "input_transformer" {
+    for_each = contains(keys(local.event_runner_jobs), each.key) ? [1] : []
+    content {
+      input_paths    = { id = "$.id", time = "$.time" }
+      input_template = local.event_runner_input[each.key]
+    }
+  }
+}
+
+resource "aws_lambda_permission" "events" {
+  for_each      = { for k, j in local.event_jobs : k => j if !contains(keys(local.event_runner_jobs), k) }
+  statement_id  = "fargo-events"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.job[each.key].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.events[each.key].arn
+}
+
+# The role the event rules start the runner with: only states:StartExecution on it, assumed
+# only by EventBridge for this stage's event rules.
+data "aws_iam_policy_document" "event_rules_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["${local.event_rule_prefix}*-on"]
+    }
+  }
+}
+
+resource "aws_iam_role" "event_rules" {
+  count              = length(local.event_runner_jobs) > 0 ? 1 : 0
+  name               = "${local.prefix}-event-rules"
+  path               = local.role_path
+  description        = "Starts ${local.prefix} jobs on their events, through the runner"
+  assume_role_policy = data.aws_iam_policy_document.event_rules_trust.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "event_rules" {
+  count = length(local.event_runner_jobs) > 0 ? 1 : 0
+  statement {
+    sid       = "StartRunner"
+    actions   = ["states:StartExecution"]
+    resources = [local.runner_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "event_rules" {
+  count  = length(local.event_runner_jobs) > 0 ? 1 : 0
+  name   = "${local.prefix}-event-rules"
+  role   = aws_iam_role.event_rules[0].id
+  policy = data.aws_iam_policy_document.event_rules[0].json
+}
