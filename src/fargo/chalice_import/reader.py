@@ -130,9 +130,7 @@ def read_app(root: Path) -> tuple[ChaliceApp, str | None]:
 
 def imported_app(root: Path) -> ChaliceApp | str:
     """The functions the Chalice app registers, by importing app.py; else why it cannot."""
-    import os
-
-    from fargo.project.load import stage_environment
+    from fargo.project.load import environment, stage_environment
     from fargo.runtime.loader import AppNotFound, import_app_module
 
     try:
@@ -143,20 +141,13 @@ def imported_app(root: Path) -> ChaliceApp | str:
     stages = sorted((config.get("stages") or {}) if isinstance(config, dict) else {})
     env = stage_environment(config if isinstance(config, dict) else None,
                             stages[0] if stages else "dev")
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     try:
-        module = import_app_module(root)
+        with environment(env):
+            module = import_app_module(root)
     except (AppNotFound, FileNotFoundError):
         return "no app.py"
     except BaseException as exc:  # the project's import failed: the parser may still read it
         return f"importing app.py failed ({type(exc).__name__}: {exc})"
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     from fargo.app import is_chalice_app
 
     candidates = [getattr(module, "app", None), *vars(module).values()]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,19 +50,27 @@ def stage_environment(config: dict[str, Any] | None, stage: str) -> dict[str, st
     return env
 
 
-def _import_app(root: Path, env: dict[str, str] | None = None
-                ) -> tuple[App | None, list[Problem]]:
-    """Import app.py with `env` set (and the process environment restored after)."""
+@contextlib.contextmanager
+def environment(env: dict[str, str] | None) -> Iterator[None]:
+    """`env` set in the process environment for the block, the previous values restored after
+    (a stage's variables while its app.py is imported, as Chalice does)."""
     saved = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     try:
-        return _import(root)
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _import_app(root: Path, env: dict[str, str] | None = None
+                ) -> tuple[App | None, list[Problem]]:
+    """Import app.py with `env` set (and the process environment restored after)."""
+    with environment(env):
+        return _import(root)
 
 
 def _import(root: Path) -> tuple[App | None, list[Problem]]:
