@@ -115,6 +115,12 @@ def test_what_eventbridge_rejects_is_one_clear_message(pattern: object, needle: 
     assert needle in problems[0]
 
 
+def test_a_sample_avoids_what_anything_but_refuses() -> None:
+    for refused in ({"prefix": "fargo"}, {"suffix": "example"}, {"wildcard": "*-sample"}):
+        pattern = {"detail": {"x": [{"anything-but": refused}]}}
+        assert matches(pattern, sample(pattern))
+
+
 def test_every_problem_of_a_pattern_at_once() -> None:
     problems = check({"source": "aws.s3", "detail": {"a": [], "b": [{"exists": 1}]}})
     assert len(problems) == 3

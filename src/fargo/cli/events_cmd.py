@@ -34,7 +34,11 @@ def _patterns(spec: TaskSpec) -> list[dict[str, object]]:
 def sample_cmd(ctx: click.Context, task: str, stage: str | None) -> None:
     """Print an event that TASK's first pattern matches (try it: fargo invoke TASK --event)."""
     spec = project_of(ctx, stage).require(task)
-    print_json(sample(_patterns(spec)[0]))
+    try:
+        print_json(sample(_patterns(spec)[0]))
+    except ValueError:  # filters no single event satisfies
+        raise ProblemsError([Problem(f"no event matches {spec.name}'s first pattern: its "
+                                     "filters contradict each other", key="TASK")]) from None
 
 
 @events.command(name="match")

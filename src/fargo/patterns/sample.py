@@ -68,7 +68,11 @@ def _value(matcher: Any) -> tuple[Any, bool]:
     if operator == "numeric":
         return _in_range(argument), False
     if operator == "anything-but":
-        if isinstance(argument, dict):
+        if isinstance(argument, dict):  # a string the inner filter refuses
+            refused = {"anything-but": argument}
+            for candidate in ("fargo-example", "zz-sample", "0"):
+                if matches({"v": [refused]}, {"v": candidate}):
+                    return candidate, False
             return "fargo-example", False
         excluded = argument if isinstance(argument, list) else [argument]
         if all(isinstance(e, str) for e in excluded):
