@@ -179,3 +179,121 @@ def test_event_rules_are_deployed_and_hand_the_event_to_the_job(tmp_path: Path,
                  timeout=600)
     changes = json.loads(again.stdout)
     assert (changes["add"], changes["change"], changes["destroy"]) == (0, 0, 0), changes
+
+
+EMIT_APP = '''
+import json
+import os
+
+from fargo import App
+
+app = App("lake")
+
+LANDED = {"source": ["fargo.lake"], "detail-type": ["File Landed"],
+          "detail": {"key": [{"prefix": "incoming/"}]}}
+
+
+def mark(name, event):
+    with open(os.path.join(os.environ["MARKS"], name), "a") as handle:
+        handle.write(json.dumps({"id": event.id, "detail": event.detail,
+                                 "attempt": os.environ["FARGO_ATTEMPT"]}) + "\\n")
+
+
+@app.task(events=LANDED)
+def load_file(event):
+    mark("load_file", event)
+
+
+@app.task(events={"source": ["fargo.lake"]}, retries=1)
+def audit(event):
+    mark("audit", event)
+    if event.detail.get("fail") and os.environ["FARGO_ATTEMPT"] == "1":
+        raise RuntimeError("first attempt fails")
+
+
+@app.task("rate(1 hour)")
+def compact(event):
+    return "compacted"
+'''
+
+
+def _marks(root: Path, name: str) -> list[dict]:
+    path = root / "marks" / name
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _wait(predicate, seconds: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_fargo_emit_starts_exactly_the_matching_jobs_once(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from fargo.local import inbox
+
+    root = project(tmp_path, app=EMIT_APP)
+    (root / "marks").mkdir()
+    env = {"MARKS": str(root / "marks")}
+    landed = ["emit", '{"key": "incoming/a.csv"}', "--source", "fargo.lake",
+              "--detail-type", "File Landed"]
+    refused = _run(landed, cwd=root, env=env)
+    assert refused.returncode == 1 and "no fargo up is running" in refused.stderr
+    assert not inbox.waiting(root), "nothing is left behind when no fargo up runs"
+    assert_clean_error(_run(["emit", '{"key": 1}'], cwd=root),
+                       "EVENT: the event has no source: give --source",
+                       "EVENT: the event has no detail-type")
+    assert_clean_error(_run(["emit", "[1]"], cwd=root), "EVENT: must be a JSON object")
+    (root / "big.json").write_text(json.dumps({"source": "s", "detail-type": "d",
+                                               "detail": {"x": "a" * 300_000}}))
+    assert_clean_error(_run(["emit", "@big.json"], cwd=root), "EventBridge accepts at most 262144")
+
+    up = subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain"], cwd=root,
+                          env={**os.environ, **env, "NO_COLOR": "1"}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait(lambda: inbox.running_scheduler(root) is not None)
+        first = _run(landed, cwd=root, env=env)
+        assert first.returncode == 0, first.stderr
+        assert "matches: audit, load_file" in first.stdout
+        second = _run(["emit", json.dumps({"source": "fargo.lake", "detail-type": "Other",
+                                           "detail": {"fail": True}})], cwd=root, env=env)
+        assert "matches: audit" in second.stdout
+        nothing = _run(["emit", '{"a": 1}', "--source", "elsewhere", "--detail-type", "X"],
+                       cwd=root, env=env)
+        assert nothing.returncode == 0 and "no job's pattern matches" in nothing.stderr
+        _wait(lambda: len(_marks(root, "audit")) == 3 and len(_marks(root, "load_file")) == 1,
+              90)  # the retry waits its 30 s backoff
+    finally:
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=30)
+    ids = [line.split()[1] for line in (first.stdout, second.stdout)]
+    assert [m["id"] for m in _marks(root, "load_file")] == [ids[0]]
+    assert _marks(root, "load_file")[0]["detail"] == {"key": "incoming/a.csv"}
+    assert sorted((m["id"], m["attempt"]) for m in _marks(root, "audit")) == sorted(
+        [(ids[0], "1"), (ids[1], "1"), (ids[1], "2")])
+    history = json.loads(_run(["history", "--json"], cwd=root).stdout)
+    by_event = {(r["task"], r["event_id"], r["attempt"]): r for r in history}
+    assert by_event[("load_file", ids[0], 1)]["trigger"] == "event"
+    assert by_event[("audit", ids[1], 1)]["status"] == "failed"
+    assert by_event[("audit", ids[1], 2)]["trigger"] == "retry"
+    assert by_event[("audit", ids[1], 2)]["status"] == "succeeded"
+    assert "matches no job" in output
+    table = _run(["history"], cwd=root).stdout
+    assert f"event {ids[0][:8]}" in table
+
+    # A crash after the event was recorded but before its file was removed leaves a copy: the
+    # next fargo up drops it and starts nothing twice.
+    inbox.post(root, {"id": ids[0], "source": "fargo.lake", "detail-type": "File Landed",
+                      "detail": {"key": "incoming/a.csv"}})
+    again = _run(["up", "--plain", "--for", "1s"], cwd=root, env=env)
+    assert again.returncode == 0, again.stdout
+    assert "already taken" in again.stdout and not inbox.waiting(root)
+    assert len(_marks(root, "load_file")) == 1

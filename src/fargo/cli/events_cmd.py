@@ -1,4 +1,4 @@
-"""fargo events: the EventBridge patterns that start a job — an event they match, and a test."""
+"""fargo events (the patterns that start a job: an event they match, a test) and fargo emit."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import sys
 
 import click
 
-from fargo.cli.context import project_of
-from fargo.cli.output import err, out, print_json
+from fargo.cli.context import project_of, root_of
+from fargo.cli.output import err, notice, out, print_json
 from fargo.cli.params import read_event, stage_option
+from fargo.local import inbox
 from fargo.patterns import matches, sample
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import TaskSpec
@@ -58,4 +59,43 @@ def match_cmd(ctx: click.Context, task: str, event: str, stage: str | None) -> N
     sys.exit(1)
 
 
-COMMANDS = [events]
+@click.command()
+@click.argument("event", metavar="EVENT_JSON|@FILE")
+@click.option("--source", help="The event's source (e.g. my.app); wins over the JSON's.")
+@click.option("--detail-type", help="The event's detail-type; wins over the JSON's.")
+@stage_option()
+@click.pass_context
+def emit(ctx: click.Context, event: str, source: str | None, detail_type: str | None,
+         stage: str | None) -> None:
+    """Deliver an event to the fargo up running for this project: it starts every job whose
+    pattern matches, once.
+
+    EVENT_JSON is a whole event ({"source": ..., "detail-type": ..., "detail": {...}}) or only
+    its detail; id, time, account and region are filled in as EventBridge fills them.
+    """
+    given = json.loads(read_event(event, "EVENT") or "{}")
+    project = project_of(ctx, stage)
+    full = inbox.envelope(given, source, detail_type, "000000000000",
+                          project.stage.region or "us-east-1")
+    problems = inbox.envelope_problems(full)
+    if problems:
+        raise ProblemsError([Problem(text, key="EVENT") for text in problems])
+    root = root_of(ctx)
+    pid = inbox.running_scheduler(root)
+    if pid is None:
+        err.print("no fargo up is running for this project: start one (fargo up), then emit "
+                  "again; nothing was sent")
+        sys.exit(1)
+    jobs = [spec.name for spec in project.tasks if spec.enabled and spec.events
+            and any(matches(dict(p), full) for p in spec.events)]
+    inbox.post(root, full)
+    inbox.wake(pid)
+    out.print(f"event {full['id']} sent to fargo up (pid {pid})")
+    if jobs:
+        out.print(f"matches: {', '.join(jobs)}")
+    else:
+        notice("no job's pattern matches this event (fargo events match TASK --event ... "
+               "says why)")
+
+
+COMMANDS = [events, emit]

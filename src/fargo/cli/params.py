@@ -26,7 +26,7 @@ def stage_option(kind: str = "local", required: bool = False,
     return click.option("--stage", "-s", required=required, help=help or STAGE_HELP[kind])
 
 
-def read_event(value: str | None) -> str | None:
+def read_event(value: str | None, key: str = "--event") -> str | None:
     """--event JSON or --event @file: returns compact JSON text, or raises ProblemsError."""
     if value is None:
         return None
@@ -37,16 +37,16 @@ def read_event(value: str | None) -> str | None:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise ProblemsError([Problem(f"{path} is not UTF-8 text ({exc.reason})",
-                                         key="--event")]) from None
+                                         key=key)]) from None
         except OSError as exc:
             raise ProblemsError([Problem(f"cannot read {path}: {exc.strerror}",
-                                         key="--event")]) from None
-    parsed, problem = json_problem(text, None, "--event")
+                                         key=key)]) from None
+    parsed, problem = json_problem(text, None, key)
     if problem is not None:
         raise ProblemsError([problem])
     if not isinstance(parsed, dict):
         raise ProblemsError([Problem("must be a JSON object, e.g. '{\"detail\": {}}'",
-                                     key="--event")])
+                                     key=key)])
     return json.dumps(parsed)
 
 

@@ -91,7 +91,10 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
                 datetime.fromisoformat(run.started_at.replace("Z", "+00:00"))
             duration = format_duration(delta.total_seconds())
         style = STYLE.get(run.status, "")
-        table.add_row(run.run_id, run.task, run.trigger or "schedule", run.scheduled_time or "-",
+        trigger = run.trigger or "schedule"
+        if run.event_id:
+            trigger += f" {run.event_id[:8]}"
+        table.add_row(run.run_id, run.task, trigger, run.scheduled_time or "-",
                       run.started_at or "-",
                       duration, f"[{style}]{run.status}[/]" if style else run.status,
                       "-" if run.exit_code is None else str(run.exit_code), str(run.attempt),

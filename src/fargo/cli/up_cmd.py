@@ -89,8 +89,9 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
         spec = project.task(name)
         if spec is None:
             problems.append(project.unknown_job(name, "--only"))
-        elif spec.schedule is None:
-            warn(f"{name} has no schedule; fargo up will not run it (use fargo invoke)")
+        elif spec.schedule is None and not spec.events:
+            warn(f"{name} has no schedule or event pattern; fargo up will not run it (use "
+                 "fargo invoke)")
     if problems:
         raise ProblemsError(problems)
     live = sys.stdout.isatty() and not plain

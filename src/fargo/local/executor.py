@@ -67,6 +67,8 @@ class Job:
     timed_out: bool = False
     stopping: bool = False
     limits: dict[str, str] = field(default_factory=dict)
+    event: str | None = None  # the event it was started with (JSON), kept for its retries
+    event_id: str | None = None
 
     @property
     def pid(self) -> int:
@@ -78,13 +80,14 @@ class Job:
 
 
 def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt: int,
-              log_path: Path, memory_limit: bool = True, launcher: Launcher | None = None) -> Job:
+              log_path: Path, memory_limit: bool = True, launcher: Launcher | None = None,
+              event: str | None = None, event_id: str | None = None) -> Job:
     """Start the job in its own process group, output to `log_path`.
 
     Forked by the warm `launcher` when there is one, else `python -m fargo.runtime TASK`.
     """
     env, _missing = job_environment(spec, root, attempt=attempt, run_id=run_id,
-                                    scheduled_time=slot)
+                                    scheduled_time=slot, event=event)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     limits: dict[str, str] = {"timeout": f"{spec.timeout}s"}
     preexec = None
@@ -108,7 +111,8 @@ def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt
             )
     now = time.monotonic()
     return Job(run_id, spec, slot, attempt, process, log_path, now,
-               now + spec.timeout + GRACE_AFTER_TIMEOUT, limits=limits)
+               now + spec.timeout + GRACE_AFTER_TIMEOUT, limits=limits, event=event,
+               event_id=event_id)
 
 
 def reap(process: JobProcess) -> tuple[int | None, dict[str, float]]:

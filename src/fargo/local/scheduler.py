@@ -26,10 +26,12 @@ from typing import Any, Protocol
 
 from fargo.local.clock import Clock
 from fargo.local.executor import Job, kill_leftovers, reap, start_job
+from fargo.local.inbox import WAKE_SIGNAL, waiting
 from fargo.local.launcher import Launcher, LauncherGone, start_launcher
 from fargo.local.outcome import last_error
 from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
+from fargo.patterns import matches
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
 from fargo.project.paths import ProjectPaths
@@ -74,6 +76,8 @@ class Request:
     slot: datetime | None
     attempt: int
     catchup: bool = False  # a missed slot run by catchup=all: queued, never skipped
+    event: str | None = None  # JSON: the event that started it (fargo emit)
+    event_id: str | None = None
 
 
 @dataclass
@@ -123,6 +127,11 @@ class Scheduler:
         self.limit = self.max_parallel or self.project.stage.max_parallel or os.cpu_count() or 1
         self.store = RunStore(self.store_file or store_path(self.root))
         self.logs = logs_dir(self.root)
+        self.event_specs = [spec for spec in self.project.tasks
+                            if spec.enabled and spec.events
+                            and (not self.only or spec.name in self.only)]
+        # Events are for the real scheduler: a replay (own store) never takes them.
+        self.takes_events = self.store_file is None
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -200,6 +209,7 @@ class Scheduler:
         previous_wakeup = signal.set_wakeup_fd(write_fd)
         handlers = {
             signal.SIGCHLD: signal.signal(signal.SIGCHLD, lambda s, f: None),
+            WAKE_SIGNAL: signal.signal(WAKE_SIGNAL, lambda s, f: None),  # fargo emit
             signal.SIGINT: signal.signal(signal.SIGINT, self._on_stop),
             signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_stop),
         }
@@ -212,7 +222,9 @@ class Scheduler:
             self.reporter.event(
                 f"fargo up: {len(self.timers)} scheduled "
                 f"{'job' if len(self.timers) == 1 else 'jobs'}, stage {self.stage}, "
-                f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else ""))
+                f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else "")
+                + (f"; {len(self.event_specs)} started by events (fargo emit)"
+                   if self.event_specs and self.takes_events else ""))
             while self.stop_reason is None:
                 now = self.clock.now()
                 if until is not None and now >= until:
@@ -259,6 +271,8 @@ class Scheduler:
     def _tick(self, now: datetime) -> None:
         self._reap()
         self._enforce_deadlines()
+        if self.takes_events:
+            self._take_events(now)
         while self.heap and self.heap[0][0] <= now:
             _, name = heapq.heappop(self.heap)
             self._check_due(name, now)
@@ -333,15 +347,44 @@ class Scheduler:
                                       f"{spec.schedule}|{spec.timezone}", iso(timer.anchor),
                                       iso(timer.last_slot))
 
-    def _request(self, spec: TaskSpec, slot: datetime | None, attempt: int) -> Request:
+    def _take_events(self, now: datetime) -> None:
+        """Start the jobs each event in the inbox matches, once per event id."""
+        for path in waiting(self.root):
+            try:
+                event = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(event, dict):
+                    raise ValueError("not an object")
+            except (OSError, ValueError) as exc:
+                self.reporter.event(f"inbox: {path.name} is not an event ({exc}); dropped")
+                path.unlink(missing_ok=True)
+                continue
+            event_id = str(event.get("id") or path.stem)
+            jobs = [spec for spec in self.event_specs
+                    if any(matches(dict(pattern), event) for pattern in spec.events)]
+            text = json.dumps(event)
+            requests: list[Request] = []
+            with self.store.transaction():
+                if self.store.claim_event(event_id, stamp_ms(now), event.get("source"),
+                                          event.get("detail-type"), [s.name for s in jobs]):
+                    requests = [self._request(spec, None, 1, event=text, event_id=event_id)
+                                for spec in jobs]
+            path.unlink(missing_ok=True)  # recorded: a crash before this only leaves a copy
+            self.reporter.event(f"event {event_id} ({event.get('detail-type')}): "
+                                + (f"starts {', '.join(s.name for s in jobs)}" if requests
+                                   else "matches no job" if not jobs else "already taken"))
+            for request in requests:
+                self._dispatch(request)
+
+    def _request(self, spec: TaskSpec, slot: datetime | None, attempt: int,
+                 event: str | None = None, event_id: str | None = None) -> Request:
         stamp = (slot or self.clock.now()).strftime("%Y%m%dT%H%M%S")
         run_id = f"{stamp}-{spec.name}-{attempt}-{secrets.token_hex(2)}"
+        trigger = "retry" if attempt > 1 else "event" if event_id else "schedule"
         self.store.insert_run(run_id=run_id, task=spec.name, stage=self.stage,
                               scheduled_time=iso(slot) if slot else None, attempt=attempt,
                               status="running", queued_at=stamp_ms(self.clock.now()),
-                              trigger="retry" if attempt > 1 else "schedule",
-                              owner_pid=os.getpid())
-        return Request(run_id, spec, slot, attempt)
+                              trigger=trigger, owner_pid=os.getpid(), event_id=event_id)
+        return Request(run_id, spec, slot, attempt, event=event, event_id=event_id)
 
     def _record_skip(self, spec: TaskSpec, slot: datetime | None, reason: str,
                      now: datetime, run_id: str | None = None) -> None:
@@ -354,7 +397,8 @@ class Scheduler:
                                   owner_pid=os.getpid(), reason=reason)
         else:
             self.store.update_run(run_id, status="skipped", ended_at=stamp, reason=reason)
-        self.reporter.event(f"{spec.name}: slot {iso(slot) if slot else '-'} skipped: {reason}")
+        what = f"slot {iso(slot)}" if slot else "run"
+        self.reporter.event(f"{spec.name}: {what} skipped: {reason}")
 
     def _dispatch(self, request: Request) -> None:
         spec = request.spec
@@ -391,13 +435,14 @@ class Scheduler:
         if self.launcher is not None:
             try:
                 return start_job(spec, self.root, request.run_id, slot, request.attempt,
-                                 log_path, self.memory_limit, self.launcher)
+                                 log_path, self.memory_limit, self.launcher, request.event,
+                                 request.event_id)
             except LauncherGone as exc:
                 self.reporter.event(f"the warm launcher stopped ({exc}); starting jobs as "
                                     "processes from now on")
                 self.launcher = None
         return start_job(spec, self.root, request.run_id, slot, request.attempt, log_path,
-                         self.memory_limit)
+                         self.memory_limit, event=request.event, event_id=request.event_id)
 
     # --- finishing ---------------------------------------------------------------------------
 
@@ -448,7 +493,7 @@ class Scheduler:
         delay = retry_delay(job.attempt)  # the runner on AWS waits the same
         due = self.clock.now() + timedelta(seconds=delay)
         request = self._request(spec, parse_iso(job.slot) if job.slot else None,
-                                job.attempt + 1)
+                                job.attempt + 1, event=job.event, event_id=job.event_id)
         self._seq += 1
         heapq.heappush(self.retries, (due, self._seq, request))
         self.reporter.event(f"{spec.name}: retry {job.attempt + 1} of {spec.retries + 1} "

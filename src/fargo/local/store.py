@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS runs (
     duration_s REAL,
     trigger TEXT,
     max_rss_kib INTEGER,
-    cpu_s REAL
+    cpu_s REAL,
+    event_id TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs(task, stage, started_at);
 CREATE TABLE IF NOT EXISTS slots (
@@ -49,6 +50,13 @@ CREATE TABLE IF NOT EXISTS slots (
     scheduled_time TEXT NOT NULL,
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (task, stage, scheduled_time)
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    source TEXT,
+    detail_type TEXT,
+    jobs TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS task_state (
     task TEXT NOT NULL,
@@ -62,7 +70,7 @@ CREATE TABLE IF NOT EXISTS task_state (
 
 
 NEW_COLUMNS = (("duration_s", "REAL"), ("trigger", "TEXT"), ("max_rss_kib", "INTEGER"),
-               ("cpu_s", "REAL"))
+               ("cpu_s", "REAL"), ("event_id", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,10 @@ class RunRecord:
     reason: str | None
     limits: str | None
     duration_s: float | None = None  # real seconds, also in replays (whose clock runs faster)
-    trigger: str | None = None  # schedule | manual (fargo invoke) | retry
+    trigger: str | None = None  # schedule | event | manual (fargo invoke) | retry
     max_rss_kib: int | None = None  # the job's peak memory
     cpu_s: float | None = None  # user + system CPU time
+    event_id: str | None = None  # the event that started it (trigger event, or its retry)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -174,6 +183,21 @@ class RunStore:
             "ON CONFLICT(task, stage) DO UPDATE SET schedule=excluded.schedule, "
             "anchor=excluded.anchor, last_slot=excluded.last_slot",
             (task, stage, schedule, anchor, last_slot))
+
+    def claim_event(self, event_id: str, received_at: str, source: str | None,
+                    detail_type: str | None, jobs: list[str]) -> bool:
+        """True once per event id: the guard against starting an event's jobs twice."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO events(event_id, received_at, source, detail_type, jobs) "
+            "VALUES (?, ?, ?, ?, ?)", (event_id, received_at, source, detail_type,
+                                       json.dumps(jobs)))
+        return cursor.rowcount == 1
+
+    def events(self, last: int = 20) -> list[dict[str, Any]]:
+        """Events received, newest first, with the jobs each one started."""
+        rows = self.db.execute("SELECT * FROM events ORDER BY received_at DESC, rowid DESC "
+                               "LIMIT ?", (last,)).fetchall()
+        return [{**dict(r), "jobs": json.loads(r["jobs"])} for r in rows]
 
     # --- runs ---------------------------------------------------------------------------------
 
