@@ -15,6 +15,11 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
   capacity-provider integration test runs it); moto's list of parameters predates it.
 - `ecs:runTask.sync`: AWS fails the state with `States.TaskFailed` when a container exits
   non-zero, its cause the task's description as JSON; moto returns the task as a success.
+- `RunTask` refuses overrides over 8192 characters, JSON syntax included ("Container
+  Overrides length must be at most 8192", InvalidParameterException); moto takes any size.
+- EventBridge input transformers: a placeholder outside quotes is replaced by the value as
+  JSON (a string gets its quotes: the AWS guide's `{"instance": <instance>}` gives
+  `{"instance": "i-0123..."}`); moto inserts a string's bare text, which is not JSON.
 - `ListTasks(desiredStatus=RUNNING)`: in AWS a task that stopped wants STOPPED; moto leaves
   every task's desired status RUNNING forever, so a stopped run would look like one going on.
 - Containers: moto never runs one, so every task "exits" 0. A stand-in container decides: a
@@ -57,6 +62,8 @@ def apply() -> None:
     _service_integration_casing()
     _ecs_sync_failure()
     _container_exits()
+    _overrides_limit()
+    _input_transformer_strings()
 
 
 def _stepfunctions_handlers() -> None:
@@ -233,3 +240,44 @@ def _container_exits() -> None:
         self.__dict__["_desired"] = value
 
     models.Task.desired_status = property(desired_status, set_desired_status)
+
+
+OVERRIDES_MAX_CHARS = 8192  # RunTask's documented limit (see the module docstring)
+
+
+def _overrides_limit() -> None:
+    from moto.ecs import models
+    from moto.ecs.exceptions import InvalidParameterException
+
+    original = models.EC2ContainerServiceBackend.run_task
+
+    def run_task(self: Any, cluster_str: str, task_definition_str: str, count: int,
+                 overrides: dict[str, Any] | None, *args: Any, **kwargs: Any) -> Any:
+        if overrides and len(json.dumps(overrides, separators=(",", ":"))) > OVERRIDES_MAX_CHARS:
+            raise InvalidParameterException(
+                f"Container Overrides length must be at most {OVERRIDES_MAX_CHARS}")
+        return original(self, cluster_str, task_definition_str, count, overrides, *args,
+                        **kwargs)
+
+    models.EC2ContainerServiceBackend.run_task = run_task
+
+
+def _input_transformer_strings() -> None:
+    import re
+
+    from jsonpath_ng.ext import parse as jsonpath
+    from moto.events.utils import EventTemplateParser
+
+    original = EventTemplateParser.parse
+
+    def parse(input_template: str, input_paths_map: dict[str, Any], event: Any) -> Any:
+        template = input_template
+        for name, path in (input_paths_map or {}).items():
+            found = jsonpath(path).find(event)
+            if found and isinstance(found[0].value, str):
+                # outside quotes: the value as a JSON string; inside a string: left to moto
+                template = re.sub(rf'(?<!")<{re.escape(name)}>(?!")',
+                                  lambda _m, v=found[0].value: json.dumps(v), template)
+        return original(template, input_paths_map, event)
+
+    EventTemplateParser.parse = staticmethod(parse)

@@ -119,7 +119,8 @@ def test_event_rules_are_deployed_and_hand_the_event_to_the_job(tmp_path: Path,
                                          {"stepfunctions": {"execute_state_machine": True}}
                                      ).encode())
     urllib.request.urlopen(request).read()
-    root = project(tmp_path, app=DEPLOYED_APP)
+    root = project(tmp_path, {"load_file": {"event_fields": {
+        "bucket": "$.detail.bucket.name", "key": "$.detail.object.key"}}}, app=DEPLOYED_APP)
     use_network(root, aws, "dev")
     publish_image(aws, "lake", "v1")
     r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=aws,
@@ -161,20 +162,40 @@ def test_event_rules_are_deployed_and_hand_the_event_to_the_job(tmp_path: Path,
     given = EventTemplateParser.parse(transformer["InputTemplate"],
                                       transformer["InputPathsMap"], landed)
     assert given["run_id"] == landed["id"] and given["event"]["detail"] == landed["detail"]
+    assert given["overlap"] == "queue", "an event waits its turn; it is never skipped"
     sfn = boto(aws, "stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=target["Arn"], name="on-event",
-                              input=json.dumps(given))["executionArn"]
-    deadline = time.monotonic() + 60
-    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
     ecs = boto(aws, "ecs")
-    (task,) = ecs.describe_tasks(cluster="lake-dev", tasks=ecs.list_tasks(
-        cluster="lake-dev")["taskArns"])["tasks"]
-    env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0][
-        "environment"]}
-    assert json.loads(env["FARGO_EVENT"])["detail"] == landed["detail"]  # escaped, whole
+
+    def run_with(event: dict) -> dict:
+        """The runner started as the rule starts it; the event the task got."""
+        given = EventTemplateParser.parse(transformer["InputTemplate"],
+                                          transformer["InputPathsMap"], event)
+        before = set(ecs.list_tasks(cluster="lake-dev")["taskArns"])
+        arn = sfn.start_execution(stateMachineArn=target["Arn"], name=event["id"],
+                                  input=json.dumps(given))["executionArn"]
+        deadline = time.monotonic() + 60
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+        (task,) = ecs.describe_tasks(cluster="lake-dev", tasks=list(set(ecs.list_tasks(
+            cluster="lake-dev")["taskArns"]) - before))["tasks"]
+        env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0][
+            "environment"]}
+        return json.loads(env["FARGO_EVENT"])
+
+    assert run_with(landed)["detail"] == landed["detail"]  # escaped, whole
+    # Over ECS's 8 KB of overrides: RunTask refuses it, and the same attempt runs with the
+    # projection (the envelope and the job's event_fields), which says what it is.
+    large = {**landed, "id": str(uuid.uuid4()), "detail": {
+        **landed["detail"], "manifest": [f"part-{i:05d}.parquet" for i in range(600)]}}
+    assert len(json.dumps(large)) > 8192
+    projected = run_with(large)
+    assert projected["detail"] == {"bucket": "raw-landing", "key": landed["detail"]["object"][
+        "key"]}
+    assert (projected["id"], projected["source"], projected["detail-type"]) == (
+        large["id"], "aws.s3", "Object Created")
+    assert "8 KB" in projected["fargo_projection"]
     again = _run(["plan", "--stage", "dev", "--json", "--image-tag", "v1"], cwd=root, env=aws,
                  timeout=600)
     changes = json.loads(again.stdout)

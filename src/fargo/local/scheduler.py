@@ -405,7 +405,8 @@ class Scheduler:
         busy = any(job.spec.name == spec.name for job in self.running.values()) or any(
             r.spec.name == spec.name for r in self.pending)
         if busy and request.attempt == 1:
-            if spec.overlap == "skip" and not request.catchup:
+            # An event is never dropped: under overlap=skip it waits its turn, as on AWS.
+            if spec.overlap == "skip" and not request.catchup and request.event_id is None:
                 self._record_skip(spec, request.slot, "the previous run was still going "
                                   "(overlap=skip)", self.clock.now(), request.run_id)
                 return

@@ -48,6 +48,7 @@ class TaskSpec:
     schedule: str | None  # AWS form
     timezone: str
     events: tuple[Mapping[str, Any], ...]  # EventBridge patterns that start the job too
+    event_fields: Mapping[str, str]  # name -> JSONPath: the projection of an event over 8 KB
     flexible_window_minutes: int | None
     start_date: str | None  # RFC 3339 UTC
     end_date: str | None

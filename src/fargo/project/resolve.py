@@ -206,7 +206,7 @@ class TaskResolver:
             ephemeral_storage_gib=ephemeral, architecture=values["architecture"], spot=spot,
             subnets=subnets, security_groups=groups, timeout=timeout,
             reserved_concurrency=concurrency, layers=tuple(values["layers"] or ()),
-            events=events,
+            events=events, event_fields=dict(values["event_fields"] or {}),
             retries=int(values["retries"]),
             retry_timeouts=bool(values["retry_timeouts"]), overlap=values["overlap"],
             catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),

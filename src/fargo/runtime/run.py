@@ -175,6 +175,11 @@ def main(argv: list[str]) -> int:
     )
     log("info", "started", task=task_name, run_id=run_id, attempt=context.attempt,
         event_time=event.get("time"))
+    if "fargo_projection" in event:  # the runner could not pass the whole event: say so
+        log("warning", f"this run got a projection of event {event.get('id')}, not the whole "
+            f"event: {event['fargo_projection']} (detail fields: "
+            f"{', '.join(sorted(event.get('detail') or {})) or 'none'})", task=task_name,
+            run_id=run_id)
     try:
         result = _call(definition.handler, definition.kind, event, context)
     except SystemExit as exc:

@@ -68,6 +68,8 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
 
         job["event_pattern"] = json.dumps(names.event_pattern([dict(p) for p in spec.events]),
                                           sort_keys=True, separators=(",", ":"))
+        if spec.compute == "fargate" and spec.event_fields:
+            job["event_fields"] = dict(sorted(spec.event_fields.items()))
     if spec.iam_policy is not None:
         job["policy_json"] = json.dumps(spec.iam_policy, sort_keys=True, separators=(",", ":"))
     return {k: literal(v) for k, v in job.items() if v is not None}

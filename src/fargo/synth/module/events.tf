@@ -8,11 +8,30 @@ locals {
   event_runner_jobs = { for k, j in local.event_jobs : k => j if contains(keys(local.runner_jobs), k) }
   event_rule_prefix = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-"
   # The runner's input, the matched event in place of the marker (a JSON value, not a string).
-  event_runner_input = { for k, j in local.event_runner_jobs : k => replace(replace(replace(jsonencode(merge(local.runner_input[k], {
+  # What the rule reads from the event for the projection (below), and the job's own fields
+  # as f0, f1, ... (InputPathsMap keys are letters and digits only).
+  event_field_names = { for k, j in local.event_runner_jobs : k => sort(keys(j.event_fields)) }
+  event_input_paths = { for k, j in local.event_runner_jobs : k => merge({
+    id = "$.id", time = "$.time", source = "$.source", detailtype = "$.detail-type",
+    account = "$.account", region = "$.region", resources = "$.resources"
+  }, { for i, name in local.event_field_names[k] : "f${i}" => j.event_fields[name] }) }
+  # The event without its detail, plus the job's event_fields: what the runner hands the task
+  # instead when the whole event does not fit ECS's 8 KB of container overrides. It says so.
+  event_projection = { for k, j in local.event_runner_jobs : k => join("", [
+    "{\"version\":\"0\",\"id\":\"<id>\",\"time\":\"<time>\",\"source\":<source>,",
+    "\"detail-type\":<detailtype>,\"account\":<account>,\"region\":<region>,",
+    "\"resources\":<resources>,\"detail\":{",
+    join(",", [for i, name in local.event_field_names[k] : "\"${name}\":<f${i}>"]),
+    "},\"fargo_projection\":\"the event did not fit ECS's 8 KB of container overrides: its ",
+    "envelope and event_fields only\"}"]) }
+  # An event is never dropped: overlap=skip makes it wait its turn (queue) instead.
+  event_runner_input = { for k, j in local.event_runner_jobs : k => replace(replace(replace(replace(jsonencode(merge(local.runner_input[k], {
     run_id         = "<id>"
     scheduled_time = "<time>"
+    overlap        = j.overlap == "skip" ? "queue" : j.overlap
     event          = "__FARGO_EVENT__"
-  })), "\"__FARGO_EVENT__\"", "<aws.events.event.json>"), "\\u003c", "<"), "\\u003e", ">") }
+    projection     = "__FARGO_PROJECTION__"
+  })), "\"__FARGO_EVENT__\"", "<aws.events.event.json>"), "\"__FARGO_PROJECTION__\"", local.event_projection[k]), "\\u003c", "<"), "\\u003e", ">") }
 }
 
 resource "aws_cloudwatch_event_rule" "events" {
@@ -34,7 +53,7 @@ resource "aws_cloudwatch_event_target" "events" {
   dynamic "input_transformer" {
     for_each = contains(keys(local.event_runner_jobs), each.key) ? [1] : []
     content {
-      input_paths    = { id = "$.id", time = "$.time" }
+      input_paths    = local.event_input_paths[each.key]
       input_template = local.event_runner_input[each.key]
     }
   }

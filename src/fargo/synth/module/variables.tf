@@ -163,7 +163,7 @@ variable "tags" {
 }
 
 variable "jobs" {
-  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner)."
+  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner); `event_fields` (name -> JSONPath) are the detail fields a Fargate job still gets when an event does not fit ECS's 8 KB of container overrides."
   type = map(object({
     compute                 = optional(string, "fargate")
     schedule                = optional(string)
@@ -194,6 +194,7 @@ variable "jobs" {
     overlap                 = optional(string, "skip")
     runner                  = optional(bool)
     event_pattern           = optional(string)
+    event_fields            = optional(map(string), {})
   }))
 
   validation {
