@@ -20,6 +20,11 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
 - EventBridge input transformers: a placeholder outside quotes is replaced by the value as
   JSON (a string gets its quotes: the AWS guide's `{"instance": <instance>}` gives
   `{"instance": "i-0123..."}`); moto inserts a string's bare text, which is not JSON.
+- S3 `GetBucketNotificationConfiguration` leaves out `EventBridgeConfiguration` although moto
+  stores it and sends the bucket's events to EventBridge; AWS returns it when it is on.
+- EventBridge delivers an event to each target of a rule on its own; moto stops at the first
+  target it cannot deliver to (a Step Functions state machine raises NotImplementedError), so
+  the rule's other targets never get it. Each target is tried on its own here.
 - `ListTasks(desiredStatus=RUNNING)`: in AWS a task that stopped wants STOPPED; moto leaves
   every task's desired status RUNNING forever, so a stopped run would look like one going on.
 - Containers: moto never runs one, so every task "exits" 0. A stand-in container decides: a
@@ -64,6 +69,8 @@ def apply() -> None:
     _container_exits()
     _overrides_limit()
     _input_transformer_strings()
+    _bucket_eventbridge()
+    _each_target_on_its_own()
 
 
 def _stepfunctions_handlers() -> None:
@@ -281,3 +288,49 @@ def _input_transformer_strings() -> None:
         return original(template, input_paths_map, event)
 
     EventTemplateParser.parse = staticmethod(parse)
+
+
+def _bucket_eventbridge() -> None:
+    from moto.core.responses import ActionResult
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if config is None or config.event_bridge is None:
+            return original(self)
+        serialized = self.serialized
+
+        def with_eventbridge(result: Any) -> Any:
+            if isinstance(result, ActionResult) and isinstance(result.result, dict):
+                result = ActionResult({**result.result, "EventBridgeConfiguration": {}})
+            return serialized(result)
+
+        self.serialized = with_eventbridge
+        try:
+            return original(self)
+        finally:
+            del self.serialized
+
+    S3Response.get_bucket_notification = get_bucket_notification
+
+
+def _each_target_on_its_own() -> None:
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        targets = self.targets
+        try:
+            for target in targets:
+                self.targets = [target]
+                try:
+                    original(self, original_event, transform_input)
+                except NotImplementedError:  # a target moto cannot deliver to
+                    continue
+        finally:
+            self.targets = targets
+
+    Rule.send_to_targets = send_to_targets

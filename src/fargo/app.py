@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every 
     F = TypeVar("F", bound=Callable[..., Any])
     # How a job was declared (the closed set; chalice_* come from a chalice.Chalice app).
     Kind = Literal["task", "schedule", "lambda_function", "chalice_schedule",
-                   "chalice_on_cw_event", "chalice_lambda_function"]
+                   "chalice_on_cw_event", "chalice_on_s3_event", "chalice_lambda_function"]
 
 class ScheduleExpression:
     """Base of Chalice's schedule objects; `to_string()` gives the AWS form."""
@@ -117,10 +117,11 @@ class _Registry:
     def task(self, schedule: Any = None, *, name: str | None = None, compute: str = "fargate",
              timezone: str | None = None, cpu: Any = None, memory: Any = None,
              timeout: Any = None, retries: int | None = None,
-             description: str | None = None, events: Any = None) -> Any:
+             description: str | None = None, events: Any = None, s3: Any = None) -> Any:
         """Declare a job. Arguments are the job's defaults; `.fargo/config.json` may override.
 
-        `events` is an EventBridge event pattern (or a list of them) that starts the job too.
+        `events` is an EventBridge event pattern (or a list of them) that starts the job too;
+        `s3` an S3 trigger ({"bucket": ..., "events": [...], "prefix": ..., "suffix": ...}).
         `@app.task` without parentheses declares an on-demand job with every default.
         """
         if name is not None and not isinstance(name, str):
@@ -129,12 +130,13 @@ class _Registry:
             function, schedule = schedule, None
             return self.task(name=name, compute=compute, timezone=timezone, cpu=cpu,
                              memory=memory, timeout=timeout, retries=retries,
-                             description=description, events=events)(function)
+                             description=description, events=events, s3=s3)(function)
         settings = {
             "schedule": _schedule_text(schedule), "compute": compute, "timezone": timezone,
             "cpu": cpu, "memory": memory, "timeout": timeout, "retries": retries,
             "description": description,
             "events": [events] if isinstance(events, dict) else events,
+            "s3": [s3] if isinstance(s3, dict) else s3,
         }
 
         def register(fn: F) -> F:

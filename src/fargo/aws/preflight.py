@@ -169,3 +169,49 @@ def network_problems(project: Project) -> list[Problem]:
                 f"{project.stage.account or 'of your credentials'}): set the stage's {setting} "
                 "to ids of your VPC", CONFIG, f"stages.{project.stage.name}.{setting}"))
     return problems
+
+
+def eventbridge_buckets(project: Project) -> dict[str, list[str]]:
+    """Buckets whose S3 events reach Fargate jobs only through EventBridge: bucket -> jobs."""
+    buckets: dict[str, list[str]] = {}
+    for spec in project.tasks:
+        if spec.compute == "fargate":
+            for trigger in spec.s3:
+                buckets.setdefault(str(trigger["bucket"]), []).append(spec.name)
+    return buckets
+
+
+def bucket_notices(project: Project) -> list[tuple[bool, str]]:
+    """Each such bucket: (it sends its events to EventBridge, what to say). Read, never
+    changed."""
+    buckets = eventbridge_buckets(project)
+    if not buckets:
+        return []
+    owned = {str(t["bucket"]) for s in project.tasks if s.compute == "lambda" for t in s.s3}
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    s3 = client("s3", project.stage.aws_region)
+    said = []
+    for bucket, jobs in sorted(buckets.items()):
+        who = ", ".join(jobs)
+        if bucket in owned:  # its notifications are this stage's (Lambda triggers)
+            said.append((True, f"S3 bucket {bucket}: deploy keeps its EventBridge events on "
+                         f"({who}), with its Lambda notifications"))
+            continue
+        try:
+            config = s3.get_bucket_notification_configuration(Bucket=bucket)
+        except (ClientError, BotoCoreError) as exc:
+            said.append((False, f"S3 bucket {bucket} (events for {who}) must send its events "
+                         f"to EventBridge; its notification configuration cannot be read here "
+                         f"({exc}): check that EventBridge notifications are on"))
+            continue
+        if "EventBridgeConfiguration" in config:
+            said.append((True, f"S3 bucket {bucket} sends its events to EventBridge ({who})"))
+        else:
+            said.append((False,
+                f"S3 bucket {bucket} does not send its events to EventBridge: {who} will not "
+                "start on its objects until it does. fargo does not change buckets it does not "
+                "own; turn it on in the S3 console (Properties, Amazon EventBridge) or with "
+                f"put-bucket-notification-configuration --bucket {bucket}, adding "
+                '"EventBridgeConfiguration": {} to its current configuration'))
+    return said

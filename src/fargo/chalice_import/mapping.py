@@ -161,8 +161,8 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
         result.notes.append(f"{app.routes} HTTP routes stay with Chalice/API Gateway "
                             "(fargo runs scheduled and Lambda-style jobs)")
     for event in app.other_events:
-        result.notes.append(f"{event}: event sources other than schedules and CloudWatch "
-                            "events are not imported")
+        result.notes.append(f"{event}: event sources other than schedules, CloudWatch events "
+                            "and S3 events are not imported")
     result.config = _factor(app, stages, values, chalice_config, result)
     return result
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from fargo.problems import Problem, ProblemsError
 
-DECORATORS = ("schedule", "lambda_function", "on_cw_event")
+DECORATORS = ("schedule", "lambda_function", "on_cw_event", "on_s3_event")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ChaliceFunction:
     name: str  # the Chalice function name (name_prefix + name= or the def's name)
     function: str  # the Python def
     file: str
-    kind: str  # schedule | lambda_function | on_cw_event
+    kind: str  # schedule | lambda_function | on_cw_event | on_s3_event
     schedule: str | None = None
 
 
@@ -161,7 +161,8 @@ def _registered(root: Path, chalice_app: Any) -> ChaliceApp:
     from fargo.app import _schedule_text
 
     result = ChaliceApp(str(chalice_app.app_name))
-    kinds = {"ScheduledEventConfig": "schedule", "CloudWatchEventConfig": "on_cw_event"}
+    kinds = {"ScheduledEventConfig": "schedule", "CloudWatchEventConfig": "on_cw_event",
+             "S3EventConfig": "on_s3_event"}
     for source in getattr(chalice_app, "event_sources", []):
         kind = kinds.get(type(source).__name__)
         handler = chalice_app.handler_map.get(source.name)

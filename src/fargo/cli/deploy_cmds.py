@@ -32,7 +32,7 @@ def _variables(project: Project, image_tag: str | None, strict: bool) -> dict[st
 
     `strict` (deploy) refuses on any problem; plan shows them as warnings and goes on.
     """
-    from fargo.aws.preflight import choose_image, network_problems
+    from fargo.aws.preflight import bucket_notices, choose_image, network_problems
     from fargo.packaging.image import check_tag
 
     if image_tag is not None:
@@ -45,6 +45,8 @@ def _variables(project: Project, image_tag: str | None, strict: bool) -> dict[st
         raise ProblemsError(problems)
     for problem in problems:
         warn(f"deploy would stop here: {problem}")
+    for ready, text in bucket_notices(project):
+        (notice if ready else warn)(text)
     return choice.variables
 
 

@@ -22,10 +22,10 @@ def events() -> None:
 
 
 def _patterns(spec: TaskSpec) -> list[dict[str, object]]:
-    if not spec.events:
-        raise ProblemsError([Problem(f"{spec.name} has no event pattern (set `events` in "
-                                     "@app.task or .fargo/config.json)", key="TASK")])
-    return [dict(p) for p in spec.events]
+    if not spec.patterns:
+        raise ProblemsError([Problem(f"{spec.name} has no event pattern (set `events` or `s3` "
+                                     "in @app.task or .fargo/config.json)", key="TASK")])
+    return [dict(p) for p in spec.patterns]
 
 
 @events.command(name="sample")
@@ -86,8 +86,8 @@ def emit(ctx: click.Context, event: str, source: str | None, detail_type: str | 
         err.print("no fargo up is running for this project: start one (fargo up), then emit "
                   "again; nothing was sent")
         sys.exit(1)
-    jobs = [spec.name for spec in project.tasks if spec.enabled and spec.events
-            and any(matches(dict(p), full) for p in spec.events)]
+    jobs = [spec.name for spec in project.tasks if spec.enabled
+            and any(matches(dict(p), full) for p in spec.patterns)]
     inbox.post(root, full)
     inbox.wake(pid)
     out.print(f"event {full['id']} sent to fargo up (pid {pid})")

@@ -96,6 +96,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
             "enabled": spec.enabled, "description": spec.description,
             "aws_name": spec.full_name, "on_aws": _on_aws(spec),
             "events": [dict(p) for p in spec.events],
+            "s3": [dict(t) for t in spec.s3],
             "runner_reasons": list(spec.runner_reasons),
         })
     if as_json:
@@ -130,8 +131,11 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
 
 def _trigger(spec: TaskSpec) -> str:
     """What starts the job: its schedule, event patterns, or only a person."""
-    found = f"{len(spec.events)} event pattern{'s' if len(spec.events) != 1 else ''}" \
-        if spec.events else ""
+    parts = [f"{len(spec.events)} event pattern{'s' if len(spec.events) != 1 else ''}"] \
+        if spec.events else []
+    parts += [f"s3://{t['bucket']}/{t.get('prefix') or ''}*{t.get('suffix') or ''}"
+              for t in spec.s3]
+    found = " + ".join(parts)
     if spec.schedule and found:
         return f"{spec.schedule} + {found}"
     return spec.schedule or found or "on demand"
@@ -141,7 +145,7 @@ def _on_aws(spec: TaskSpec) -> str:
     """How AWS starts the job: directly by its schedule, or through the stage's runner."""
     if spec.uses_runner:
         return "runner"
-    return "direct" if spec.scheduled or spec.events else "on demand"
+    return "direct" if spec.scheduled or spec.patterns else "on demand"
 
 
 @click.command(name="config")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -41,13 +42,17 @@ YEAR = 365 * 86400
 @click.option("--no-memory-limit", is_flag=True, help="Don't cap each job's memory.")
 @click.option("--replay-name", metavar="NAME",
               help="With --from/--speed: continue the replay history NAME (default: a new one).")
+@click.option("--watch-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Files appearing under DIR/<bucket>/<key> are S3 Object Created events "
+                   "for the jobs they match (s3 triggers, event patterns).")
 @click.option("--cold", is_flag=True,
               help="Start every job as a new interpreter (python -m fargo.runtime TASK) instead "
                    "of forking the warm runtime.")
 @click.pass_context
 def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: str | None,
        max_parallel: int | None, grace: str, start: str | None, speed: float, plain: bool,
-       no_memory_limit: bool, replay_name: str | None, cold: bool) -> None:
+       no_memory_limit: bool, replay_name: str | None, watch_dir: Path | None,
+       cold: bool) -> None:
     """Run every enabled job on its schedule on this machine, recording runs in SQLite."""
     problems: list[Problem] = []
     seconds = None
@@ -89,9 +94,14 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
         spec = project.task(name)
         if spec is None:
             problems.append(project.unknown_job(name, "--only"))
-        elif spec.schedule is None and not spec.events:
+        elif spec.schedule is None and not spec.patterns:
             warn(f"{name} has no schedule or event pattern; fargo up will not run it (use "
                  "fargo invoke)")
+    if watch_dir is not None and store_file is not None:
+        problems.append(Problem("a replay (--from/--speed) takes no events", key="--watch-dir"))
+    if watch_dir is not None and not any(spec.s3 for spec in project.tasks):
+        warn("no job has an S3 trigger (s3, Chalice's on_s3_event): files in --watch-dir start "
+             "only jobs whose event patterns match S3 Object Created events")
     if problems:
         raise ProblemsError(problems)
     live = sys.stdout.isatty() and not plain
@@ -99,7 +109,7 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     scheduler = Scheduler(project, clock, reporter, only=only, run_for=seconds,
                           max_parallel=max_parallel, grace_seconds=grace_seconds,
                           memory_limit=not no_memory_limit, warm=not cold,
-                          store_file=store_file)
+                          store_file=store_file, watch_dir=watch_dir)
     try:
         code = scheduler.run()
     finally:

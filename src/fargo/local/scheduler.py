@@ -26,11 +26,12 @@ from typing import Any, Protocol
 
 from fargo.local.clock import Clock
 from fargo.local.executor import Job, kill_leftovers, reap, start_job
-from fargo.local.inbox import WAKE_SIGNAL, waiting
+from fargo.local.inbox import WAKE_SIGNAL, post, waiting
 from fargo.local.launcher import Launcher, LauncherGone, start_launcher
 from fargo.local.outcome import last_error
 from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
+from fargo.local.watch import POLL_SECONDS, DirectoryWatch
 from fargo.patterns import matches
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
@@ -57,6 +58,17 @@ def stamp_ms(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _describe(event: dict[str, Any]) -> str:
+    """An event in a few words: its detail-type, and the object of an S3 event."""
+    text = str(event.get("detail-type"))
+    detail = event.get("detail")
+    if event.get("source") == "aws.s3" and isinstance(detail, dict):
+        bucket = (detail.get("bucket") or {}).get("name")
+        key = (detail.get("object") or {}).get("key")
+        text += f" s3://{bucket}/{key}"
+    return text
 
 
 class Reporter(Protocol):
@@ -110,6 +122,7 @@ class Scheduler:
     warm: bool = True  # start jobs by forking a warm runtime (fargo.runtime.launcher)
     store_file: Path | None = None  # default: the real history (.fargo/local/runs.db)
     launcher: Launcher | None = None
+    watch_dir: Path | None = None  # files appearing there are S3 object events (--watch-dir)
     running: dict[str, Job] = field(default_factory=dict)
     pending: deque[Request] = field(default_factory=deque)
     waiting: dict[str, deque[Request]] = field(default_factory=dict)  # overlap=queue
@@ -128,10 +141,12 @@ class Scheduler:
         self.store = RunStore(self.store_file or store_path(self.root))
         self.logs = logs_dir(self.root)
         self.event_specs = [spec for spec in self.project.tasks
-                            if spec.enabled and spec.events
+                            if spec.enabled and spec.patterns
                             and (not self.only or spec.name in self.only)]
         # Events are for the real scheduler: a replay (own store) never takes them.
         self.takes_events = self.store_file is None
+        self.watch = DirectoryWatch(self.watch_dir, region=self.project.stage.region
+                                    or "us-east-1") if self.watch_dir else None
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -225,6 +240,9 @@ class Scheduler:
                 f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else "")
                 + (f"; {len(self.event_specs)} started by events (fargo emit)"
                    if self.event_specs and self.takes_events else ""))
+            if self.watch is not None:
+                self.reporter.event(f"watching {self.watch.directory}: a file appearing at "
+                                    "<bucket>/<key> there is an S3 Object Created event")
             while self.stop_reason is None:
                 now = self.clock.now()
                 if until is not None and now >= until:
@@ -271,6 +289,9 @@ class Scheduler:
     def _tick(self, now: datetime) -> None:
         self._reap()
         self._enforce_deadlines()
+        if self.watch is not None:
+            for event in self.watch.events():  # through the inbox: recorded once, like emit
+                post(self.root, event)
         if self.takes_events:
             self._take_events(now)
         while self.heap and self.heap[0][0] <= now:
@@ -282,7 +303,7 @@ class Scheduler:
         self._start_pending()
 
     def _sleep_seconds(self, now: datetime, until: datetime | None) -> float:
-        candidates = [IDLE_WAKE_SECONDS]
+        candidates = [IDLE_WAKE_SECONDS, POLL_SECONDS if self.watch is not None else 60.0]
         clock_targets = [t for t in (self.heap[0][0] if self.heap else None,
                                      self.retries[0][0] if self.retries else None, until) if t]
         for target in clock_targets:
@@ -360,7 +381,7 @@ class Scheduler:
                 continue
             event_id = str(event.get("id") or path.stem)
             jobs = [spec for spec in self.event_specs
-                    if any(matches(dict(pattern), event) for pattern in spec.events)]
+                    if any(matches(dict(pattern), event) for pattern in spec.patterns)]
             text = json.dumps(event)
             requests: list[Request] = []
             with self.store.transaction():
@@ -369,7 +390,7 @@ class Scheduler:
                     requests = [self._request(spec, None, 1, event=text, event_id=event_id)
                                 for spec in jobs]
             path.unlink(missing_ok=True)  # recorded: a crash before this only leaves a copy
-            self.reporter.event(f"event {event_id} ({event.get('detail-type')}): "
+            self.reporter.event(f"event {event_id} ({_describe(event)}): "
                                 + (f"starts {', '.join(s.name for s in jobs)}" if requests
                                    else "matches no job" if not jobs else "already taken"))
             for request in requests:

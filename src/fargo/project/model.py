@@ -49,6 +49,7 @@ class TaskSpec:
     timezone: str
     events: tuple[Mapping[str, Any], ...]  # EventBridge patterns that start the job too
     event_fields: Mapping[str, str]  # name -> JSONPath: the projection of an event over 8 KB
+    s3: tuple[Mapping[str, Any], ...]  # S3 object events: {bucket, events, prefix, suffix}
     flexible_window_minutes: int | None
     start_date: str | None  # RFC 3339 UTC
     end_date: str | None
@@ -79,6 +80,22 @@ class TaskSpec:
     # Why the job goes through the stage's runner on AWS (project/runner.py); empty: it is
     # started directly by its schedule.
     runner_reasons: tuple[str, ...] = ()
+
+    @property
+    def patterns(self) -> tuple[Mapping[str, Any], ...]:
+        """Every EventBridge pattern that starts the job: its own and its S3 triggers'."""
+        from fargo.patterns.s3 import s3_patterns
+
+        found = [p for t in self.s3 for p in s3_patterns(
+            str(t["bucket"]), list(t.get("events") or []), str(t.get("prefix") or ""),
+            str(t.get("suffix") or ""))]
+        return (*self.events, *found)
+
+    @property
+    def rule_patterns(self) -> tuple[Mapping[str, Any], ...]:
+        """What the job's EventBridge rule matches: a Lambda job's S3 triggers are the
+        bucket's own notifications instead, as Chalice deploys them."""
+        return self.patterns if self.compute == "fargate" else self.events
 
     @property
     def uses_runner(self) -> bool:

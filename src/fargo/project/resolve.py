@@ -207,6 +207,7 @@ class TaskResolver:
             subnets=subnets, security_groups=groups, timeout=timeout,
             reserved_concurrency=concurrency, layers=tuple(values["layers"] or ()),
             events=events, event_fields=dict(values["event_fields"] or {}),
+            s3=self._s3(compute, values["s3"]),
             retries=int(values["retries"]),
             retry_timeouts=bool(values["retry_timeouts"]), overlap=values["overlap"],
             catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),
@@ -235,7 +236,7 @@ class TaskResolver:
                               "the runner keeps a Lambda job's runs apart with a reserved "
                               "concurrency of 1; set it to 1 (or leave it unset), or set "
                               "overlap to allow", "warning")
-        if spec.events:
+        if spec.rule_patterns:
             rule = names.event_rule(spec.app_name, spec.stage, spec.name)
             if len(rule) > limits.NAME_MAX:
                 self._problem(self.sources["events"], f"the job's event rule {rule!r} would be "
@@ -301,6 +302,41 @@ class TaskResolver:
                     self._problem(Source(source.level, source.file,
                                          f"{source.key or 'events'}[{index}]"), message)
         return tuple(p for p in patterns if isinstance(p, dict))
+
+    def _s3(self, compute: str, value: Any) -> tuple[dict[str, Any], ...]:
+        """S3 triggers; on Fargate they arrive through EventBridge, which must get them."""
+        if not value:
+            return ()
+        from fargo.patterns import check
+        from fargo.patterns.s3 import s3_patterns, unsupported
+
+        source = self.sources["s3"]
+        triggers = [t for t in (value if isinstance(value, list) else [value])
+                    if isinstance(t, dict) and isinstance(t.get("bucket"), str)]
+        for trigger in triggers:
+            events = list(trigger.get("events") or [])
+            bucket = trigger["bucket"]
+            if compute == "fargate":
+                missing = unsupported(events)
+                if missing:
+                    self._problem(source, f"S3 does not send {', '.join(missing)} to "
+                                  "EventBridge, through which a Fargate job gets S3 events: keep "
+                                  "this job on Lambda, or start it on another event")
+                self._problem(source, f"bucket {bucket!r} must send its events to EventBridge "
+                              "for this job to start: turn on the bucket's EventBridge "
+                              "notifications (fargo does not change buckets it does not own)",
+                              "notice")
+            else:
+                self._problem(source, f"bucket {bucket!r}: this stage's deploy sets the "
+                              "bucket's notification configuration to its Lambda triggers, as "
+                              "chalice deploy does (notifications set there by other tools are "
+                              "replaced)", "notice")
+            for pattern in s3_patterns(bucket, [e for e in events if e not in unsupported(
+                    events)], str(trigger.get("prefix") or ""), str(trigger.get("suffix") or "")):
+                for message in check(pattern):
+                    self._problem(source, f"the prefix and suffix make a key filter "
+                                  f"EventBridge refuses: {message}")
+        return tuple(triggers)
 
     def _timezone(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -464,7 +500,8 @@ class TaskResolver:
         """A Chalice event handler is called with the event: one that takes none fails at
         every run (Chalice deploys it all the same)."""
         definition = self.definition
-        if definition.kind not in ("chalice_schedule", "chalice_on_cw_event"):
+        if definition.kind not in ("chalice_schedule", "chalice_on_cw_event",
+                                   "chalice_on_s3_event"):
             return
         import inspect
 

@@ -70,7 +70,7 @@ def shortest_gap(schedule: str, timezone: str) -> timedelta | None:
 def runner_reasons(spec: TaskSpec) -> tuple[str, ...]:
     """Why the job goes through the runner on AWS; empty when a direct target means the same."""
     reasons = []
-    if spec.events and spec.compute == "fargate":
+    if spec.rule_patterns and spec.compute == "fargate":
         reasons.append("events: the runner hands each event to the task (as FARGO_EVENT)")
     if spec.retries > 0:
         reasons.append(f"retries={spec.retries}")

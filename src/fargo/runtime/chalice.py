@@ -13,9 +13,9 @@ if TYPE_CHECKING:
 
 
 def from_chalice(chalice_app: Any) -> App:
-    """A fargo App over a chalice.Chalice app: its scheduled, CloudWatch-event and pure Lambda
-    functions become jobs, and each is called exactly as Chalice calls it, through Chalice's own
-    handler object (so handlers receive Chalice's own event classes).
+    """A fargo App over a chalice.Chalice app: its scheduled, CloudWatch-event, S3-event and pure
+    Lambda functions become jobs, and each is called exactly as Chalice calls it, through
+    Chalice's own handler object (so handlers receive Chalice's own event classes).
     """
     app = App(chalice_app.app_name)
     for source in getattr(chalice_app, "event_sources", []):
@@ -33,6 +33,12 @@ def from_chalice(chalice_app: Any) -> App:
             pattern = getattr(source, "event_pattern", None)
             app._record(TaskDefinition(source.name, handler, "chalice_on_cw_event", {
                 "compute": "lambda", **({"events": [pattern]} if pattern else {})}))
+        elif kind == "S3EventConfig":
+            trigger = {"bucket": source.bucket, "events": list(source.events or [])}
+            trigger.update({k: getattr(source, k) for k in ("prefix", "suffix")
+                            if getattr(source, k, None)})
+            app._record(TaskDefinition(source.name, handler, "chalice_on_s3_event", {
+                "compute": "lambda", "s3": [trigger]}))
     for function in getattr(chalice_app, "pure_lambda_functions", []):
         handler = chalice_app.handler_map.get(function.name)
         if handler is not None:

@@ -48,6 +48,10 @@ def log(level: str, message: str, **fields: Any) -> None:
 
 def _call(handler: Any, kind: str, event_dict: dict[str, Any], context: Any) -> Any:
     """Call the handler the way Chalice would: (event) or (event, context)."""
+    if kind == "chalice_on_s3_event" and "Records" not in event_dict:
+        from fargo.runtime.event import s3_records
+
+        event_dict = s3_records(event_dict)  # from EventBridge: the notification's shape
     if kind == "lambda_function" or kind.startswith("chalice_"):
         return handler(event_dict, context)
     from fargo.runtime.event import CloudWatchEvent

@@ -57,17 +57,25 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
     if spec.compute == "lambda":
         job["reserved_concurrency"] = spec.reserved_concurrency
         job["layers"] = list(spec.layers)
+        if spec.s3:  # Chalice's S3 notifications, bucket -> this function
+            job["s3_notifications"] = [
+                {"bucket": t["bucket"], "events": list(t.get("events") or ["s3:ObjectCreated:*"]),
+                 "prefix": t.get("prefix") or None, "suffix": t.get("suffix") or None}
+                for t in spec.s3]
     if spec.compute == "fargate":
+        if spec.s3:
+            job["s3_buckets"] = sorted({str(t["bucket"]) for t in spec.s3})
         job["cpu"] = spec.cpu
         job["spot"] = spec.spot
         job["secrets"] = dict(sorted(spec.secrets.items()))
         if spec.ephemeral_storage_gib is not None:
             job["ephemeral_storage_gib"] = spec.ephemeral_storage_gib
-    if spec.events:
+    if spec.rule_patterns:
         from fargo.project import names
 
-        job["event_pattern"] = json.dumps(names.event_pattern([dict(p) for p in spec.events]),
-                                          sort_keys=True, separators=(",", ":"))
+        job["event_pattern"] = json.dumps(
+            names.event_pattern([dict(p) for p in spec.rule_patterns]), sort_keys=True,
+            separators=(",", ":"))
         if spec.compute == "fargate" and spec.event_fields:
             job["event_fields"] = dict(sorted(spec.event_fields.items()))
     if spec.iam_policy is not None:
