@@ -7,23 +7,34 @@ locals {
   event_jobs        = { for k, j in var.jobs : k => j if j.event_pattern != null }
   event_runner_jobs = { for k, j in local.event_jobs : k => j if contains(keys(local.runner_jobs), k) }
   event_rule_prefix = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-"
-  # The runner's input, the matched event in place of the marker (a JSON value, not a string).
   # What the rule reads from the event for the projection (below), and the job's own fields
   # as f0, f1, ... (InputPathsMap keys are letters and digits only).
   event_field_names = { for k, j in local.event_runner_jobs : k => sort(keys(j.event_fields)) }
-  event_input_paths = { for k, j in local.event_runner_jobs : k => merge({
-    id = "$.id", time = "$.time", source = "$.source", detailtype = "$.detail-type",
-    account = "$.account", region = "$.region", resources = "$.resources"
-  }, { for i, name in local.event_field_names[k] : "f${i}" => j.event_fields[name] }) }
+  event_envelope_paths = {
+    id         = "$.id"
+    time       = "$.time"
+    source     = "$.source"
+    detailtype = "$.detail-type"
+    account    = "$.account"
+    region     = "$.region"
+    resources  = "$.resources"
+  }
+  event_input_paths = { for k, j in local.event_runner_jobs : k => merge(local.event_envelope_paths,
+  { for i, name in local.event_field_names[k] : "f${i}" => j.event_fields[name] }) }
   # The event without its detail, plus the job's event_fields: what the runner hands the task
   # instead when the whole event does not fit ECS's 8 KB of container overrides. It says so.
-  event_projection = { for k, j in local.event_runner_jobs : k => join("", [
+  event_projection_head = join("", [
     "{\"version\":\"0\",\"id\":\"<id>\",\"time\":\"<time>\",\"source\":<source>,",
     "\"detail-type\":<detailtype>,\"account\":<account>,\"region\":<region>,",
     "\"resources\":<resources>,\"detail\":{",
+  ])
+  event_projection_tail = "},\"fargo_projection\":\"the event did not fit ECS's 8 KB of container overrides: its envelope and event_fields only\"}"
+  event_projection = { for k, j in local.event_runner_jobs : k => join("", [
+    local.event_projection_head,
     join(",", [for i, name in local.event_field_names[k] : "\"${name}\":<f${i}>"]),
-    "},\"fargo_projection\":\"the event did not fit ECS's 8 KB of container overrides: its ",
-    "envelope and event_fields only\"}"]) }
+    local.event_projection_tail,
+  ]) }
+  # The runner's input, the matched event in place of the marker (a JSON value, not a string).
   # An event is never dropped: overlap=skip makes it wait its turn (queue) instead.
   event_runner_input = { for k, j in local.event_runner_jobs : k => replace(replace(replace(replace(jsonencode(merge(local.runner_input[k], {
     run_id         = "<id>"
