@@ -25,6 +25,8 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
 - EventBridge delivers an event to each target of a rule on its own; moto stops at the first
   target it cannot deliver to (a Step Functions state machine raises NotImplementedError), so
   the rule's other targets never get it. Each target is tried on its own here.
+- `SendTaskFailure`: moto's HTTP handler drops the `cause`; AWS keeps it (a Catch's output
+  and the execution's failure carry it).
 - `ListTasks(desiredStatus=RUNNING)`: in AWS a task that stopped wants STOPPED; moto leaves
   every task's desired status RUNNING forever, so a stopped run would look like one going on.
 - Containers: moto never runs one, so every task "exits" 0. A stand-in container decides: a
@@ -71,6 +73,7 @@ def apply() -> None:
     _input_transformer_strings()
     _bucket_eventbridge()
     _each_target_on_its_own()
+    _task_failure_cause()
 
 
 def _stepfunctions_handlers() -> None:
@@ -334,3 +337,16 @@ def _each_target_on_its_own() -> None:
             self.targets = targets
 
     Rule.send_to_targets = send_to_targets
+
+
+def _task_failure_cause() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"),
+            cause=self._get_param("cause"))
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure

@@ -12,6 +12,8 @@ if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every 
     from collections.abc import Callable
     from typing import Any, Literal, TypeVar
 
+    from fargo.workflow import WorkflowDefinition
+
     F = TypeVar("F", bound=Callable[..., Any])
     # How a job was declared (the closed set; chalice_* come from a chalice.Chalice app).
     Kind = Literal["task", "schedule", "lambda_function", "chalice_schedule",
@@ -110,9 +112,23 @@ class _Registry:
 
     def __init__(self) -> None:
         self._pending: list[TaskDefinition] = []
+        self._workflows: list[WorkflowDefinition] = []
 
     def _record(self, definition: TaskDefinition) -> None:
         self._pending.append(definition)
+
+    def workflow(self, name: str, *steps: Any, schedule: Any = None, timezone: str | None = None,
+                 timeout: Any = None, description: str | None = None) -> WorkflowDefinition:
+        """Declare a workflow of this app's jobs (see fargo.workflow): steps run in order, one
+        step's result the next one's event; optionally on a schedule, with an overall timeout."""
+        from fargo.workflow import WorkflowDefinition
+
+        settings = {"schedule": _schedule_text(schedule), "timezone": timezone,
+                    "timeout": timeout, "description": description}
+        definition = WorkflowDefinition(name, list(steps),
+                                        {k: v for k, v in settings.items() if v is not None})
+        self._workflows.append(definition)
+        return definition
 
     def task(self, schedule: Any = None, *, name: str | None = None, compute: str = "fargate",
              timezone: str | None = None, cpu: Any = None, memory: Any = None,
@@ -181,6 +197,10 @@ class App(_Registry):
         self.tasks: dict[str, TaskDefinition] = {}
         self.duplicates: list[tuple[TaskDefinition, TaskDefinition]] = []
 
+    @property
+    def workflows(self) -> list[WorkflowDefinition]:
+        return self._workflows
+
     def _record(self, definition: TaskDefinition) -> None:
         existing = self.tasks.get(definition.name)
         if existing is not None:
@@ -197,6 +217,9 @@ class App(_Registry):
                 TaskDefinition((name_prefix or "") + definition.name, definition.handler,
                                definition.kind, dict(definition.settings))
             )
+        for workflow in blueprint._workflows:  # steps name functions: prefixes follow them
+            workflow.name = (name_prefix or "") + str(workflow.name)
+            self._workflows.append(workflow)
 
 
 def is_chalice_app(obj: Any) -> bool:

@@ -37,9 +37,16 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
     """Run TASK now through `python -m fargo.runtime`, with its stage environment and timeout.
 
     The run is recorded in the local history (fargo history) as a manual run, with its log.
+    TASK may be a workflow: it runs whole, each step a job process, and prints its output.
     """
     event_json = read_event(event)
     project = project_of(ctx, stage)
+    workflow = project.workflow(task)
+    if workflow is not None:
+        from fargo.cli.workflow_invoke import invoke_workflow
+
+        invoke_workflow(project, workflow, event_json)
+        return
     spec = project.require(task)
     _env, missing = job_environment(spec, project.root, event=event_json)
     for name in missing:

@@ -119,6 +119,16 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
             _on_aws(spec),
         )
     out.print(table)
+    if project.workflows:
+        from fargo.project.workflows import describe
+
+        flows = Table(title="workflows", title_justify="left")
+        for column in ("workflow", "schedule", "time zone", "steps"):
+            flows.add_column(column)
+        for workflow in project.workflows:
+            flows.add_row(workflow.name, workflow.schedule or "on demand", workflow.timezone,
+                          describe(workflow.steps))
+        out.print(flows)
     runner = [s for s in project.tasks if s.uses_runner]
     if runner:
         out.print("runner: started through the stage's runner, which keeps overlap, retries "

@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS runs (
     trigger TEXT,
     max_rss_kib INTEGER,
     cpu_s REAL,
-    event_id TEXT
+    event_id TEXT,
+    workflow_run TEXT,
+    step TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs(task, stage, started_at);
 CREATE TABLE IF NOT EXISTS slots (
@@ -70,7 +72,8 @@ CREATE TABLE IF NOT EXISTS task_state (
 
 
 NEW_COLUMNS = (("duration_s", "REAL"), ("trigger", "TEXT"), ("max_rss_kib", "INTEGER"),
-               ("cpu_s", "REAL"), ("event_id", "TEXT"))
+               ("cpu_s", "REAL"), ("event_id", "TEXT"), ("workflow_run", "TEXT"),
+               ("step", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class RunRecord:
     max_rss_kib: int | None = None  # the job's peak memory
     cpu_s: float | None = None  # user + system CPU time
     event_id: str | None = None  # the event that started it (trigger event, or its retry)
+    workflow_run: str | None = None  # a workflow step: the run id of its workflow's execution
+    step: str | None = None  # where in the workflow ("2.each[3].load"); "workflow" for the run
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -115,10 +120,11 @@ class StoreDamaged(Exception):
 class RunStore:
     """All reads and writes of the run history; each write is its own transaction."""
 
-    def __init__(self, path: Path, write: bool = True) -> None:
+    def __init__(self, path: Path, write: bool = True, threads: bool = False) -> None:
         """Open the store; StoreDamaged when it cannot be used as it is (it is left untouched).
 
         An empty file is refused too: SQLite would quietly start a new history in it.
+        `threads`: used from several threads, one at a time (the caller holds a lock).
         """
         self.path = path
         try:
@@ -126,7 +132,8 @@ class RunStore:
             if path.exists() and path.stat().st_size == 0:
                 raise StoreDamaged(path, "the file is empty (0 bytes)")
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode={'rwc' if write else 'ro'}",
-                                      uri=True, timeout=30, isolation_level=None)
+                                      uri=True, timeout=30, isolation_level=None,
+                                      check_same_thread=not threads)
             self.db.row_factory = sqlite3.Row
             check = self.db.execute("PRAGMA quick_check").fetchone()
             if check is not None and check[0] != "ok":

@@ -82,6 +82,15 @@ ENTRYPOINT ["python", "-m", "fargo.runtime"]
 DOCKERIGNORE = ".fargo\n.git\ntests\n"  # the context holds only fargo's files, bytecode included
 
 
+def _answers_workflows(project: Project) -> bool:
+    """A Fargate job is a workflow step and requirements.txt leaves boto3 out."""
+    from fargo.project.requirements import requirements_list
+
+    steps = {name for w in project.workflows for name in w.jobs}
+    return any(t.compute == "fargate" and t.name in steps for t in project.tasks) and \
+        not requirements_list(project.root, "boto3")
+
+
 def context_files(project: Project) -> Iterator[tuple[str, bytes]]:
     """Every file of the build context, sorted, as (relative path, bytes)."""
     root = project.root
@@ -91,6 +100,10 @@ def context_files(project: Project) -> Iterator[tuple[str, bytes]]:
     }
     requirements = root / "requirements.txt"
     files["requirements.txt"] = requirements.read_bytes() if requirements.exists() else b""
+    if _answers_workflows(project):
+        files["requirements.txt"] = files["requirements.txt"].rstrip(b"\n") + (
+            b"\n# added by fargo: workflow steps answer Step Functions (task tokens) with boto3\n"
+            b"boto3\n").lstrip(b"\n")
     files["chalicelib/__init__.py"] = b""  # COPY needs the directory even when unused
     from fargo.packaging.chalice_runtime import chalice_files
 

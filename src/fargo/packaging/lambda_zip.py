@@ -20,7 +20,7 @@ from fargo.problems import Problem, ProblemsError
 from fargo.project.paths import ProjectPaths, project_files
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-RUNTIME_FILES = ("__init__.py", "app.py", "py.typed")
+RUNTIME_FILES = ("__init__.py", "app.py", "py.typed", "workflow.py")
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 
 

@@ -18,6 +18,7 @@ from fargo.project.config import read_config
 from fargo.project.model import Project, TaskSpec
 from fargo.project.paths import CONFIG_FILE
 from fargo.project.resolve import relative_path, resolve_stage, resolve_task
+from fargo.project.workflows import resolve_workflows
 from fargo.runtime.loader import AppNotFound, find_app, import_app_module
 
 DEFAULT_STAGE = "dev"
@@ -248,6 +249,8 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
             f"no subnets for {', '.join(offline)}: Fargate jobs need subnets (and "
             "security_groups) to deploy; local runs work without", CONFIG_FILE,
             f"stages.{stage}", "warning"))
+    workflows, workflow_problems = resolve_workflows(app, app_name, stage, "app.py")
+    problems.extend(workflow_problems)
     for problem in problems:
         marker = (problem.file, problem.key, problem.message)
         if marker not in seen:
@@ -262,7 +265,7 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
         return None
     return Project(root=root, app_name=app_name, stage=stage_spec,
                    stages=tuple(stage_names(config)), tasks=tuple(specs),
-                   notices=tuple(notices))
+                   notices=tuple(notices), workflows=tuple(workflows))
 
 
 def load_project(root: Path, stage: str | None = None) -> Project:

@@ -19,6 +19,7 @@ from fargo.runtime import contract
 
 if TYPE_CHECKING:
     from fargo.app import Kind
+    from fargo.project.workflows import WorkflowSpec
 
 
 # The closed sets of the model. The JSON Schema admits exactly these values.
@@ -177,6 +178,10 @@ class Project:
     stages: tuple[str, ...]
     tasks: tuple[TaskSpec, ...]
     notices: tuple[Problem, ...] = ()  # warnings and conversions worth showing
+    workflows: tuple[WorkflowSpec, ...] = ()
+
+    def workflow(self, name: str) -> WorkflowSpec | None:
+        return next((w for w in self.workflows if w.name == name), None)
 
     def task(self, name: str) -> TaskSpec | None:
         return next((t for t in self.tasks if t.name == name), None)

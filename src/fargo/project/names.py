@@ -92,3 +92,8 @@ def ecr_repository(app: str) -> str:
 
 def ecr_url(account: str, region: str, app: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com/{ecr_repository(app)}"
+
+
+def workflow_task_group(app: str, stage: str, workflow: str) -> str:
+    """The ECS task group of a workflow's steps (alerts go per failed execution, not task)."""
+    return f"fargo-workflow:{job_name(app, stage, workflow)}"

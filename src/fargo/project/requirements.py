@@ -21,11 +21,16 @@ def imports_chalice(sources: list[Path]) -> bool:
 
 
 def requirements_list_chalice(root: Path) -> bool:
+    return requirements_list(root, "chalice")
+
+
+def requirements_list(root: Path, package: str) -> bool:
+    """Whether requirements.txt names `package` (any version, any extras)."""
     path = root / "requirements.txt"
     if not path.is_file():
         return False
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         match = _NAME.match(line.split("#", 1)[0])
-        if match and match.group(1).lower().replace("_", "-") == "chalice":
+        if match and match.group(1).lower().replace("_", "-") == package:
             return True
     return False

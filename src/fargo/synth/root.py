@@ -7,6 +7,7 @@ from typing import Any
 
 from fargo.packaging.lambda_zip import lambda_python
 from fargo.project.model import Project, TaskSpec
+from fargo.project.workflows import WorkflowSpec
 
 MODULE_DIR = "modules/fargo-jobs"
 TERRAFORM_VERSION = ">= 1.9.0"
@@ -101,6 +102,23 @@ def image_expression(project: Project) -> tuple[str, bool]:
     return f"{repository}:${{var.image_tag}}", True
 
 
+def workflow_input(project: Project, workflow: WorkflowSpec) -> dict[str, Any]:
+    """One entry of the module's `workflows`: the definition fargo wrote and its jobs."""
+    from fargo.synth.workflow_asl import definition
+
+    jobs = [project.require(name) for name in workflow.jobs]
+    entry: dict[str, Any] = {
+        "definition": json.dumps(definition(project, workflow), sort_keys=True,
+                                 separators=(",", ":")),
+        "fargate_jobs": [j.name for j in jobs if j.compute == "fargate"],
+        "lambda_jobs": [j.name for j in jobs if j.compute == "lambda"],
+        "schedule": workflow.schedule,
+        "timezone": workflow.timezone,
+        "description": workflow.description,
+    }
+    return {k: literal(v) for k, v in entry.items() if v is not None}
+
+
 def build_root(project: Project) -> dict[str, Any]:
     stage = project.stage
     has_fargate = any(t.compute == "fargate" for t in project.tasks)
@@ -136,6 +154,8 @@ def build_root(project: Project) -> dict[str, Any]:
         "create_dead_letter_queue": stage.create_dead_letter_queue,
         "jobs": {t.name: job_input(t) for t in project.tasks},
     }
+    if project.workflows:
+        module["workflows"] = {w.name: workflow_input(project, w) for w in project.workflows}
     if stage.cluster_arn:
         module["cluster_arn"] = stage.cluster_arn
     if stage.execution_role_arn:

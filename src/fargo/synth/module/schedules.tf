@@ -58,7 +58,7 @@ locals {
 # --- EventBridge Scheduler (default) -------------------------------------------------------
 
 resource "aws_scheduler_schedule_group" "this" {
-  count = local.use_scheduler && length(local.scheduled_jobs) > 0 ? 1 : 0
+  count = (local.use_scheduler && length(local.scheduled_jobs) > 0) || length(local.scheduled_workflows) > 0 ? 1 : 0
   name  = local.group_name
   tags  = merge(var.tags, { "fargo:app" = var.app_name, "fargo:stage" = var.stage })
 }

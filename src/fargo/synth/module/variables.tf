@@ -295,3 +295,17 @@ variable "alert_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "workflows" {
+  description = "Workflows by name: `definition` is the state machine's Amazon States Language (fargo writes it), `fargate_jobs` and `lambda_jobs` the jobs it runs, `schedule` (with `timezone`) starts it on EventBridge Scheduler."
+  type = map(object({
+    definition   = string
+    fargate_jobs = optional(list(string), [])
+    lambda_jobs  = optional(list(string), [])
+    schedule     = optional(string)
+    timezone     = optional(string, "UTC")
+    enabled      = optional(bool, true)
+    description  = optional(string)
+  }))
+  default = {}
+}

@@ -1,0 +1,226 @@
+"""Run a workflow on this machine with Step Functions' semantics, every step a real job process.
+
+Steps run in order, one step's result the next one's event; parallel branches run at once and
+give the list of their results; a map runs its body per item, at most max_concurrency at once,
+and gives the results in item order; a step is retried `retries` times, `interval` seconds
+first and doubling, then its catch job gets {"Error": ..., "Cause": ...} and the workflow goes
+on with what that returns. A result over 256 KB fails the step, as it would in AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargo.local.process import job_command, job_environment
+from fargo.project.model import Project
+from fargo.project.workflows import EachSpec, Node, ParallelSpec, StepSpec, WorkflowSpec
+from fargo.runtime import contract
+
+BACKOFF_RATE = 2.0
+GRACE_SECONDS = 5.0
+MAP_DEFAULT_CONCURRENCY = 40  # max_concurrency 0: as many as Step Functions runs at once
+
+
+class StepFailed(Exception):
+    """A step (or the whole workflow) failed: Step Functions' error name and cause."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+@dataclass
+class StepRun:
+    """One attempt of one job in the workflow, for the history and the live output."""
+
+    path: str  # where in the workflow: "2.each[3].load"
+    job: str
+    attempt: int
+    run_id: str
+    status: str = "running"
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+    error: str | None = None
+    cause: str | None = None
+    log_file: str | None = None
+
+
+@dataclass
+class WorkflowRun:
+    project: Project
+    workflow: WorkflowSpec
+    on_step: Callable[[StepRun], None] = lambda _run: None
+    sleep: Callable[[float], None] = time.sleep  # retries wait; tests may pass a faster one
+    execution: str = field(default_factory=lambda: f"{time.strftime('%Y%m%dT%H%M%S')}-"
+                           f"{secrets.token_hex(3)}")
+    steps: list[StepRun] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def run(self, event: Any) -> Any:
+        """The workflow's output; StepFailed when it fails."""
+        deadline = None if self.workflow.timeout is None else \
+            time.monotonic() + self.workflow.timeout
+        self._deadline = deadline
+        return self._sequence(self.workflow.steps, event, "")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # --- the shapes -------------------------------------------------------------------------
+
+    def _sequence(self, nodes: tuple[Node, ...], value: Any, path: str) -> Any:
+        for index, node in enumerate(nodes):
+            value = self._node(node, value, f"{path}{index + 1}")
+        return value
+
+    def _node(self, node: Node, value: Any, path: str) -> Any:
+        if isinstance(node, StepSpec):
+            return self._step(node, value, path)
+        if isinstance(node, ParallelSpec):
+            return self._parallel(node, value, path)
+        return self._each(node, value, path)
+
+    def _parallel(self, node: ParallelSpec, value: Any, path: str) -> list[Any]:
+        with ThreadPoolExecutor(max_workers=len(node.branches)) as pool:
+            futures = [pool.submit(self._sequence, branch, value, f"{path}.branch{i + 1}.")
+                       for i, branch in enumerate(node.branches)]
+            return self._gather(futures)
+
+    def _each(self, node: EachSpec, value: Any, path: str) -> list[Any]:
+        items = value
+        if node.over is not None:
+            for part in node.over.split("."):
+                items = items.get(part) if isinstance(items, dict) else None
+        if not isinstance(items, list):
+            raise StepFailed("States.Runtime", f"step {path}: each(over={node.over!r}) needs a "
+                             f"list, found {type(items).__name__} in the event")
+        workers = node.max_concurrency or MAP_DEFAULT_CONCURRENCY
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+            futures = [pool.submit(self._sequence, node.body, item, f"{path}.each[{i}].")
+                       for i, item in enumerate(items)]
+            return self._gather(futures)
+
+    def _gather(self, futures: list[Any]) -> list[Any]:
+        """All results in order; the first failure (by position) fails the whole state, and
+        the branches still running are stopped, as Step Functions stops them."""
+        results = []
+        failure: StepFailed | None = None
+        for future in futures:
+            try:
+                results.append(future.result())
+            except StepFailed as exc:
+                failure = failure or exc
+                self._stopping.set()
+        if failure is not None:
+            raise failure
+        return results
+
+    # --- one step -------------------------------------------------------------------------
+
+    def _step(self, step: StepSpec, value: Any, path: str) -> Any:
+        wait = float(step.interval)
+        attempt = 1
+        while True:
+            try:
+                return self._job(step.job, value, f"{path}.{step.job}", attempt)
+            except StepFailed as exc:
+                if self._stopping.is_set() or exc.error == "States.Timeout":
+                    raise
+                if attempt <= step.retries:
+                    self.sleep(wait)
+                    wait *= BACKOFF_RATE
+                    attempt += 1
+                    continue
+                if step.catch is None:
+                    raise
+                caught = {"Error": exc.error, "Cause": exc.cause}
+                return self._job(step.catch, caught, f"{path}.catch.{step.catch}", 1)
+
+    def _job(self, name: str, value: Any, path: str, attempt: int) -> Any:
+        if self._stopping.is_set():
+            raise StepFailed("States.Cancelled", f"{path}: the workflow stopped before it ran")
+        spec = self.project.require(name)
+        text = json.dumps(value)
+        run_id = f"{self.execution}-{name}-{attempt}-{secrets.token_hex(2)}"
+        record = StepRun(path.lstrip("."), name, attempt, run_id)
+        logs = self.project.root / ".fargo" / "local" / "logs" / name
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"{run_id}.log"
+        record.log_file = str(log_path.relative_to(self.project.root))
+        with self._lock:
+            self.steps.append(record)
+        self._tell(record)
+        with tempfile.TemporaryDirectory(prefix="fargo-step-") as scratch:
+            output = Path(scratch) / "output.json"
+            env, _missing = job_environment(spec, self.project.root, event=text,
+                                            attempt=attempt, run_id=run_id)
+            env["FARGO_OUTPUT_FILE"] = str(output)
+            code = self._process(spec.timeout, job_command(spec), env, log_path)
+            outcome = _read(output)
+        record.ended = time.time()
+        if code == 0 and "output" in outcome:
+            record.status = "succeeded"
+            self._tell(record)
+            return outcome["output"]
+        error = outcome.get("error") or ("fargo.JobTimedOut" if code == contract.EXIT_TIMEOUT
+                                         else "fargo.JobFailed")
+        cause = outcome.get("cause") or f"{name} exited with {code}"
+        if code == -signal.SIGKILL and self._timed_out:
+            error, cause = "States.Timeout", "the workflow ran past its timeout"
+        record.status = "timed_out" if error in ("fargo.JobTimedOut", "States.Timeout") \
+            else "failed"
+        record.error, record.cause = error, cause
+        self._tell(record)
+        raise StepFailed(error, cause)
+
+    def _tell(self, record: StepRun) -> None:
+        with self._lock:  # steps run in threads; whoever listens hears one at a time
+            self.on_step(record)
+
+    _timed_out = False
+
+    def _process(self, timeout: int, command: list[str], env: dict[str, str],
+                 log_path: Path) -> int:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(command, cwd=self.project.root, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        limit = time.monotonic() + timeout + GRACE_SECONDS
+        while True:
+            try:
+                return process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            late = self._deadline is not None and now >= self._deadline
+            if late:
+                self._timed_out = True
+            if late or now >= limit or self._stopping.is_set():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                return process.wait()
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,267 @@
+"""Workflows of jobs: declared in app.py, checked by fargo validate, run locally with real job
+processes, and deployed as Step Functions state machines that moto's interpreter executes — the
+same path and the same output both ways. On moto no container runs, so the test plays the
+container: it starts each task's job with `python -m fargo.runtime` and the task's own
+environment (FARGO_EVENT, FARGO_TASK_TOKEN), and the runtime answers Step Functions itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _run, assert_clean_error
+
+APP = '''
+import os
+
+from fargo import App, each, parallel, step
+
+app = App("lake")
+
+
+@app.task
+def extract(event):
+    return {"files": [f"part-{i}.csv" for i in range(5)], "day": event.get("day")}
+
+
+@app.task
+def load(event):
+    return {"file": event, "rows": len(event)}
+
+
+@app.task
+def report(event):
+    return {"loaded": len(event), "rows": sum(item["rows"] for item in event)}
+
+
+@app.task
+def notify(event):
+    return "notified"
+
+
+@app.task
+def flaky(event):
+    marker = os.path.join(os.environ["MARKS"], "flaky")
+    tries = int(open(marker).read()) if os.path.exists(marker) else 0
+    with open(marker, "w") as handle:
+        handle.write(str(tries + 1))
+    if tries == 0:
+        raise RuntimeError("the first attempt fails")
+    return {"after": tries + 1}
+
+
+@app.task
+def publish(event):
+    raise ValueError(f"cannot publish {len(event)} results")
+
+
+@app.task
+def rescue(event):
+    return {"rescued": event["Error"], "why": event["Cause"]}
+
+
+@app.task
+def huge(event):
+    return "x" * 300_000
+
+
+app.workflow("nightly", extract, each(load, over="files", max_concurrency=2),
+             parallel(report, [notify, step(flaky, retries=2, interval="1s")]),
+             step(publish, catch=rescue), description="the nightly load")
+app.workflow("too_big", huge, report)
+app.workflow("fails", extract, publish)
+'''
+
+EXPECTED = {"rescued": "fargo.JobFailed", "why": "ValueError: cannot publish 2 results"}
+
+
+def project(tmp_path: Path, app: str = APP) -> Path:
+    root = tmp_path / "lake"
+    (root / ".fargo").mkdir(parents=True)
+    (root / "marks").mkdir()
+    (root / "app.py").write_text(textwrap.dedent(app))
+    (root / ".fargo" / "config.json").write_text(json.dumps({
+        "app_name": "lake", "stages": {"dev": {"region": "us-east-1"}}}))
+    return root
+
+
+def invoke(root: Path, name: str, event: str = '{"day": "2026-02-02"}'):
+    return _run(["invoke", name, "--event", event], cwd=root, env={"MARKS": str(root / "marks")})
+
+
+def test_a_workflow_runs_locally_with_step_functions_semantics(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    listed = _run(["ls"], cwd=root)
+    assert listed.returncode == 0 and "nightly" in listed.stdout, listed.stdout + listed.stderr
+    r = invoke(root, "nightly")
+    assert r.returncode == 0, r.stdout + r.stderr
+    output = json.loads(r.stdout[r.stdout.index("{"):])
+    assert output == EXPECTED
+    said = r.stderr
+    # the map ran five loads, at most two at once; the retry came a second after the failure
+    assert said.count("started load") == 5
+    assert "flaky failed" in said and "started flaky (attempt 2)" in said
+    assert "catch.rescue: started rescue" in said
+    history = json.loads(_run(["history", "--json", "--last", "100"], cwd=root).stdout)
+    (execution,) = [h for h in history if h["step"] == "workflow"]
+    steps = [h for h in history if h["workflow_run"] == execution["run_id"]]
+    assert execution["status"] == "succeeded" and len(steps) == 12
+    loads = sorted((h for h in steps if h["task"] == "load"), key=lambda h: h["started_at"])
+    ends = sorted(h["ended_at"] for h in loads)
+    assert loads[2]["started_at"] >= ends[0], "a third load waited for one of the first two"
+    flaky = sorted((h for h in steps if h["task"] == "flaky"), key=lambda h: h["attempt"])
+    assert [h["status"] for h in flaky] == ["failed", "succeeded"]
+    assert "RuntimeError: the first attempt fails" in flaky[0]["reason"]
+
+
+def test_a_result_over_256_kb_fails_the_step_with_what_to_do(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    r = invoke(root, "too_big")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "fargo.OutputTooLarge" in r.stderr and "return a pointer" in r.stderr
+    failed = invoke(root, "fails")
+    assert failed.returncode == 1
+    assert "workflow fails failed: fargo.JobFailed: ValueError: cannot publish" in " ".join(
+        failed.stderr.split())
+
+
+def test_workflows_step_functions_would_refuse_are_errors(tmp_path: Path) -> None:
+    bad = APP.replace('app.workflow("too_big", huge, report)', '''
+app.workflow("too_big", huge, each(report, over="not a key", max_concurrency=100))
+app.workflow("extract", report)
+app.workflow("empty")
+app.workflow("lists", [report, notify])
+app.workflow("unknown", "no_such_job", step(report, retries=99), parallel(report))
+app.workflow("x" * 80, report)
+''')
+    root = project(tmp_path, bad)
+    r = _run(["validate"], cwd=root)
+    assert_clean_error(
+        r, "max_concurrency=100: an inline map runs at most 40 iterations at once",
+        "over='not a key': name the key of the list",
+        "'extract' is also a job", "workflow 'empty': steps: has no steps",
+        "a list of steps belongs in parallel(...)", "no job named 'no_such_job'",
+        "retries=99: must be a whole number from 0 to 10",
+        "parallel(...) needs at least two branches", "Step Functions allows 80")
+
+
+# --- deployed: a state machine per workflow, executed by moto ---------------------------------
+
+def _execute(aws: dict[str, str], root: Path, arn: str, given: dict) -> dict:
+    """Start an execution and play the container of every task it starts, until it ends."""
+    from tests.conftest import boto
+
+    sfn, ecs = boto(aws, "stepfunctions"), boto(aws, "ecs")
+    seen = set(ecs.list_tasks(cluster="lake-dev")["taskArns"])  # earlier executions' tasks
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(given))["executionArn"]
+    running: list[subprocess.Popen] = []
+    deadline = time.monotonic() + 300
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
+        if time.monotonic() > deadline:
+            events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+            raise AssertionError(f"the execution did not end: {events[-3:]}")
+        for task_arn in set(ecs.list_tasks(cluster="lake-dev")["taskArns"]) - seen:
+            seen.add(task_arn)
+            (task,) = ecs.describe_tasks(cluster="lake-dev", tasks=[task_arn])["tasks"]
+            family = task["taskDefinitionArn"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+            env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0][
+                "environment"]}
+            job = family.removeprefix("lake-dev-")
+            running.append(subprocess.Popen(
+                [sys.executable, "-m", "fargo.runtime", job], cwd=root,
+                env={**os.environ, **aws, **env, "MARKS": str(root / "marks"),
+                     "FARGO_PROJECT_DIR": str(root), "AWS_DEFAULT_REGION": "us-east-1"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.2)
+    for process in running:
+        process.wait(timeout=30)
+    return sfn.describe_execution(executionArn=execution)
+
+
+def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
+                                                      aws: dict[str, str]) -> None:
+    import urllib.request
+
+    from tests.conftest import boto, publish_image, use_network
+
+    urllib.request.urlopen(urllib.request.Request(
+        f"{aws['AWS_ENDPOINT_URL']}/moto-api/config", method="POST",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())).read()
+    root = project(tmp_path)
+    local = invoke(root, "nightly")
+    assert local.returncode == 0, local.stderr
+    (root / "marks" / "flaky").unlink()  # the deployed run meets the same first failure
+    use_network(root, aws, "dev")
+    publish_image(aws, "lake", "v1")
+    r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=aws,
+             timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sfn = boto(aws, "stepfunctions")
+    machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()[
+        "stateMachines"]}
+    assert {"lake-dev-nightly", "lake-dev-too_big", "lake-dev-fails"} <= set(machines)
+    definition = json.loads(sfn.describe_state_machine(
+        stateMachineArn=machines["lake-dev-nightly"])["definition"])
+    assert definition["States"]["extract"]["Resource"] == \
+        "arn:aws:states:::ecs:runTask.waitForTaskToken"
+    validator = Path(__file__).parent / "asl" / "node_modules" / ".bin" / "asl-validator"
+    if validator.exists() or os.environ.get("FARGO_REQUIRE_TERRAFORM") == "1":
+        (tmp_path / "nightly.json").write_text(json.dumps(definition))
+        checked = subprocess.run([str(validator), "--json-path", str(tmp_path / "nightly.json")],
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    iam = boto(aws, "iam")
+    callback = iam.get_role_policy(RoleName="lake-dev-extract",
+                                   PolicyName="lake-dev-extract-workflow-steps")
+    (grant,) = callback["PolicyDocument"]["Statement"]
+    assert sorted(grant["Action"]) == ["states:SendTaskFailure", "states:SendTaskHeartbeat",
+                                       "states:SendTaskSuccess"]
+    assert all(":stateMachine:lake-dev-" in arn for arn in grant["Resource"])
+
+    ran = _execute(aws, root, machines["lake-dev-nightly"], {"day": "2026-02-02"})
+    assert ran["status"] == "SUCCEEDED", ran
+    assert json.loads(ran["output"]) == EXPECTED == json.loads(
+        local.stdout[local.stdout.index("{"):])
+    history = sfn.get_execution_history(executionArn=ran["executionArn"], maxResults=1000)
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history["events"]
+               if e["type"].endswith("StateEntered")]
+    assert entered.count("load") == 5 and "rescue (catch of publish)" in entered
+    failed = _execute(aws, root, machines["lake-dev-fails"], {"day": "x"})
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "fargo.JobFailed" and "cannot publish" in failed["cause"]
+    too_big = _execute(aws, root, machines["lake-dev-too_big"], {})
+    assert too_big["status"] == "FAILED" and too_big["error"] == "fargo.OutputTooLarge"
+    again = _run(["plan", "--stage", "dev", "--json", "--image-tag", "v1"], cwd=root, env=aws,
+                 timeout=600)
+    changes = json.loads(again.stdout)
+    assert (changes["add"], changes["change"], changes["destroy"]) == (0, 0, 0), changes
+
+
+@pytest.fixture(autouse=True)
+def _no_project_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FARGO_PROJECT_DIR", raising=False)
+
+
+def test_the_image_of_a_step_can_answer_step_functions(tmp_path: Path) -> None:
+    """A Fargate step sends its result with boto3: the image gets it when requirements.txt
+    leaves it out; ordinary projects' images stay as they are."""
+    from fargo.packaging.image import context_files
+    from fargo.project.load import load_project
+
+    root = project(tmp_path)
+    (root / "requirements.txt").write_text("pandas==2.2.2\n")
+    files = dict(context_files(load_project(root, "dev")))
+    assert files["requirements.txt"].decode().splitlines()[-1] == "boto3"
+    assert "fargo/runtime/result.py" in files and "fargo/workflow.py" in files
+    plain = project(tmp_path / "plain", "from fargo import App\napp = App('lake')\n"
+                    "@app.task\ndef job(event):\n    pass\n")
+    (plain / "requirements.txt").write_text("pandas==2.2.2\n")
+    assert dict(context_files(load_project(plain, "dev")))["requirements.txt"] == \
+        b"pandas==2.2.2\n"
