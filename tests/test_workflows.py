@@ -198,6 +198,10 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     local = invoke(root, "nightly")
     assert local.returncode == 0, local.stderr
     (root / "marks" / "flaky").unlink()  # the deployed run meets the same first failure
+    legacy = "arn:aws:states:us-east-1:123456789012:stateMachine:legacy-etl"
+    config = json.loads((root / ".fargo" / "config.json").read_text())
+    config["tasks"] = {"extract": {"step_of": [legacy]}}
+    (root / ".fargo" / "config.json").write_text(json.dumps(config))
     use_network(root, aws, "dev")
     publish_image(aws, "lake", "v1")
     r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=aws,
@@ -223,7 +227,20 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     (grant,) = callback["PolicyDocument"]["Statement"]
     assert sorted(grant["Action"]) == ["states:SendTaskFailure", "states:SendTaskHeartbeat",
                                        "states:SendTaskSuccess"]
-    assert all(":stateMachine:lake-dev-" in arn for arn in grant["Resource"])
+    assert legacy in grant["Resource"] and all(
+        ":stateMachine:lake-dev-" in arn for arn in grant["Resource"] if arn != legacy)
+    # a job as a step of the team's own state machine: the state `fargo asl` prints
+    printed = _run(["asl", "extract", "--stage", "dev", "--name", "Extract"], cwd=root, env=aws)
+    assert printed.returncode == 0 and "step_of" in printed.stderr, printed.stderr
+    state = json.loads(printed.stdout)
+    state["Extract"]["End"] = True
+    role = iam.get_role(RoleName="lake-dev-workflows")["Role"]["Arn"]
+    own = sfn.create_state_machine(name="legacy-etl", roleArn=role, definition=json.dumps(
+        {"StartAt": "Extract", "States": state}))["stateMachineArn"]
+    assert own == legacy
+    step = _execute(aws, root, own, {"day": "2026-03-03"})
+    assert step["status"] == "SUCCEEDED", step
+    assert json.loads(step["output"])["day"] == "2026-03-03"
 
     ran = _execute(aws, root, machines["lake-dev-nightly"], {"day": "2026-02-02"})
     assert ran["status"] == "SUCCEEDED", ran

@@ -50,6 +50,7 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
 
 def _register() -> None:
     from fargo.cli import (
+        asl_cmd,
         build_cmd,
         deploy_cmds,
         estimate_cmds,
@@ -67,7 +68,7 @@ def _register() -> None:
     for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS,
                     *runs_cmds.COMMANDS, *estimate_cmds.COMMANDS,
                     build_cmd.build, *deploy_cmds.COMMANDS, *operate_cmds.COMMANDS,
-                    import_cmd.import_chalice, *events_cmd.COMMANDS]:
+                    import_cmd.import_chalice, *events_cmd.COMMANDS, *asl_cmd.COMMANDS]:
         cli.add_command(command)
 
 

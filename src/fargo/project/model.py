@@ -51,6 +51,7 @@ class TaskSpec:
     events: tuple[Mapping[str, Any], ...]  # EventBridge patterns that start the job too
     event_fields: Mapping[str, str]  # name -> JSONPath: the projection of an event over 8 KB
     s3: tuple[Mapping[str, Any], ...]  # S3 object events: {bucket, events, prefix, suffix}
+    step_of: tuple[str, ...]  # state machines of the team's own that run the job as a step
     flexible_window_minutes: int | None
     start_date: str | None  # RFC 3339 UTC
     end_date: str | None

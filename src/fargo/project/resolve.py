@@ -207,7 +207,7 @@ class TaskResolver:
             subnets=subnets, security_groups=groups, timeout=timeout,
             reserved_concurrency=concurrency, layers=tuple(values["layers"] or ()),
             events=events, event_fields=dict(values["event_fields"] or {}),
-            s3=self._s3(compute, values["s3"]),
+            s3=self._s3(compute, values["s3"]), step_of=tuple(values["step_of"] or ()),
             retries=int(values["retries"]),
             retry_timeouts=bool(values["retry_timeouts"]), overlap=values["overlap"],
             catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),

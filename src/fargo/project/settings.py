@@ -29,6 +29,8 @@ TASK_SETTINGS: tuple[Setting, ...] = (
             "objects)", decorator=True),
     Setting("s3", [], "S3 object events that start the job: {bucket, events, prefix, suffix} "
             "(Chalice's on_s3_event; a list of objects)", decorator=True),
+    Setting("step_of", [], "Step Functions state machines (ARNs) that run the job as a step "
+            "(fargo asl prints the state): its role may answer their task tokens", "fargate"),
     Setting("event_fields", {}, "when an event does not fit ECS's 8 KB of overrides: the detail "
             "fields the job still gets (name -> JSONPath)", "fargate"),
     Setting("flexible_window_minutes", None, "Scheduler may start the job up to N minutes late "

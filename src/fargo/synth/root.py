@@ -66,6 +66,8 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
     if spec.compute == "fargate":
         if spec.s3:
             job["s3_buckets"] = sorted({str(t["bucket"]) for t in spec.s3})
+        if spec.step_of:
+            job["step_of"] = sorted(spec.step_of)
         job["cpu"] = spec.cpu
         job["spot"] = spec.spot
         job["secrets"] = dict(sorted(spec.secrets.items()))

@@ -163,7 +163,7 @@ variable "tags" {
 }
 
 variable "jobs" {
-  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner); `event_fields` (name -> JSONPath) are the detail fields a Fargate job still gets when an event does not fit ECS's 8 KB of container overrides; `s3_buckets` are the buckets whose events reach a Fargate job through EventBridge; `s3_notifications` invoke a Lambda job on a bucket's object events, as Chalice's on_s3_event (the module then owns those buckets' notification configuration)."
+  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner); `event_fields` (name -> JSONPath) are the detail fields a Fargate job still gets when an event does not fit ECS's 8 KB of container overrides; `step_of` are state machines of your own that run a Fargate job as a step (its role may answer their task tokens); `s3_buckets` are the buckets whose events reach a Fargate job through EventBridge; `s3_notifications` invoke a Lambda job on a bucket's object events, as Chalice's on_s3_event (the module then owns those buckets' notification configuration)."
   type = map(object({
     compute                 = optional(string, "fargate")
     schedule                = optional(string)
@@ -196,6 +196,7 @@ variable "jobs" {
     event_pattern           = optional(string)
     event_fields            = optional(map(string), {})
     s3_buckets              = optional(list(string), [])
+    step_of                 = optional(list(string), [])
     s3_notifications = optional(list(object({
       bucket = string
       events = list(string)

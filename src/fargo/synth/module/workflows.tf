@@ -17,9 +17,11 @@ locals {
     [for k in local.workflow_fargate :
     var.jobs[k].task_role_arn != null ? var.jobs[k].task_role_arn : "${local.role_arn_prefix}${k}"],
   ))
-  # job -> the workflows it is a step of (its role may answer their task tokens)
-  step_of = { for k in local.workflow_fargate : k => [for w, flow in var.workflows :
-  local.workflow_arns[w] if contains(flow.fargate_jobs, k)] }
+  # job -> the workflows it is a step of, fargo's and the team's own (step_of): its role may
+  # answer their task tokens
+  step_of = { for k, j in local.fargate_jobs : k => distinct(concat(j.step_of, [
+    for w, flow in var.workflows : local.workflow_arns[w] if contains(flow.fargate_jobs, k)
+  ])) if length(j.step_of) > 0 || contains(local.workflow_fargate, k) }
 }
 
 data "aws_iam_policy_document" "workflows_trust" {
