@@ -27,6 +27,10 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
   the rule's other targets never get it. Each target is tried on its own here.
 - `SendTaskFailure`: moto's HTTP handler drops the `cause`; AWS keeps it (a Catch's output
   and the execution's failure carry it).
+- waitForTaskToken with HeartbeatSeconds: moto sets up the heartbeat watch only after the
+  task is started; a SendTaskSuccess that comes first (a fast job) is then never seen, and the
+  state fails with a heartbeat timeout. AWS has no such window: a result that already came is
+  taken as the heartbeat.
 - `ListTasks(desiredStatus=RUNNING)`: in AWS a task that stopped wants STOPPED; moto leaves
   every task's desired status RUNNING forever, so a stopped run would look like one going on.
 - Containers: moto never runs one, so every task "exits" 0. A stand-in container decides: a
@@ -74,6 +78,7 @@ def apply() -> None:
     _bucket_eventbridge()
     _each_target_on_its_own()
     _task_failure_cause()
+    _early_task_result()
 
 
 def _stepfunctions_handlers() -> None:
@@ -350,3 +355,17 @@ def _task_failure_cause() -> None:
         return EmptyResult()
 
     StepFunctionResponse.send_task_failure = send_task_failure
+
+
+def _early_task_result() -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    original = CallbackEndpoint.setup_heartbeat_endpoint
+
+    def setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
+        endpoint = original(self, heartbeat_seconds)
+        if self._outcome is not None:  # the task answered before the watch began
+            endpoint.notify()
+        return endpoint
+
+    CallbackEndpoint.setup_heartbeat_endpoint = setup_heartbeat_endpoint

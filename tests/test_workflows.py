@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -154,6 +155,49 @@ app.workflow("x" * 80, report)
 
 # --- deployed: a state machine per workflow, executed by moto ---------------------------------
 
+def _running_executions(aws: dict[str, str]) -> list:
+    """What the executions still running wait for (their last events), to say why."""
+    from tests.conftest import boto
+
+    sfn = boto(aws, "stepfunctions")
+    found = []
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"],
+                                             statusFilter="RUNNING")["executions"]:
+            events = sfn.get_execution_history(executionArn=execution["executionArn"],
+                                               reverseOrder=True, maxResults=4)["events"]
+            found.append((machine["name"], [(e["type"], {k: v for k, v in e.items() if
+                                                          k.endswith("Details")}) for e in events]))
+    return found
+
+
+def _play_containers(aws: dict[str, str], root: Path, running, seen: set[str]) -> None:
+    """Start the job of every new task of the cluster, as its container would, while
+    `running()` says the execution goes on."""
+    from tests.conftest import boto
+
+    ecs = boto(aws, "ecs")
+    processes: list[subprocess.Popen] = []
+    deadline = time.monotonic() + 300
+    while running():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the execution did not end: {_running_executions(aws)}")
+        for task_arn in set(ecs.list_tasks(cluster="lake-dev")["taskArns"]) - seen:
+            seen.add(task_arn)
+            (task,) = ecs.describe_tasks(cluster="lake-dev", tasks=[task_arn])["tasks"]
+            family = task["taskDefinitionArn"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+            env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0][
+                "environment"]}
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "fargo.runtime", family.removeprefix("lake-dev-")],
+                cwd=root, env={**os.environ, **aws, **env, "MARKS": str(root / "marks"),
+                               "FARGO_PROJECT_DIR": str(root), "AWS_DEFAULT_REGION": "us-east-1"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.2)
+    for process in processes:
+        process.wait(timeout=30)
+
+
 def _execute(aws: dict[str, str], root: Path, arn: str, given: dict) -> dict:
     """Start an execution and play the container of every task it starts, until it ends."""
     from tests.conftest import boto
@@ -161,27 +205,8 @@ def _execute(aws: dict[str, str], root: Path, arn: str, given: dict) -> dict:
     sfn, ecs = boto(aws, "stepfunctions"), boto(aws, "ecs")
     seen = set(ecs.list_tasks(cluster="lake-dev")["taskArns"])  # earlier executions' tasks
     execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(given))["executionArn"]
-    running: list[subprocess.Popen] = []
-    deadline = time.monotonic() + 300
-    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
-        if time.monotonic() > deadline:
-            events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
-            raise AssertionError(f"the execution did not end: {events[-3:]}")
-        for task_arn in set(ecs.list_tasks(cluster="lake-dev")["taskArns"]) - seen:
-            seen.add(task_arn)
-            (task,) = ecs.describe_tasks(cluster="lake-dev", tasks=[task_arn])["tasks"]
-            family = task["taskDefinitionArn"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
-            env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0][
-                "environment"]}
-            job = family.removeprefix("lake-dev-")
-            running.append(subprocess.Popen(
-                [sys.executable, "-m", "fargo.runtime", job], cwd=root,
-                env={**os.environ, **aws, **env, "MARKS": str(root / "marks"),
-                     "FARGO_PROJECT_DIR": str(root), "AWS_DEFAULT_REGION": "us-east-1"},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(0.2)
-    for process in running:
-        process.wait(timeout=30)
+    _play_containers(aws, root, lambda: sfn.describe_execution(
+        executionArn=execution)["status"] == "RUNNING", seen)
     return sfn.describe_execution(executionArn=execution)
 
 
@@ -250,6 +275,34 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     entered = [e["stateEnteredEventDetails"]["name"] for e in history["events"]
                if e["type"].endswith("StateEntered")]
     assert entered.count("load") == 5 and "rescue (catch of publish)" in entered
+    # fargo run --wait: each step as it ends, then the output; history shows the steps
+    (root / "marks" / "flaky").unlink()
+    ecs = boto(aws, "ecs")
+    seen = set(ecs.list_tasks(cluster="lake-dev")["taskArns"])
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "fargo", "run", "nightly", "--stage", "dev", "--wait",
+         "--event", '{"day": "2026-02-02"}'], cwd=root, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, **aws, "NO_COLOR": "1",
+                                                "FARGO_POLL_SECONDS": "0.2"})
+    _play_containers(aws, root, lambda: waiting.poll() is None, seen)
+    said, told = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, said + told
+    assert json.loads(said[said.index("{"):]) == EXPECTED
+    assert re.search(r"flaky: failed [^\n]*\n(flaky \(attempt 2\): failed [^\n]*\n)?"
+                     r"flaky \(attempt [23]\): succeeded", told), told
+    assert "publish: failed" in told
+    assert "rescue (catch of publish): succeeded" in told
+    history = _run(["history", "nightly", "--stage", "dev", "--json"], cwd=root, env=aws)
+    assert history.returncode == 0, history.stderr
+    executions = json.loads(history.stdout)
+    assert [e["status"] for e in executions] == ["succeeded", "succeeded"]
+    assert executions[0]["output"] == EXPECTED
+    steps = [s["step"] for s in executions[0]["steps"]]
+    assert steps.count("load") == 5 and steps[0] == "extract"
+    flaky = [s for s in executions[0]["steps"] if s["step"] == "flaky"]
+    assert flaky[-1]["status"] == "succeeded" and 2 <= sum(s["attempts"] for s in flaky) <= 3
+    (publish,) = [s for s in executions[0]["steps"] if s["step"] == "publish"]
+    assert publish["status"] == "failed" and "cannot publish" in publish["error"]
     failed = _execute(aws, root, machines["lake-dev-fails"], {"day": "x"})
     assert failed["status"] == "FAILED"
     assert failed["error"] == "fargo.JobFailed" and "cannot publish" in failed["cause"]
@@ -282,3 +335,28 @@ def test_the_image_of_a_step_can_answer_step_functions(tmp_path: Path) -> None:
     (plain / "requirements.txt").write_text("pandas==2.2.2\n")
     assert dict(context_files(load_project(plain, "dev")))["requirements.txt"] == \
         b"pandas==2.2.2\n"
+
+
+def test_fargo_up_runs_scheduled_workflows_and_history_nests_their_steps(tmp_path: Path) -> None:
+    app = APP + '\napp.workflow("minutely", extract, each(load, over="files"), report,\n' \
+                '             schedule="rate(1 minute)")\n'
+    root = project(tmp_path, app)
+    r = _run(["up", "--plain", "--from", "2026-01-01T00:00:00Z", "--speed", "30", "--for",
+              "2m30s", "--replay-name", "w"], cwd=root, env={"MARKS": str(root / "marks")},
+             timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 workflows" in r.stdout and r.stdout.count("succeeded") >= 2, r.stdout
+    history = json.loads(_run(["history", "--replay", "w", "--json", "--last", "1000"],
+                              cwd=root).stdout)
+    executions = [h for h in history if h["step"] == "workflow"]
+    assert [e["scheduled_time"] for e in sorted(executions, key=lambda e: e["run_id"])] == [
+        "2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"]
+    assert all(e["status"] == "succeeded" and e["trigger"] == "schedule" for e in executions)
+    for execution in executions:
+        steps = [h["task"] for h in history if h["workflow_run"] == execution["run_id"]]
+        assert sorted(steps) == ["extract"] + ["load"] * 5 + ["report"]
+    table = _run(["history", "--replay", "w", "--last", "1000"], cwd=root).stdout
+    assert "  2.each[4].1.load" in table or "2.each[4].1.load" in table
+    lines = table.splitlines()
+    first = next(i for i, line in enumerate(lines) if "-minutely-" in line)
+    assert "1.extract" in lines[first + 1], "an execution's steps follow it"

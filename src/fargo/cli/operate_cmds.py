@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Callable
@@ -49,6 +50,13 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
     env = parse_env(env_pairs)
     seconds = parse_duration(timeout, "--timeout") if timeout else None
     project = project_of(ctx, stage)
+    workflow = project.workflow(task)
+    if workflow is not None:
+        if env:
+            raise ProblemsError([Problem("a workflow's steps run with their own environment; "
+                                         "--env is for one job", key="--env")])
+        _run_workflow(project, workflow, event_json, wait or follow, seconds, timeout)
+        return
     spec = project.require(task)
     if spec.uses_runner:
         _run_through_runner(project, spec, event_json, env, wait or follow, follow, seconds,
@@ -77,6 +85,42 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
     style = "green" if outcome.status == "succeeded" else "red"
     err.print(f"[{style}]{spec.name}: {outcome.status}[/{style}] — {outcome.explanation}")
     sys.exit(outcome.exit_code)
+
+
+def _run_workflow(project: Project, workflow: Any, event_json: str | None, wait: bool,
+                  seconds: float | None, timeout: str | None) -> None:
+    """Start an execution; with --wait, say each step as it ends and exit with the result."""
+    from fargo.aws import workflows
+
+    execution_arn = workflows.start(project, workflow, event_json)
+    out.print(execution_arn)
+    if not wait:
+        return
+    said: set[tuple[int, int, str]] = set()
+
+    def on_poll(_execution: dict[str, Any]) -> None:
+        for index, step in enumerate(workflows.steps(project, execution_arn)):
+            key = (index, step["attempts"], step["status"])
+            if step["status"] != "running" and key not in said:
+                said.add(key)
+                style = "green" if step["status"] == "succeeded" else "red"
+                attempt = f" (attempt {step['attempts']})" if step["attempts"] > 1 else ""
+                err.print(f"{step['step']}{attempt}: [{style}]{step['status']}[/{style}]"
+                          + (f" ({step['error']})" if step["error"] else ""))
+
+    ended = workflows.wait(project, execution_arn, seconds, poll_seconds(), on_poll)
+    if ended is None:
+        err.print(f"[yellow]still running after {timeout}; stopped waiting (the execution goes "
+                  "on)[/yellow]")
+        sys.exit(contract.EXIT_TIMEOUT)
+    on_poll(ended)
+    if ended["status"] == "SUCCEEDED":
+        err.print(f"[green]{workflow.name}: succeeded[/green]")
+        print_json(json.loads(ended.get("output") or "null"))
+        return
+    err.print(f"[red]{workflow.name}: {ended['status'].lower()}[/red] — "
+              f"{ended.get('error') or ''}: {ended.get('cause') or ''}")
+    sys.exit(contract.EXIT_TIMEOUT if ended["status"] == "TIMED_OUT" else contract.EXIT_FAILED)
 
 
 class _Waiting:

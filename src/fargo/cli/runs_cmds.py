@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import click
 from rich.table import Table
@@ -82,7 +83,7 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
     for column in ("run", "job", "trigger", "scheduled", "started", "duration", "status", "exit",
                    "try", "reason"):
         table.add_column(column)
-    for run in runs:
+    for run, depth in _nested(runs):
         duration = "-"
         if run.duration_s is not None:  # real seconds, also in replays
             duration = format_duration(run.duration_s)
@@ -94,7 +95,8 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
         trigger = run.trigger or "schedule"
         if run.event_id:
             trigger += f" {run.event_id[:8]}"
-        table.add_row(run.run_id, run.task, trigger, run.scheduled_time or "-",
+        table.add_row(("  " * depth) + (run.run_id if not depth else f"{run.step}"),
+                      run.task, trigger, run.scheduled_time or "-",
                       run.started_at or "-",
                       duration, f"[{style}]{run.status}[/]" if style else run.status,
                       "-" if run.exit_code is None else str(run.exit_code), str(run.attempt),
@@ -141,9 +143,56 @@ def logs(ctx: click.Context, task: str, run_id: str | None, stage: str | None, s
         show(line)
 
 
+def _workflow_history(project: Any, workflow: Any, last: int, as_json: bool) -> None:
+    """A deployed workflow's executions, newest first, each with its steps below it."""
+    from fargo.aws import workflows
+
+    rows = workflows.executions(project, workflow, last)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print(f"no executions of {workflow.full_name} yet")
+        return
+    table = Table(title=f"{workflow.full_name}: last {plural(len(rows), 'execution')}",
+                  title_justify="left")
+    for column in ("execution / step", "started", "stopped", "status", "error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["execution"], row["started_at"] or "-", row["stopped_at"] or "-",
+                      row["status"], row["error"] or "")
+        for step in row["steps"]:
+            table.add_row(f"  {step['step']}", step["started_at"] or "-",
+                          step["ended_at"] or "-", step["status"], step["error"] or "")
+    out.print(table)
+
+
+def _nested(runs: list[Any]) -> list[tuple[Any, int]]:
+    """Runs newest first, each workflow execution followed by its steps in the order they
+    started (indented); a step whose execution is not in the list stands alone."""
+    executions = {r.run_id for r in runs if r.step == "workflow"}
+    steps: dict[str, list[Any]] = {}
+    for run in runs:
+        if run.workflow_run in executions:
+            steps.setdefault(run.workflow_run, []).append(run)
+    ordered: list[tuple[Any, int]] = []
+    for run in runs:
+        if run.workflow_run in executions:
+            continue
+        ordered.append((run, 0))
+        for step in sorted(steps.get(run.run_id, []),
+                           key=lambda r: (r.started_at or "", r.attempt)):
+            ordered.append((step, 1))
+    return ordered
+
+
 def _aws_history(ctx: click.Context, task: str | None, stage: str, last: int,
                 as_json: bool) -> None:
     project = project_of(ctx, stage)
+    workflow = project.workflow(task) if task else None
+    if workflow is not None:
+        _workflow_history(project, workflow, last, as_json)
+        return
     if task is None:
         rows = aws_history.stage_history(project, last)
         title = f"{project.app_name}-{stage}"

@@ -7,41 +7,12 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
-from typing import Any
 
 from fargo.cli.output import err, out, print_json
 from fargo.local.store import RunStore, store_path
-from fargo.local.workflow import StepFailed, StepRun, WorkflowRun
+from fargo.local.workflow import StepFailed, StepRun, WorkflowRun, record_steps, stamp
 from fargo.project.model import Project
 from fargo.project.workflows import WorkflowSpec
-
-
-def _stamp(moment: float | None = None) -> str:
-    now = datetime.fromtimestamp(time.time() if moment is None else moment, timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def record_steps(store: RunStore, project: Project, execution: str) -> Any:
-    """A callback that keeps each step's attempt in the store as it starts and ends."""
-    known: set[str] = set()
-
-    def on_step(step: StepRun) -> None:
-        fields: dict[str, Any] = {"status": step.status}
-        if step.ended is not None:
-            fields.update(ended_at=_stamp(step.ended), reason=step.cause,
-                          duration_s=round(step.ended - step.started, 3))
-        if step.run_id not in known:
-            known.add(step.run_id)
-            store.insert_run(run_id=step.run_id, task=step.job, stage=project.stage.name,
-                             attempt=step.attempt, status="running", trigger="workflow",
-                             queued_at=_stamp(step.started), started_at=_stamp(step.started),
-                             owner_pid=os.getpid(), log_file=step.log_file,
-                             workflow_run=execution, step=step.path)
-        if fields["status"] != "running":
-            store.update_run(step.run_id, **fields)
-
-    return on_step
 
 
 def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None) -> None:
@@ -64,13 +35,13 @@ def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None)
     run.on_step = on_step
     began = time.time()
     store.insert_run(run_id=execution, task=workflow.name, stage=project.stage.name, attempt=1,
-                     status="running", trigger="manual", queued_at=_stamp(began),
-                     started_at=_stamp(began), owner_pid=os.getpid(), step="workflow")
+                     status="running", trigger="manual", queued_at=stamp(began),
+                     started_at=stamp(began), owner_pid=os.getpid(), step="workflow")
     given = json.loads(event) if event is not None else {}
     try:
         output = run.run(given)
     except StepFailed as exc:
-        store.update_run(execution, status="failed", ended_at=_stamp(),
+        store.update_run(execution, status="failed", ended_at=stamp(),
                          reason=f"{exc.error}: {exc.cause}",
                          duration_s=round(time.time() - began, 3))
         store.close()
@@ -78,10 +49,10 @@ def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None)
         sys.exit(1)
     except KeyboardInterrupt:
         run.stop()
-        store.update_run(execution, status="failed", ended_at=_stamp(), reason="interrupted")
+        store.update_run(execution, status="failed", ended_at=stamp(), reason="interrupted")
         store.close()
         sys.exit(130)
-    store.update_run(execution, status="succeeded", ended_at=_stamp(),
+    store.update_run(execution, status="succeeded", ended_at=stamp(),
                      duration_s=round(time.time() - began, 3))
     store.close()
     out.print(f"[green]workflow {workflow.name} succeeded[/green] "

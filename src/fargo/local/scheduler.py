@@ -17,6 +17,7 @@ import secrets
 import select
 import signal
 import sqlite3
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,11 +33,13 @@ from fargo.local.outcome import last_error
 from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.local.watch import POLL_SECONDS, DirectoryWatch
+from fargo.local.workflow import StepFailed, WorkflowRun, record_steps
 from fargo.patterns import matches
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project, TaskSpec
 from fargo.project.paths import ProjectPaths
 from fargo.project.runner import retry_delay
+from fargo.project.workflows import WorkflowSpec
 from fargo.runtime import contract
 from fargo.schedule import Expression, load_zone, parse
 from fargo.timeutil import format_utc
@@ -103,6 +106,20 @@ class TaskTimer:
 
 
 @dataclass
+class FlowTimer:
+    """A scheduled workflow: fired on its schedule, one execution at a time (a fire while
+    one runs is recorded as skipped), missed fires not made up."""
+
+    spec: WorkflowSpec
+    expr: Expression
+    zone: tzinfo
+    anchor: datetime
+    next_fire: datetime | None = None
+    thread: threading.Thread | None = None
+    run: WorkflowRun | None = None
+
+
+@dataclass
 class Outcome:
     status: str
     exit_code: int | None
@@ -128,6 +145,8 @@ class Scheduler:
     waiting: dict[str, deque[Request]] = field(default_factory=dict)  # overlap=queue
     retries: list[tuple[datetime, int, Request]] = field(default_factory=list)
     timers: dict[str, TaskTimer] = field(default_factory=dict)
+    flows: dict[str, FlowTimer] = field(default_factory=dict)
+    flow_news: deque[str] = field(default_factory=deque)  # said by workflow threads
     heap: list[tuple[datetime, str]] = field(default_factory=list)
     last_results: dict[str, str] = field(default_factory=dict)
     stop_reason: str | None = None
@@ -213,6 +232,13 @@ class Scheduler:
             last_run = self.store.last_run(spec.name)
             if last_run:
                 self.last_results[spec.name] = last_run.status
+        for workflow in self.project.workflows:
+            if workflow.schedule is None or (self.only and workflow.name not in self.only):
+                continue
+            expr, zone = parse(workflow.schedule), load_zone(workflow.timezone)
+            anchor = now.replace(microsecond=0)
+            self.flows[workflow.name] = FlowTimer(workflow, expr, zone, anchor,
+                                                  next_slot(expr, zone, anchor, now))
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -230,13 +256,16 @@ class Scheduler:
         }
         started = self.clock.now()
         until = started + timedelta(seconds=self.run_for) if self.run_for else None
+        self._wake_fd = write_fd
         try:
             self.recover()
             self.setup_timers()  # first: the grid of a new job starts at the clock's start
             self.launcher = start_launcher(self.root) if self.warm else None
             self.reporter.event(
                 f"fargo up: {len(self.timers)} scheduled "
-                f"{'job' if len(self.timers) == 1 else 'jobs'}, stage {self.stage}, "
+                f"{'job' if len(self.timers) == 1 else 'jobs'}"
+                + (f" and {len(self.flows)} workflows" if self.flows else "")
+                + f", stage {self.stage}, "
                 f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else "")
                 + (f"; {len(self.event_specs)} started by events (fargo emit)"
                    if self.event_specs and self.takes_events else ""))
@@ -294,6 +323,9 @@ class Scheduler:
                 post(self.root, event)
         if self.takes_events:
             self._take_events(now)
+        self._fire_flows(now)
+        while self.flow_news:
+            self.reporter.event(self.flow_news.popleft())
         while self.heap and self.heap[0][0] <= now:
             _, name = heapq.heappop(self.heap)
             self._check_due(name, now)
@@ -305,7 +337,8 @@ class Scheduler:
     def _sleep_seconds(self, now: datetime, until: datetime | None) -> float:
         candidates = [IDLE_WAKE_SECONDS, POLL_SECONDS if self.watch is not None else 60.0]
         clock_targets = [t for t in (self.heap[0][0] if self.heap else None,
-                                     self.retries[0][0] if self.retries else None, until) if t]
+                                     self.retries[0][0] if self.retries else None, until,
+                                     *(f.next_fire for f in self.flows.values())) if t]
         for target in clock_targets:
             candidates.append(self.clock.real_seconds((target - now).total_seconds()))
         monotonic = time.monotonic()
@@ -466,6 +499,83 @@ class Scheduler:
         return start_job(spec, self.root, request.run_id, slot, request.attempt, log_path,
                          self.memory_limit, event=request.event, event_id=request.event_id)
 
+    # --- workflows -------------------------------------------------------------------------
+
+    def _fire_flows(self, now: datetime) -> None:
+        for name, flow in self.flows.items():
+            while flow.next_fire is not None and flow.next_fire <= now:
+                slot = flow.next_fire
+                flow.next_fire = next_slot(flow.expr, flow.zone, flow.anchor, slot)
+                if now - slot > self._grace() or self.stop_reason is not None:
+                    continue  # missed while fargo up was busy or the clock jumped: not made up
+                with self.store.transaction():
+                    if not self.store.claim_slot(name, self.stage, iso(slot), iso(now)):
+                        continue
+                    if flow.thread is not None and flow.thread.is_alive():
+                        self._record_skip_flow(flow, slot, now)
+                        continue
+                    execution = f"{slot:%Y%m%dT%H%M%S}-{name}-{secrets.token_hex(2)}"
+                    self.store.insert_run(run_id=execution, task=name, stage=self.stage,
+                                          scheduled_time=iso(slot), attempt=1,
+                                          status="running", trigger="schedule",
+                                          queued_at=stamp_ms(now), started_at=stamp_ms(now),
+                                          owner_pid=os.getpid(), step="workflow")
+                self._start_flow(flow, execution)
+
+    def _record_skip_flow(self, flow: FlowTimer, slot: datetime, now: datetime) -> None:
+        stamp = stamp_ms(now)
+        self.store.insert_run(run_id=f"{slot:%Y%m%dT%H%M%S}-{flow.spec.name}-skip-"
+                              f"{secrets.token_hex(2)}", task=flow.spec.name, stage=self.stage,
+                              scheduled_time=iso(slot), attempt=1, status="skipped",
+                              queued_at=stamp, ended_at=stamp, owner_pid=os.getpid(),
+                              step="workflow", reason="the previous execution was still going")
+        self.reporter.event(f"{flow.spec.name}: slot {iso(slot)} skipped: the previous "
+                            "execution was still going")
+
+    def _start_flow(self, flow: FlowTimer, execution: str) -> None:
+        run = WorkflowRun(self.project, flow.spec, execution=execution)
+        store = RunStore(self.store.path, threads=True)
+        run.on_step = record_steps(store, self.project, execution)
+        flow.run = run
+        self.reporter.event(f"{flow.spec.name}: started execution {execution}")
+
+        def main() -> None:
+            began = time.monotonic()
+            try:
+                run.run({})
+                store.update_run(execution, status="succeeded", ended_at=stamp_ms(
+                    self.clock.now()), duration_s=round(time.monotonic() - began, 3))
+                said = f"{flow.spec.name}: execution {execution} succeeded"
+            except StepFailed as exc:
+                store.update_run(execution, status="failed", ended_at=stamp_ms(
+                    self.clock.now()), reason=f"{exc.error}: {exc.cause}",
+                    duration_s=round(time.monotonic() - began, 3))
+                said = f"{flow.spec.name}: execution {execution} failed: {exc.error}: {exc.cause}"
+            finally:
+                store.close()
+            self.flow_news.append(said)
+            with contextlib.suppress(OSError):
+                os.write(self._wake_fd, b"\0")  # the loop reports it now, not at its next wake
+
+        flow.thread = threading.Thread(target=main, name=f"workflow-{flow.spec.name}",
+                                       daemon=True)
+        flow.thread.start()
+
+    def _stop_flows(self) -> None:
+        if self.stop_reason == "duration":  # as for jobs: running executions get the grace
+            until = time.monotonic() + self.grace_seconds
+            for flow in self.flows.values():
+                if flow.thread is not None:
+                    flow.thread.join(timeout=max(0.0, until - time.monotonic()))
+        for flow in self.flows.values():
+            if flow.run is not None and flow.thread is not None and flow.thread.is_alive():
+                flow.run.stop()
+        for flow in self.flows.values():
+            if flow.thread is not None:
+                flow.thread.join(timeout=self.grace_seconds + 5)
+        while self.flow_news:
+            self.reporter.event(self.flow_news.popleft())
+
     # --- finishing ---------------------------------------------------------------------------
 
     def _reap(self) -> None:
@@ -552,6 +662,7 @@ class Scheduler:
                 job.kill_at = kill_at
                 job.signal_group(signal.SIGTERM)
             self._drain(read_fd, kill_at + 5.0)
+        self._stop_flows()
         self.reporter.event(f"fargo up stopped ({self.stop_reason})")
 
     def _drain(self, read_fd: int, until: float) -> None:

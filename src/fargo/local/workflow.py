@@ -21,10 +21,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from fargo.local.process import job_command, job_environment
+from fargo.local.store import RunStore
 from fargo.project.model import Project
 from fargo.project.workflows import EachSpec, Node, ParallelSpec, StepSpec, WorkflowSpec
 from fargo.runtime import contract
@@ -224,3 +226,31 @@ def _read(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def stamp(moment: float | None = None) -> str:
+    now = datetime.fromtimestamp(time.time() if moment is None else moment, timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def record_steps(store: RunStore, project: Project, execution: str
+                 ) -> Callable[[StepRun], None]:
+    """A callback that keeps each step's attempt in the store as it starts and ends."""
+    known: set[str] = set()
+
+    def on_step(step: StepRun) -> None:
+        fields: dict[str, Any] = {"status": step.status}
+        if step.ended is not None:
+            fields.update(ended_at=stamp(step.ended), reason=step.cause,
+                          duration_s=round(step.ended - step.started, 3))
+        if step.run_id not in known:
+            known.add(step.run_id)
+            store.insert_run(run_id=step.run_id, task=step.job, stage=project.stage.name,
+                             attempt=step.attempt, status="running", trigger="workflow",
+                             queued_at=stamp(step.started), started_at=stamp(step.started),
+                             owner_pid=os.getpid(), log_file=step.log_file,
+                             workflow_run=execution, step=step.path)
+        if fields["status"] != "running":
+            store.update_run(step.run_id, **fields)
+
+    return on_step

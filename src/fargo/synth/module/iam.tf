@@ -160,11 +160,12 @@ resource "aws_iam_role" "scheduler" {
 
 # How a principal may start this stage's tasks: RunTask on exactly its jobs' families in the
 # stage's cluster, PassRole on exactly the roles handed to ECS, TagResource for RunTask only.
-# The scheduler (jobs started directly) and the runner (the others) each get their own.
+# The scheduler (jobs started directly), the runner and the workflows each get their own.
 data "aws_iam_policy_document" "start_tasks" {
   for_each = { for who, grant in {
     scheduler = { families = local.direct_families, roles = concat(local.passed_roles, local.given_roles), used = length(local.direct_fargate) > 0 }
     runner    = { families = local.runner_families, roles = local.runner_passed_roles, used = length(local.runner_fargate) > 0 }
+    workflows = { families = local.workflow_families, roles = local.workflow_passed_roles, used = length(local.workflow_fargate) > 0 }
   } : who => grant if grant.used }
 
   statement {

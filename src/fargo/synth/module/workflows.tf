@@ -54,49 +54,8 @@ resource "aws_iam_role" "workflows" {
 }
 
 data "aws_iam_policy_document" "workflows" {
-  count = length(var.workflows) > 0 ? 1 : 0
-
-  dynamic "statement" {
-    for_each = length(local.workflow_fargate) > 0 ? [1] : []
-    content {
-      sid       = "RunStepTasks"
-      actions   = ["ecs:RunTask"]
-      resources = local.workflow_families
-      condition {
-        test     = "ArnEquals"
-        variable = "ecs:cluster"
-        values   = [local.cluster_arn]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.workflow_fargate) > 0 ? [1] : []
-    content {
-      sid       = "PassStepRoles"
-      actions   = ["iam:PassRole"]
-      resources = local.workflow_passed_roles
-      condition {
-        test     = "StringLike"
-        variable = "iam:PassedToService"
-        values   = ["ecs-tasks.amazonaws.com"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.workflow_fargate) > 0 ? [1] : []
-    content {
-      sid       = "TagStepTasks"
-      actions   = ["ecs:TagResource"]
-      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
-      condition {
-        test     = "StringEquals"
-        variable = "ecs:CreateAction"
-        values   = ["RunTask"]
-      }
-    }
-  }
+  count                   = length(var.workflows) > 0 ? 1 : 0
+  source_policy_documents = [for who, doc in data.aws_iam_policy_document.start_tasks : doc.json if who == "workflows"]
 
   dynamic "statement" {
     for_each = length(local.workflow_lambda) > 0 ? [1] : []
@@ -106,13 +65,6 @@ data "aws_iam_policy_document" "workflows" {
       resources = [for k in local.workflow_lambda :
       "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.prefix}-${k}"]
     }
-  }
-
-  # A workflow of only Lambda steps still needs one statement.
-  statement {
-    sid       = "DescribeOwnExecutions"
-    actions   = ["states:DescribeExecution"]
-    resources = [for k, w in var.workflows : "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.prefix}-${k}:*"]
   }
 }
 
