@@ -303,6 +303,11 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     assert flaky[-1]["status"] == "succeeded" and 2 <= sum(s["attempts"] for s in flaky) <= 3
     (publish,) = [s for s in executions[0]["steps"] if s["step"] == "publish"]
     assert publish["status"] == "failed" and "cannot publish" in publish["error"]
+    status = _run(["status", "--stage", "dev", "--json"], cwd=root, env=aws)
+    assert status.returncode == 0, status.stderr
+    (nightly,) = [row for row in json.loads(status.stdout) if row["name"] == "nightly"]
+    assert nightly["workflow"] and nightly["last"]["status"] == "succeeded"
+    assert nightly["running"] == []
     failed = _execute(aws, root, machines["lake-dev-fails"], {"day": "x"})
     assert failed["status"] == "FAILED"
     assert failed["error"] == "fargo.JobFailed" and "cannot publish" in failed["cause"]
@@ -360,3 +365,33 @@ def test_fargo_up_runs_scheduled_workflows_and_history_nests_their_steps(tmp_pat
     lines = table.splitlines()
     first = next(i for i, line in enumerate(lines) if "-minutely-" in line)
     assert "1.extract" in lines[first + 1], "an execution's steps follow it"
+
+
+def test_a_blueprint_workflow_takes_the_blueprint_prefix(tmp_path: Path) -> None:
+    from fargo.project.load import load_project
+
+    root = project(tmp_path, "from fargo import App\nfrom chalicelib.etl import bp\n"
+                   "app = App('lake')\napp.register_blueprint(bp, name_prefix='etl_')\n")
+    (root / "chalicelib").mkdir()
+    (root / "chalicelib" / "__init__.py").write_text("")
+    (root / "chalicelib" / "etl.py").write_text(textwrap.dedent('''
+        from fargo import Blueprint, each
+
+        bp = Blueprint(__name__)
+
+        @bp.task
+        def split(event):
+            return [1, 2]
+
+        @bp.task
+        def work(item):
+            return item * 2
+
+        bp.workflow("flow", split, each(work))
+    '''))
+    loaded = load_project(root, "dev")
+    (flow,) = loaded.workflows
+    assert flow.name == "etl_flow" and flow.jobs == ("etl_split", "etl_work")
+    r = invoke(root, "etl_flow", "{}")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout[r.stdout.index("["):]) == [2, 4]

@@ -275,8 +275,9 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
             "runner": spec.uses_runner,
             "runs": going.get(spec.name, []),
         })
+    flows = _workflow_status(project)
     if as_json:
-        print_json(rows)
+        print_json(rows + flows)
         return
     table = Table(title=f"{project.app_name} · stage {stage}", title_justify="left")
     for column in ("job", "compute", "schedule", "next fire", "state", "last run", "now"):
@@ -294,6 +295,39 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
                       f"[yellow]{state}[/yellow]" if state == "DISABLED" else state, last_text,
                       ", ".join(now) or "-")
     out.print(table)
+    if flows:
+        table = Table(title="workflows", title_justify="left")
+        for column in ("workflow", "schedule", "last execution", "running now"):
+            table.add_column(column)
+        for flow in flows:
+            last_run = flow["last"]
+            table.add_row(flow["name"], flow["schedule"] or "on demand",
+                          f"{last_run['status']} {last_run['started_at'] or ''}".strip()
+                          if last_run else "-",
+                          ", ".join(f"{e['execution']} ({e['step'] or 'starting'})"
+                                    for e in flow["running"]) or "-")
+        out.print(table)
+
+
+def _workflow_status(project: Project) -> list[dict[str, Any]]:
+    """Each workflow: its last ended execution, and the ones running with their current step."""
+    from fargo.aws import workflows
+
+    rows = []
+    for workflow in project.workflows:
+        recent = workflows.executions(project, workflow, 10)
+        ended = [e for e in recent if e["status"] != "running"]
+        rows.append({
+            "name": workflow.name, "workflow": True, "schedule": workflow.schedule,
+            "timezone": workflow.timezone,
+            "last": {k: ended[0][k] for k in ("execution", "status", "started_at",
+                                              "stopped_at", "error")} if ended else None,
+            "running": [{"execution": e["execution"],
+                         "step": next((s["step"] for s in reversed(e["steps"])
+                                       if s["status"] == "running"), None)}
+                        for e in recent if e["status"] == "running"],
+        })
+    return rows
 
 
 def _set(ctx: click.Context, task: str, stage: str, enabled: bool) -> None:
