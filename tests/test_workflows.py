@@ -226,6 +226,7 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     legacy = "arn:aws:states:us-east-1:123456789012:stateMachine:legacy-etl"
     config = json.loads((root / ".fargo" / "config.json").read_text())
     config["tasks"] = {"extract": {"step_of": [legacy]}}
+    config["stages"]["dev"]["alerts"] = {"emails": ["data-team@example.com"]}
     (root / ".fargo" / "config.json").write_text(json.dumps(config))
     use_network(root, aws, "dev")
     publish_image(aws, "lake", "v1")
@@ -246,6 +247,11 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
         checked = subprocess.run([str(validator), "--json-path", str(tmp_path / "nightly.json")],
                                  capture_output=True, text=True, timeout=60)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+    rule = boto(aws, "events").describe_rule(Name="lake-dev-workflow-failures")
+    pattern = json.loads(rule["EventPattern"])
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert sorted(pattern["detail"]["stateMachineArn"]) == sorted(
+        machines[name] for name in ("lake-dev-fails", "lake-dev-nightly", "lake-dev-too_big"))
     iam = boto(aws, "iam")
     callback = iam.get_role_policy(RoleName="lake-dev-extract",
                                    PolicyName="lake-dev-extract-workflow-steps")
