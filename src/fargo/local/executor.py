@@ -106,7 +106,7 @@ def start_job(spec: TaskSpec, root: Path, run_id: str, slot: str | None, attempt
     else:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                job_command(spec), cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                job_command(spec, root), cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
             )
     now = time.monotonic()

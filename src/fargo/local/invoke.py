@@ -35,7 +35,7 @@ def run_foreground(spec: TaskSpec, root: Path, event: str | None, run_id: str | 
     grace period later (a handler stuck in C code), its whole process group is killed here.
     """
     env, _missing = job_environment(spec, root, event=event, run_id=run_id)
-    process = subprocess.Popen(job_command(spec), cwd=root, env=env, start_new_session=True,
+    process = subprocess.Popen(job_command(spec, root), cwd=root, env=env, start_new_session=True,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     assert process.stdout is not None

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fargo.project.interpreter import python_and_env
+
 
 class LauncherGone(Exception):
     """The launcher process ended or stopped answering."""
@@ -58,10 +60,11 @@ class Launcher:
     def __init__(self, root: Path) -> None:
         requests_read, self._requests = os.pipe()
         self._replies, replies_write = os.pipe()
-        env = dict(os.environ)
+        python, extra = python_and_env(root)
+        env = {**os.environ, **extra}
         env.pop("FARGO_RUN_ID", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fargo.runtime.launcher", str(requests_read),
+            [python, "-m", "fargo.runtime.launcher", str(requests_read),
              str(replies_write)],
             cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, pass_fds=(requests_read, replies_write),

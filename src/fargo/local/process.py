@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
+from fargo.project.interpreter import python_and_env
 from fargo.project.model import TaskSpec
 from fargo.project.paths import ProjectPaths
 from fargo.runtime import contract
 
 
-def job_command(spec: TaskSpec) -> list[str]:
-    """The container's command: python -m fargo.runtime TASK."""
-    return [sys.executable, "-m", "fargo.runtime", spec.name]
+def job_command(spec: TaskSpec, root: Path) -> list[str]:
+    """The container's command: python -m fargo.runtime TASK (in the project's interpreter
+    when it has its own, project/interpreter.py)."""
+    return [python_and_env(root)[0], "-m", "fargo.runtime", spec.name]
 
 
 def job_environment(spec: TaskSpec, root: Path, *, event: str | None = None, attempt: int = 1,
@@ -28,6 +29,7 @@ def job_environment(spec: TaskSpec, root: Path, *, event: str | None = None, att
     missing = [name for name in spec.secrets if name not in env]
     env.update(spec.runtime_environment())
     env[contract.PROJECT_DIR] = str(root)
+    env.update(python_and_env(root)[1])
     env[contract.ATTEMPT] = str(attempt)
     env["PYTHONUNBUFFERED"] = "1"
     if run_id:

@@ -174,7 +174,7 @@ class WorkflowRun:
             env, _missing = job_environment(spec, self.project.root, event=text,
                                             attempt=attempt, run_id=run_id)
             env["FARGO_OUTPUT_FILE"] = str(output)
-            code = self._process(spec.timeout, job_command(spec), env, log_path)
+            code = self._process(spec.timeout, job_command(spec, self.project.root), env, log_path)
             outcome = _read(output)
         record.ended = time.time()
         if code == 0 and "output" in outcome:

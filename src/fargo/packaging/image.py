@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fargo.packaging.bytecode import compiled
-from fargo.packaging.lambda_zip import runtime_files
 from fargo.problems import Problem, ProblemsError
+from fargo.project.interpreter import runtime_files
 from fargo.project.model import Project
 from fargo.project.paths import ProjectPaths, project_files
 

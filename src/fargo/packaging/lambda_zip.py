@@ -11,32 +11,20 @@ import io
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import fargo
 from fargo import limits
 from fargo.problems import Problem, ProblemsError
+from fargo.project.interpreter import runtime_files
 from fargo.project.paths import ProjectPaths, project_files
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-RUNTIME_FILES = ("__init__.py", "app.py", "py.typed", "workflow.py")
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 
 
 def lambda_python() -> str:
     """The Python of the zip (its wheels and bytecode) and so of the functions' runtime."""
     return f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def runtime_files() -> Iterator[tuple[str, Path]]:
-    """fargo's runtime: the package root, fargo.app and fargo.runtime (standard library only)."""
-    package = Path(fargo.__file__).parent
-    for name in RUNTIME_FILES:
-        if (package / name).exists():
-            yield f"fargo/{name}", package / name
-    for path in sorted((package / "runtime").glob("*.py")):
-        yield f"fargo/runtime/{path.name}", path
 
 
 def requirements(root: Path) -> list[str]:

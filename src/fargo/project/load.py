@@ -69,7 +69,14 @@ def environment(env: dict[str, str] | None) -> Iterator[None]:
 
 def _import_app(root: Path, env: dict[str, str] | None = None
                 ) -> tuple[App | None, list[Problem]]:
-    """Import app.py with `env` set (and the process environment restored after)."""
+    """Import app.py with `env` set (and the process environment restored after); in the
+    project's own interpreter when it has one (project/interpreter.py)."""
+    from fargo.project.interpreter import project_python
+
+    if project_python(root) is not None:
+        from fargo.project.described import describe_app
+
+        return describe_app(root, {**os.environ, **(env or {})})
     with environment(env):
         return _import(root)
 

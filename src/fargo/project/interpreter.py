@@ -1,0 +1,69 @@
+"""The interpreter a project's code runs in, when it is not fargo's own.
+
+fargo may run from an environment of its own (pipx) while the project has another (its
+`.venv`, with its own pinned libraries). Then app.py is imported, and every job run, by the
+project's interpreter, with only fargo's standard-library runtime (fargo/__init__.py, app.py,
+workflow.py, runtime/) on its path: never fargo's own dependencies, which could clash with the
+project's. FARGO_PYTHON names the interpreter; otherwise a `.venv` or `venv` in the project is
+used when fargo is not running from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import fargo
+from fargo.files import write_atomic
+from fargo.project.paths import ProjectPaths
+
+PYTHON_ENV = "FARGO_PYTHON"
+RUNTIME_FILES = ("__init__.py", "app.py", "py.typed", "workflow.py")
+
+
+def runtime_files() -> Iterator[tuple[str, Path]]:
+    """fargo's runtime: the package root, fargo.app, fargo.workflow and fargo.runtime."""
+    package = Path(fargo.__file__).parent
+    for name in RUNTIME_FILES:
+        if (package / name).exists():
+            yield f"fargo/{name}", package / name
+    for path in sorted((package / "runtime").glob("*.py")):
+        yield f"fargo/runtime/{path.name}", path
+
+
+def project_python(root: Path) -> str | None:
+    """The project's own interpreter, or None when the code runs in fargo's."""
+    named = os.environ.get(PYTHON_ENV)
+    if named:
+        return named
+    for folder in (".venv", "venv"):
+        candidate = root / folder / "bin" / "python"
+        if candidate.exists() and Path(sys.prefix).resolve() != (root / folder).resolve():
+            return str(candidate)
+    return None
+
+
+def runtime_path(root: Path) -> Path:
+    """A directory holding fargo's runtime alone (kept under .fargo/local/, per version)."""
+    files = list(runtime_files())
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    target = ProjectPaths(root).local / "runtime" / digest.hexdigest()[:16]
+    if not (target / "fargo" / "runtime" / "run.py").exists():
+        for name, path in files:
+            write_atomic(target / name, path.read_bytes())
+    return target
+
+
+def python_and_env(root: Path) -> tuple[str, dict[str, str]]:
+    """The interpreter that runs the project's code, and what its environment needs."""
+    python = project_python(root)
+    if python is None:
+        return sys.executable, {}
+    path = str(runtime_path(root))
+    existing = os.environ.get("PYTHONPATH")
+    return python, {"PYTHONPATH": path + (os.pathsep + existing if existing else "")}
