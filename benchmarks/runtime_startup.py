@@ -24,19 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import fargo
+from fargo.project.interpreter import runtime_files
 
 APP = "from fargo import App\napp = App('bench')\n\n@app.task()\ndef noop(event):\n    pass\n"
 
 
 def copy_runtime(target: Path) -> None:
     """fargo's runtime files (what the image and the zip carry), without any bytecode."""
-    source = Path(fargo.__file__).parent
     (target / "fargo" / "runtime").mkdir(parents=True)
-    for name in ("__init__.py", "app.py"):
-        shutil.copy(source / name, target / "fargo" / name)
-    for path in (source / "runtime").glob("*.py"):
-        shutil.copy(path, target / "fargo" / "runtime" / path.name)
+    for name, path in runtime_files():
+        shutil.copy(path, target / name)
     (target / "app.py").write_text(APP)
     (target / "empty.py").write_text("")
 

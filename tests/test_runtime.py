@@ -168,7 +168,6 @@ def test_runtime_imports_nothing_heavy(project: Path) -> None:
 # app, and two small C helpers. Anything else (typing, json, re, enum, pathlib, threading,
 # importlib.util's own imports, logging, ...) costs milliseconds at every job start.
 RUNTIME_MAY_IMPORT = {"__future__", "_json", "app", "fargo", "fargo.app", "fargo.runtime",
-                      "fargo.workflow",
                       "fargo.runtime.__main__", "fargo.runtime.context", "fargo.runtime.contract",
                       "fargo.runtime.event", "fargo.runtime.jsonl", "fargo.runtime.loader",
                       "fargo.runtime.run"}
