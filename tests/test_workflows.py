@@ -78,6 +78,7 @@ app.workflow("nightly", extract, each(load, over="files", max_concurrency=2),
              step(publish, catch=rescue), description="the nightly load")
 app.workflow("too_big", huge, report)
 app.workflow("fails", extract, publish)
+app.workflow("minutely", extract, schedule="cron(5 2 * * ? *)", timezone="Europe/Berlin")
 '''
 
 EXPECTED = {"rescued": "fargo.JobFailed", "why": "ValueError: cannot publish 2 results"}
@@ -236,7 +237,8 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     sfn = boto(aws, "stepfunctions")
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()[
         "stateMachines"]}
-    assert {"lake-dev-nightly", "lake-dev-too_big", "lake-dev-fails"} <= set(machines)
+    assert {"lake-dev-nightly", "lake-dev-too_big", "lake-dev-fails",
+            "lake-dev-minutely"} <= set(machines)
     definition = json.loads(sfn.describe_state_machine(
         stateMachineArn=machines["lake-dev-nightly"])["definition"])
     assert definition["States"]["extract"]["Resource"] == \
@@ -251,7 +253,8 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     pattern = json.loads(rule["EventPattern"])
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert sorted(pattern["detail"]["stateMachineArn"]) == sorted(
-        machines[name] for name in ("lake-dev-fails", "lake-dev-nightly", "lake-dev-too_big"))
+        machines[name] for name in ("lake-dev-fails", "lake-dev-minutely", "lake-dev-nightly",
+                                    "lake-dev-too_big"))
     iam = boto(aws, "iam")
     callback = iam.get_role_policy(RoleName="lake-dev-extract",
                                    PolicyName="lake-dev-extract-workflow-steps")
@@ -314,6 +317,17 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
     (nightly,) = [row for row in json.loads(status.stdout) if row["name"] == "nightly"]
     assert nightly["workflow"] and nightly["last"]["status"] == "succeeded"
     assert nightly["running"] == []
+    paused = _run(["pause", "minutely", "--stage", "dev"], cwd=root, env=aws)
+    assert paused.returncode == 0 and "lake-dev-minutely: paused" in paused.stdout, paused.stderr
+    schedule = boto(aws, "scheduler").get_schedule(Name="lake-dev-minutely",
+                                                   GroupName="lake-dev")
+    assert schedule["State"] == "DISABLED"
+    assert schedule["Target"]["Arn"] == machines["lake-dev-minutely"]
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/Berlin"
+    resumed = _run(["resume", "minutely", "--stage", "dev"], cwd=root, env=aws)
+    assert resumed.returncode == 0, resumed.stderr
+    assert boto(aws, "scheduler").get_schedule(Name="lake-dev-minutely", GroupName="lake-dev")[
+        "State"] == "ENABLED"
     failed = _execute(aws, root, machines["lake-dev-fails"], {"day": "x"})
     assert failed["status"] == "FAILED"
     assert failed["error"] == "fargo.JobFailed" and "cannot publish" in failed["cause"]
@@ -349,11 +363,11 @@ def test_the_image_of_a_step_can_answer_step_functions(tmp_path: Path) -> None:
 
 
 def test_fargo_up_runs_scheduled_workflows_and_history_nests_their_steps(tmp_path: Path) -> None:
-    app = APP + '\napp.workflow("minutely", extract, each(load, over="files"), report,\n' \
+    app = APP + '\napp.workflow("every_minute", extract, each(load, over="files"), report,\n' \
                 '             schedule="rate(1 minute)")\n'
     root = project(tmp_path, app)
-    r = _run(["up", "--plain", "--from", "2026-01-01T00:00:00Z", "--speed", "30", "--for",
-              "2m30s", "--replay-name", "w"], cwd=root, env={"MARKS": str(root / "marks")},
+    r = _run(["up", "--plain", "--only", "every_minute", "--from", "2026-01-01T00:00:00Z",
+              "--speed", "30", "--for", "2m30s", "--replay-name", "w"], cwd=root, env={"MARKS": str(root / "marks")},
              timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 workflows" in r.stdout and r.stdout.count("succeeded") >= 2, r.stdout
@@ -369,7 +383,7 @@ def test_fargo_up_runs_scheduled_workflows_and_history_nests_their_steps(tmp_pat
     table = _run(["history", "--replay", "w", "--last", "1000"], cwd=root).stdout
     assert "  2.each[4].1.load" in table or "2.each[4].1.load" in table
     lines = table.splitlines()
-    first = next(i for i, line in enumerate(lines) if "-minutely-" in line)
+    first = next(i for i, line in enumerate(lines) if "-every_minute-" in line)
     assert "1.extract" in lines[first + 1], "an execution's steps follow it"
 
 

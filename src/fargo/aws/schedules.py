@@ -12,17 +12,22 @@ _UPDATABLE = ("Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTime
 
 
 def set_enabled(project: Project, spec: TaskSpec, enabled: bool) -> None:
+    set_schedule(project, spec.full_name, enabled, project.stage.schedule_backend == "rules")
+
+
+def set_schedule(project: Project, name: str, enabled: bool, rules: bool = False) -> None:
+    """Enable or disable the schedule `name` (a job's, or a workflow's: always Scheduler)."""
     state = "ENABLED" if enabled else "DISABLED"
     region = project.stage.aws_region
-    if project.stage.schedule_backend == "rules":
-        with aws_errors(f"{'resuming' if enabled else 'pausing'} {spec.full_name}"):
+    if rules:
+        with aws_errors(f"{'resuming' if enabled else 'pausing'} {name}"):
             events = client("events", region)
-            (events.enable_rule if enabled else events.disable_rule)(Name=spec.full_name)
+            (events.enable_rule if enabled else events.disable_rule)(Name=name)
         return
-    with aws_errors(f"{'resuming' if enabled else 'pausing'} {spec.full_name}"):
+    with aws_errors(f"{'resuming' if enabled else 'pausing'} {name}"):
         scheduler = client("scheduler", region)
         group = names.schedule_group(project.app_name, project.stage.name)
-        current = scheduler.get_schedule(Name=spec.full_name, GroupName=group)
+        current = scheduler.get_schedule(Name=name, GroupName=group)
         # UpdateSchedule replaces the whole schedule: send back everything, with the new state.
         update = {k: current[k] for k in _UPDATABLE if current.get(k) not in (None, "")}
         scheduler.update_schedule(**update, State=state)

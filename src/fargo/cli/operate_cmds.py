@@ -332,6 +332,16 @@ def _workflow_status(project: Project) -> list[dict[str, Any]]:
 
 def _set(ctx: click.Context, task: str, stage: str, enabled: bool) -> None:
     project = project_of(ctx, stage)
+    workflow = project.workflow(task)
+    if workflow is not None:
+        if workflow.schedule is None:
+            raise ProblemsError([Problem(f"workflow {task} has no schedule to "
+                                         f"{'resume' if enabled else 'pause'}", key="TASK")])
+        schedules.set_schedule(project, workflow.full_name, enabled)
+        out.print(f"{workflow.full_name}: {'resumed' if enabled else 'paused'}")
+        if not enabled:
+            warn("the next fargo deploy resumes it (a workflow's schedule is on when deployed)")
+        return
     spec = project.require(task)
     if spec.schedule is None:
         verb = "resume" if enabled else "pause"

@@ -24,7 +24,8 @@ YEAR = 365 * 86400
 
 @click.command()
 @stage_option()
-@click.option("--only", multiple=True, metavar="TASK", help="Run only these jobs (repeatable).")
+@click.option("--only", multiple=True, metavar="TASK",
+              help="Run only these jobs or workflows (repeatable).")
 @click.option("--for", "run_for", metavar="DURATION",
               help="Stop after this long on fargo up's clock (simulated time with --speed), "
                    "e.g. 3m, 1h.")
@@ -92,9 +93,9 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     project = project_of(ctx, stage)
     for name in only:
         spec = project.task(name)
-        if spec is None:
+        if spec is None and project.workflow(name) is None:
             problems.append(project.unknown_job(name, "--only"))
-        elif spec.schedule is None and not spec.patterns:
+        elif spec is not None and spec.schedule is None and not spec.patterns:
             warn(f"{name} has no schedule or event pattern; fargo up will not run it (use "
                  "fargo invoke)")
     if watch_dir is not None and store_file is not None:
