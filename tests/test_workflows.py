@@ -408,10 +408,15 @@ def test_a_blueprint_workflow_takes_the_blueprint_prefix(tmp_path: Path) -> None
             return item * 2
 
         bp.workflow("flow", split, each(work))
+        bp.workflow("doubles", each(work))
     '''))
     loaded = load_project(root, "dev")
-    (flow,) = loaded.workflows
+    flow = loaded.workflow("etl_flow")
+    assert flow is not None
     assert flow.name == "etl_flow" and flow.jobs == ("etl_split", "etl_work")
     r = invoke(root, "etl_flow", "{}")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout[r.stdout.index("["):]) == [2, 4]
+    listed = invoke(root, "etl_doubles", "[3, 4]")  # a workflow's input may be any JSON
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout[listed.stdout.index("["):]) == [6, 8]

@@ -39,14 +39,14 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
     The run is recorded in the local history (fargo history) as a manual run, with its log.
     TASK may be a workflow: it runs whole, each step a job process, and prints its output.
     """
-    event_json = read_event(event)
     project = project_of(ctx, stage)
     workflow = project.workflow(task)
     if workflow is not None:
         from fargo.cli.workflow_invoke import invoke_workflow
 
-        invoke_workflow(project, workflow, event_json)
+        invoke_workflow(project, workflow, read_event(event, any_json=True))
         return
+    event_json = read_event(event)
     spec = project.require(task)
     _env, missing = job_environment(spec, project.root, event=event_json)
     for name in missing:

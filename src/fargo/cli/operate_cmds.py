@@ -46,11 +46,13 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
     A job with retries or an overlap guard runs through the stage's runner, like its
     scheduled runs: --wait exits with the run's final result, after all its attempts.
     """
-    event_json = read_event(event)
+    event_json = read_event(event, any_json=True)
     env = parse_env(env_pairs)
     seconds = parse_duration(timeout, "--timeout") if timeout else None
     project = project_of(ctx, stage)
     workflow = project.workflow(task)
+    if workflow is None and event_json is not None:
+        event_json = read_event(event)  # a job's event is an object
     if workflow is not None:
         if env:
             raise ProblemsError([Problem("a workflow's steps run with their own environment; "

@@ -26,8 +26,10 @@ def stage_option(kind: str = "local", required: bool = False,
     return click.option("--stage", "-s", required=required, help=help or STAGE_HELP[kind])
 
 
-def read_event(value: str | None, key: str = "--event") -> str | None:
-    """--event JSON or --event @file: returns compact JSON text, or raises ProblemsError."""
+def read_event(value: str | None, key: str = "--event", any_json: bool = False) -> str | None:
+    """--event JSON or --event @file: returns compact JSON text, or raises ProblemsError.
+
+    An object, unless `any_json` (a workflow's input may be any JSON value)."""
     if value is None:
         return None
     text = value
@@ -44,7 +46,7 @@ def read_event(value: str | None, key: str = "--event") -> str | None:
     parsed, problem = json_problem(text, None, key)
     if problem is not None:
         raise ProblemsError([problem])
-    if not isinstance(parsed, dict):
+    if not isinstance(parsed, dict) and not any_json:
         raise ProblemsError([Problem("must be a JSON object, e.g. '{\"detail\": {}}'",
                                      key=key)])
     return json.dumps(parsed)
