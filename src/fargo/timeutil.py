@@ -16,6 +16,18 @@ def format_utc(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_utc_ms(instant: datetime | float | None = None) -> str:
+    """2024-01-01T10:00:00.123Z: UTC with milliseconds (run records); now when not given, a
+    float is a time.time()."""
+    if instant is None or isinstance(instant, (int, float)):
+        import time
+
+        instant = datetime.fromtimestamp(time.time() if instant is None else instant,
+                                         timezone.utc)
+    utc = instant.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
 def parse_instant(text: str, key: str) -> datetime:
     """ISO 8601 with optional offset or Z; naive means UTC."""
     value = text.strip()

@@ -18,11 +18,7 @@ from fargo.local.invoke import run_foreground
 from fargo.local.outcome import classify, last_error
 from fargo.local.process import job_environment
 from fargo.local.store import RunStore, logs_dir, store_path
-
-
-def _stamp() -> str:
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+from fargo.timeutil import format_utc_ms
 
 
 @click.command()
@@ -58,8 +54,8 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     store = RunStore(store_path(project.root))
     store.insert_run(run_id=run_id, task=spec.name, stage=project.stage.name, attempt=1,
-                     status="running", trigger="manual", queued_at=_stamp(),
-                     started_at=_stamp(), owner_pid=os.getpid(),
+                     status="running", trigger="manual", queued_at=format_utc_ms(),
+                     started_at=format_utc_ms(), owner_pid=os.getpid(),
                      log_file=str(log_path.relative_to(project.root)))
     rendered = sys.stdout.isatty() and not as_json
 
@@ -75,7 +71,7 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
     status, reason = classify(finished.code, spec.timeout)
     if status == "failed":
         reason = last_error(log_path) or reason
-    store.update_run(run_id, status=status, exit_code=finished.code, ended_at=_stamp(),
+    store.update_run(run_id, status=status, exit_code=finished.code, ended_at=format_utc_ms(),
                      reason=reason, duration_s=round(time.monotonic() - began, 3),
                      **finished.usage)
     store.close()

@@ -10,9 +10,10 @@ import time
 
 from fargo.cli.output import err, out, print_json
 from fargo.local.store import RunStore, store_path
-from fargo.local.workflow import StepFailed, StepRun, WorkflowRun, record_steps, stamp
+from fargo.local.workflow import StepFailed, StepRun, WorkflowRun, record_steps
 from fargo.project.model import Project
 from fargo.project.workflows import WorkflowSpec
+from fargo.timeutil import format_utc_ms
 
 
 def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None) -> None:
@@ -35,13 +36,13 @@ def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None)
     run.on_step = on_step
     began = time.time()
     store.insert_run(run_id=execution, task=workflow.name, stage=project.stage.name, attempt=1,
-                     status="running", trigger="manual", queued_at=stamp(began),
-                     started_at=stamp(began), owner_pid=os.getpid(), step="workflow")
+                     status="running", trigger="manual", queued_at=format_utc_ms(began),
+                     started_at=format_utc_ms(began), owner_pid=os.getpid(), step="workflow")
     given = json.loads(event) if event is not None else {}
     try:
         output = run.run(given)
     except StepFailed as exc:
-        store.update_run(execution, status="failed", ended_at=stamp(),
+        store.update_run(execution, status="failed", ended_at=format_utc_ms(),
                          reason=f"{exc.error}: {exc.cause}",
                          duration_s=round(time.time() - began, 3))
         store.close()
@@ -49,10 +50,10 @@ def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None)
         sys.exit(1)
     except KeyboardInterrupt:
         run.stop()
-        store.update_run(execution, status="failed", ended_at=stamp(), reason="interrupted")
+        store.update_run(execution, status="failed", ended_at=format_utc_ms(), reason="interrupted")
         store.close()
         sys.exit(130)
-    store.update_run(execution, status="succeeded", ended_at=stamp(),
+    store.update_run(execution, status="succeeded", ended_at=format_utc_ms(),
                      duration_s=round(time.time() - began, 3))
     store.close()
     out.print(f"[green]workflow {workflow.name} succeeded[/green] "

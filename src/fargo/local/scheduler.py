@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,7 +42,7 @@ from fargo.project.runner import retry_delay
 from fargo.project.workflows import WorkflowSpec
 from fargo.runtime import contract
 from fargo.schedule import Expression, load_zone, parse
-from fargo.timeutil import format_utc
+from fargo.timeutil import format_utc, format_utc_ms
 
 IDLE_WAKE_SECONDS = 60.0  # real seconds: re-read the clock at least this often (clock jumps)
 DEFAULT_GRACE_SECONDS = 10.0
@@ -55,8 +55,7 @@ def iso(moment: datetime) -> str:
 
 def stamp_ms(moment: datetime) -> str:
     """Run timestamps (queued, started, ended): UTC with milliseconds, for lateness figures."""
-    utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return format_utc_ms(moment)
 
 
 def parse_iso(text: str) -> datetime:

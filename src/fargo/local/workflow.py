@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from fargo.local.store import RunStore
 from fargo.project.model import Project
 from fargo.project.workflows import EachSpec, Node, ParallelSpec, StepSpec, WorkflowSpec
 from fargo.runtime import contract
+from fargo.timeutil import format_utc_ms
 
 BACKOFF_RATE = 2.0
 GRACE_SECONDS = 5.0
@@ -228,11 +228,6 @@ def _read(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def stamp(moment: float | None = None) -> str:
-    now = datetime.fromtimestamp(time.time() if moment is None else moment, timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def record_steps(store: RunStore, project: Project, execution: str
                  ) -> Callable[[StepRun], None]:
     """A callback that keeps each step's attempt in the store as it starts and ends."""
@@ -241,13 +236,14 @@ def record_steps(store: RunStore, project: Project, execution: str
     def on_step(step: StepRun) -> None:
         fields: dict[str, Any] = {"status": step.status}
         if step.ended is not None:
-            fields.update(ended_at=stamp(step.ended), reason=step.cause,
+            fields.update(ended_at=format_utc_ms(step.ended), reason=step.cause,
                           duration_s=round(step.ended - step.started, 3))
         if step.run_id not in known:
             known.add(step.run_id)
+            began = format_utc_ms(step.started)
             store.insert_run(run_id=step.run_id, task=step.job, stage=project.stage.name,
                              attempt=step.attempt, status="running", trigger="workflow",
-                             queued_at=stamp(step.started), started_at=stamp(step.started),
+                             queued_at=began, started_at=began,
                              owner_pid=os.getpid(), log_file=step.log_file,
                              workflow_run=execution, step=step.path)
         if fields["status"] != "running":
