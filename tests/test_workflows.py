@@ -420,3 +420,11 @@ def test_a_blueprint_workflow_takes_the_blueprint_prefix(tmp_path: Path) -> None
     listed = invoke(root, "etl_doubles", "[3, 4]")  # a workflow's input may be any JSON
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout[listed.stdout.index("["):]) == [6, 8]
+
+
+def test_fargo_asl_refuses_a_fargate_step_without_a_network(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert_clean_error(_run(["asl", "extract", "--stage", "dev"], cwd=root),
+                       "Fargate jobs (extract) need subnets")
+    assert_clean_error(_run(["asl", "no_such", "--stage", "dev"], cwd=root),
+                       "no job named 'no_such'")

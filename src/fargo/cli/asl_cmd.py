@@ -7,6 +7,7 @@ import click
 from fargo.cli.context import project_of
 from fargo.cli.output import notice, print_json
 from fargo.cli.params import stage_option
+from fargo.problems import ProblemsError
 from fargo.project import names
 from fargo.synth.workflow_asl import task_state
 
@@ -22,6 +23,9 @@ def asl(ctx: click.Context, task: str, stage: str, state_name: str | None) -> No
     the job's return value (a Fargate job answers with the task token; add Next or End)."""
     project = project_of(ctx, stage)
     spec = project.require(task)
+    problems = project.network_problems((spec.name,))
+    if problems:  # a state without subnets would fail at its first run, in AWS
+        raise ProblemsError(problems)
     state = task_state(project, spec, names.workflow_task_group(
         project.app_name, project.stage.name, "steps"))
     print_json({state_name: state} if state_name else state)

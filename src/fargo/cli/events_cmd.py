@@ -88,7 +88,11 @@ def emit(ctx: click.Context, event: str, source: str | None, detail_type: str | 
         sys.exit(1)
     jobs = [spec.name for spec in project.tasks if spec.enabled
             and any(matches(dict(p), full) for p in spec.patterns)]
-    inbox.post(root, full)
+    try:
+        inbox.post(root, full)
+    except OSError as exc:
+        raise ProblemsError([Problem(f"cannot write the event to {inbox.inbox_dir(root)}: "
+                                     f"{exc.strerror}", key="EVENT")]) from None
     inbox.wake(pid)
     out.print(f"event {full['id']} sent to fargo up (pid {pid})")
     if jobs:
