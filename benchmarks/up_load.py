@@ -50,7 +50,8 @@ def fargo(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def history(root: Path) -> list[dict]:
-    return json.loads(fargo(root, "history", "--last", "100000", "--json").stdout)
+    """The runs of the project's latest replay (fargo up --from keeps its own history)."""
+    return json.loads(fargo(root, "history", "--replay", "--last", "100000", "--json").stdout)
 
 
 def bare_python(runs: int = 20) -> float:
@@ -84,15 +85,19 @@ def burst(base: Path, jobs: int) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain", "--no-memory-limit",
                              "--from", "2024-01-01T00:04:58Z"], cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db = root / ".fargo" / "local" / "runs.db"
     import sqlite3
 
     while True:
         time.sleep(1)
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                done = conn.execute("SELECT COUNT(*) FROM runs WHERE status!='running'").fetchone()
-            if done[0] >= jobs:
+        replays = sorted((root / ".fargo" / "local").glob("replay-*.db"))
+        if replays:
+            try:
+                with sqlite3.connect(replays[-1]) as conn:
+                    done = conn.execute(
+                        "SELECT COUNT(*) FROM runs WHERE status!='running'").fetchone()[0]
+            except sqlite3.OperationalError:  # not created yet
+                done = 0
+            if done >= jobs:
                 break
         if time.perf_counter() - started > 900:
             break

@@ -21,6 +21,6 @@ if TYPE_CHECKING:
 
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:
     """Lambda entry point: runs the job named by FARGO_TASK with the Lambda's event."""
-    from fargo.runtime.run import run_in_lambda
+    from fargo.runtime.aws_lambda import run_in_lambda
 
     return run_in_lambda(event, context)

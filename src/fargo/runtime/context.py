@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every job start; mypy reads this as usual
 if TYPE_CHECKING:
     import logging
     from typing import Any
-
-
-def _json_formatter(fields: dict[str, Any]) -> logging.Formatter:
-    """One JSON object per line, so CloudWatch Logs Insights and `fargo logs` can query it.
-
-    Built on first use: `logging` costs milliseconds to import and many jobs never log.
-    """
-    import logging
-
-    from fargo.runtime.jsonl import json_line
-
-    class JsonFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            entry = {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-                + f".{int(record.msecs):03d}Z",
-                "level": record.levelname.lower(),
-                **fields,
-                "message": record.getMessage(),
-            }
-            if record.exc_info:
-                entry["traceback"] = self.formatException(record.exc_info)
-            return json_line(entry)
-
-    return JsonFormatter()
 
 
 class TaskContext:
@@ -68,13 +42,7 @@ class TaskContext:
     @property
     def logger(self) -> logging.Logger:
         if self._logger is None:
-            import logging
+            from fargo.runtime.joblog import job_logger
 
-            logger = logging.getLogger(f"fargo.job.{self.task_name}")
-            handler = logging.StreamHandler(sys.stdout)
-            handler.setFormatter(_json_formatter({"task": self.task_name, "run_id": self.run_id}))
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-            logger.propagate = False
-            self._logger = logger
+            self._logger = job_logger(self.task_name, self.run_id)
         return self._logger

@@ -24,6 +24,7 @@ environment block, where a started one would carry FARGO_RUN_ID.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -156,6 +157,7 @@ def serve(requests: int, replies: int) -> None:
             line, buffer = buffer.split(b"\n", 1)
             request = json.loads(line)
             out.flush()
+            gc.freeze()  # the children's collections leave the launcher's objects (and pages) be
             try:
                 pid = os.fork()
             except OSError as exc:
