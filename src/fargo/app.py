@@ -1,8 +1,9 @@
-"""App, Blueprint and decorators: they only record plain metadata about each job.
+"""App and its decorators: they only record plain metadata about each job.
 
-Chalice-compatible names (`schedule`, `lambda_function`, `Rate`, `Cron`) let a Chalice project's
-handlers run unchanged; `task(...)` is fargo's own decorator with the job's compute settings.
-Standard library only: the runtime imports this module inside every job.
+Chalice-compatible names (`schedule`, `lambda_function`, and `Rate`, `Cron` and `Blueprint` in
+modules of their own) let a Chalice project's handlers run unchanged; `task(...)` is fargo's own
+decorator with the job's compute settings. Standard library only, and no more than every job
+needs: the runtime imports (or compiles) this module at every start.
 """
 
 from __future__ import annotations
@@ -12,61 +13,13 @@ if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every 
     from collections.abc import Callable
     from typing import Any, Literal, TypeVar
 
+    from fargo.blueprint import Blueprint
     from fargo.workflow import WorkflowDefinition
 
     F = TypeVar("F", bound=Callable[..., Any])
     # How a job was declared (the closed set; chalice_* come from a chalice.Chalice app).
     Kind = Literal["task", "schedule", "lambda_function", "chalice_schedule",
                    "chalice_on_cw_event", "chalice_on_s3_event", "chalice_lambda_function"]
-
-class ScheduleExpression:
-    """Base of Chalice's schedule objects; `to_string()` gives the AWS form."""
-
-    def to_string(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class Rate(ScheduleExpression):
-    """Chalice's Rate(value, unit=Rate.MINUTES|HOURS|DAYS)."""
-
-    MINUTES = "MINUTES"
-    HOURS = "HOURS"
-    DAYS = "DAYS"
-
-    def __init__(self, value: int, unit: str) -> None:
-        self.value = value
-        self.unit = unit
-
-    def to_string(self) -> str:
-        unit = str(self.unit).lower()
-        if self.value == 1 and unit.endswith("s"):
-            unit = unit[:-1]  # AWS wants rate(1 hour), rate(2 hours)
-        return f"rate({self.value} {unit})"
-
-    def __repr__(self) -> str:
-        return f"Rate({self.value!r}, unit={self.unit!r})"
-
-
-class Cron(ScheduleExpression):
-    """Chalice's Cron(minutes, hours, day_of_month, month, day_of_week, year)."""
-
-    def __init__(self, minutes: Any, hours: Any, day_of_month: Any, month: Any,
-                 day_of_week: Any, year: Any) -> None:
-        self.minutes = minutes
-        self.hours = hours
-        self.day_of_month = day_of_month
-        self.month = month
-        self.day_of_week = day_of_week
-        self.year = year
-
-    def to_string(self) -> str:
-        fields = (self.minutes, self.hours, self.day_of_month, self.month, self.day_of_week,
-                  self.year)
-        return "cron(" + " ".join(str(f) for f in fields) + ")"
-
-    def __repr__(self) -> str:
-        return f"Cron({self.to_string()[5:-1]!r})"
-
 
 class TaskDefinition:
     """What a decorator recorded: the job's name, its function and its author's settings."""
@@ -212,23 +165,8 @@ class App(_Registry):
                            url_prefix: str | None = None) -> None:
         """Add a blueprint's jobs, their names prefixed with `name_prefix` (as in Chalice)."""
         del url_prefix  # HTTP routes are not fargo's business
-        for definition in blueprint._pending:
-            self._record(
-                TaskDefinition((name_prefix or "") + definition.name, definition.handler,
-                               definition.kind, dict(definition.settings))
-            )
-        for workflow in blueprint._workflows:  # steps name functions: prefixes follow them
-            workflow.name = (name_prefix or "") + str(workflow.name)
-            self._workflows.append(workflow)
+        blueprint.register_on(self, name_prefix or "")
 
 
 def is_chalice_app(obj: Any) -> bool:
     return type(obj).__name__ == "Chalice" and type(obj).__module__.startswith("chalice")
-
-
-class Blueprint(_Registry):
-    """A group of jobs in chalicelib/, registered on the app later (deferred, as in Chalice)."""
-
-    def __init__(self, import_name: str) -> None:
-        super().__init__()
-        self.import_name = import_name

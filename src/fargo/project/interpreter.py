@@ -21,11 +21,12 @@ from fargo.files import write_atomic
 from fargo.project.paths import ProjectPaths
 
 PYTHON_ENV = "FARGO_PYTHON"
-RUNTIME_FILES = ("__init__.py", "app.py", "py.typed", "workflow.py")
+RUNTIME_FILES = ("__init__.py", "app.py", "blueprint.py", "py.typed", "rate_cron.py", "workflow.py")
 
 
 def runtime_files() -> Iterator[tuple[str, Path]]:
-    """fargo's runtime: the package root, fargo.app, fargo.workflow and fargo.runtime."""
+    """fargo's runtime: the package root, fargo.app (with Blueprint, Rate and Cron),
+    fargo.workflow and fargo.runtime."""
     package = Path(fargo.__file__).parent
     for name in RUNTIME_FILES:
         if (package / name).exists():
