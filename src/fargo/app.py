@@ -13,7 +13,6 @@ if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every 
     from collections.abc import Callable
     from typing import Any, Literal, TypeVar
 
-    from fargo.blueprint import Blueprint
     from fargo.workflow import WorkflowDefinition
 
     F = TypeVar("F", bound=Callable[..., Any])
@@ -161,11 +160,17 @@ class App(_Registry):
             return
         self.tasks[definition.name] = definition
 
-    def register_blueprint(self, blueprint: Blueprint, name_prefix: str | None = None,
+    def register_blueprint(self, blueprint: _Registry, name_prefix: str | None = None,
                            url_prefix: str | None = None) -> None:
         """Add a blueprint's jobs, their names prefixed with `name_prefix` (as in Chalice)."""
         del url_prefix  # HTTP routes are not fargo's business
-        blueprint.register_on(self, name_prefix or "")
+        prefix = name_prefix or ""
+        for definition in blueprint._pending:
+            self._record(TaskDefinition(prefix + definition.name, definition.handler,
+                                        definition.kind, dict(definition.settings)))
+        for workflow in blueprint._workflows:  # steps name functions: prefixes follow them
+            workflow.name = prefix + str(workflow.name)
+            self._workflows.append(workflow)
 
 
 def is_chalice_app(obj: Any) -> bool:
