@@ -76,6 +76,14 @@ def test_the_projects_own_interpreter_reads_the_app_and_runs_the_jobs(tmp_path: 
     (tick,) = [h for h in history if h["task"] == "tick"]
     assert tick["status"] == "succeeded"
     assert venv in (root / tick["log_file"]).read_text()
+    # the runtime's copy carries bytecode for the project's Python, used even where it may
+    # write none of its own (PYTHONDONTWRITEBYTECODE): no job start compiles the runtime
+    (copy,) = (root / ".fargo" / "local" / "runtime").iterdir()
+    loaded = subprocess.run([str(root / ".venv" / "bin" / "python"), "-v", "-c",
+                             "import fargo.runtime.run"], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert f"code object from '{copy}/fargo/runtime/__pycache__/run." in loaded.stderr, \
+        loaded.stderr[-2000:]
 
 
 def test_an_import_error_in_the_projects_interpreter_names_the_file_and_line(
