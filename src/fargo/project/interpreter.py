@@ -3,9 +3,9 @@
 fargo may run from an environment of its own (pipx) while the project has another (its
 `.venv`, with its own pinned libraries). Then app.py is imported, and every job run, by the
 project's interpreter, with only fargo's standard-library runtime (fargo/__init__.py, app.py,
-blueprint.py, rate_cron.py, workflow.py, runtime/) on its path: never fargo's own dependencies, which could clash with the
-project's. FARGO_PYTHON names the interpreter; otherwise a `.venv` or `venv` in the project is
-used when fargo is not running from it.
+blueprint.py, rate_cron.py, workflow.py, runtime/) on its path: never fargo's own
+dependencies, which could clash with the project's. FARGO_PYTHON names the interpreter;
+otherwise a `.venv` or `venv` in the project is used when fargo is not running from it.
 """
 
 from __future__ import annotations
