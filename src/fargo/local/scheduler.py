@@ -388,29 +388,33 @@ class Scheduler:
 
     def _apply(self, timer: TaskTimer, due: Due, now: datetime) -> None:
         spec = timer.spec
-        for slot in due.skipped:
-            with self.store.transaction():
+        requests: list[Request] = []
+        advanced = due.newest is not None and due.newest > timer.last_slot
+        # One commit for what this tick claims and the timer's new state: each slot is claimed
+        # before its job starts, as always, and a crash keeps all of it or none.
+        with self.store.transaction():
+            for slot in due.skipped:
                 if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
                     self._record_skip(spec, slot, "missed: fargo up was not running or the "
                                       f"clock jumped (catchup={spec.catchup})", now)
+            for slot in due.run:
+                if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
+                    requests.append(self._request(spec, slot, 1))
+            if advanced and due.newest is not None:
+                self.store.set_task_state(spec.name, self.stage,
+                                          f"{spec.schedule}|{spec.timezone}", iso(timer.anchor),
+                                          iso(due.newest))
+        if advanced and due.newest is not None:
+            timer.last_slot = due.newest
         if due.skipped_uncounted:
             self.reporter.event(f"{spec.name}: {due.skipped_uncounted} older missed slots "
                                 "skipped without a record")
         if due.older_skipped_before is not None:
             self.reporter.event(f"{spec.name}: every slot missed before "
                                 f"{iso(due.older_skipped_before)} skipped without a record")
-        for slot in due.run:
-            with self.store.transaction():
-                claimed = self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now))
-                request = self._request(spec, slot, 1) if claimed else None
-            if request is not None:
-                request.catchup = spec.catchup == "all" and len(due.run) > 1
-                self._dispatch(request)
-        if due.newest is not None and due.newest > timer.last_slot:
-            timer.last_slot = due.newest
-            self.store.set_task_state(spec.name, self.stage,
-                                      f"{spec.schedule}|{spec.timezone}", iso(timer.anchor),
-                                      iso(timer.last_slot))
+        for request in requests:
+            request.catchup = spec.catchup == "all" and len(due.run) > 1
+            self._dispatch(request)
 
     def _take_events(self, now: datetime) -> None:
         """Start the jobs each event in the inbox matches, once per event id."""
