@@ -351,23 +351,20 @@ class Scheduler:
     def _wait(self, read_fd: int, seconds: float) -> None:
         """Sleep until a signal (SIGCHLD, SIGTERM, ...), news from the launcher, or `seconds`.
 
-        Linux lets select() oversleep by a thousandth of its timeout (up to 100 ms: a minute's
-        wait would end 60 ms late), so a long wait ends a little early and a short one sleeps
-        the rest, which the kernel keeps to within about 50 microseconds.
+        A long wait ends 1% early (at most half a second), and the loop reads the wall clock
+        again and sleeps the rest: Linux lets select() oversleep by a thousandth of its timeout
+        (up to 100 ms; a minute's wait would end 60 ms late), and over a minute the monotonic
+        clock drifts from the wall clock the slots are on by milliseconds. A short wait is
+        kept to within about 50 microseconds.
         """
         watched = [read_fd] + ([self.launcher.fd] if self.launcher is not None else [])
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            early = min(left / 500, 0.1) if left > 0.002 else 0.0
-            ready: list[int] = []
-            with contextlib.suppress(InterruptedError):
-                ready, _, _ = select.select(watched, [], [], left - early)
+        timeout = seconds - min(seconds / 100, 0.5) if seconds > 0.05 else seconds
+        with contextlib.suppress(InterruptedError):
+            ready, _, _ = select.select(watched, [], [], max(0.0, timeout))
             if read_fd in ready:
                 with contextlib.suppress(BlockingIOError):
                     while os.read(read_fd, 512):
                         pass
-            if ready or not early:
-                return
 
     # --- deciding what runs ------------------------------------------------------------------
 
