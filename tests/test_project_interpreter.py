@@ -105,3 +105,32 @@ def test_fargo_python_names_the_interpreter(tmp_path: Path) -> None:
     assert named.returncode == 0, named.stderr
     wrong = _run(["validate"], cwd=root, env={"FARGO_PYTHON": str(root / "nope" / "python")})
     assert_clean_error(wrong, "cannot run the project's interpreter")
+
+
+def test_job_names_are_the_jobs_own_not_their_functions(tmp_path: Path) -> None:
+    """A blueprint's prefix and @app.task(name=...) survive the project's interpreter."""
+    root = project(tmp_path, '''
+        from fargo import App, Blueprint
+
+        bp = Blueprint(__name__)
+
+
+        @bp.task()
+        def load(event):
+            return "loaded"
+
+
+        app = App("lake")
+        app.register_blueprint(bp, name_prefix="nightly_")
+
+
+        @app.task(name="compact-files")
+        def compact(event):
+            return "compacted"
+        ''')
+    listed = _run(["ls"], cwd=root)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "nightly_load" in listed.stdout and "compact-files" in listed.stdout
+    for job, said in (("nightly_load", "loaded"), ("compact-files", "compacted")):
+        ran = _run(["invoke", job], cwd=root)
+        assert ran.returncode == 0 and f'"result": "{said}"' in ran.stdout, ran.stdout + ran.stderr

@@ -27,7 +27,7 @@ def _stand_in(info: dict[str, Any]) -> Any:
     function = namespace["job"]
     function.__code__ = function.__code__.replace(
         co_filename=str(info.get("file") or "app.py"), co_firstlineno=int(info.get("line") or 1))
-    function.__name__ = str(info.get("name") or "job")
+    function.__name__ = str(info.get("function") or "job")  # "name" is the job's own
     function.__qualname__ = str(info.get("qualname") or function.__name__)
     function.__module__ = str(info.get("module") or "app")
     return function

@@ -28,7 +28,7 @@ def _function(definition: Any) -> dict[str, Any]:
         varargs = bool(code.co_flags & 0x04)
     return {"file": getattr(code, "co_filename", None), "line": getattr(code, "co_firstlineno",
                                                                        None),
-            "name": getattr(function, "__name__", definition.name),
+            "function": getattr(function, "__name__", definition.name),
             "qualname": getattr(function, "__qualname__", definition.name),
             "module": getattr(function, "__module__", "app"),
             "positional": positional, "varargs": varargs}
