@@ -5,11 +5,15 @@ Run: python benchmarks/runtime_startup.py [runs]
 Measured side by side in one run, the commands interleaved so that machine noise hits all alike:
 - `python -c pass`: the bare interpreter;
 - `python -m empty`: what `-m` itself costs (runpy), the floor of any `python -m` entrypoint;
+- `python -m empty` without bytecode: the same floor when the module has no .pyc. The first
+  `compile()` in a process builds CPython's AST types (`import _ast` alone costs that), so any
+  import from source pays it before a line of its own code runs;
 - the runtime with bytecode: fargo's runtime and app.py with their .pyc, as the image and the
   Lambda zip now ship them;
 - the runtime without bytecode: the same files with no .pyc and PYTHONDONTWRITEBYTECODE=1, as
   the image ran before it carried bytecode (every start compiles app.py and the runtime).
-Prints medians and p90 of each and the overheads over the bare interpreter.
+Prints medians and p90 of each, the overheads over the bare interpreter, and fargo's own share:
+the runtime's time over the `-m` floor of the same condition.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ def main(runs: int = 30) -> None:
             "python -c pass": ([sys.executable, "-c", "pass"], cached, base),
             "python -m empty (the -m floor)": (
                 [sys.executable, "-m", "empty"], cached, {**base, "PYTHONPATH": str(cached)}),
+            "python -m empty, without bytecode": (
+                [sys.executable, "-m", "empty"], uncached,
+                {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
             "fargo.runtime noop, with bytecode": (
                 [sys.executable, "-m", "fargo.runtime", "noop"], cached,
                 {**base, "PYTHONPATH": str(cached)}),
@@ -79,6 +86,12 @@ def main(runs: int = 30) -> None:
         for label in ("fargo.runtime noop, with bytecode", "fargo.runtime noop, without bytecode"):
             print(f"overhead over the bare interpreter, {label.split(', ')[1]}: "
                   f"{(statistics.median(times[label]) - bare) * 1000:+.1f} ms")
+        floors = {"with bytecode": "python -m empty (the -m floor)",
+                  "without bytecode": "python -m empty, without bytecode"}
+        for condition, floor in floors.items():
+            own = (statistics.median(times[f"fargo.runtime noop, {condition}"])
+                   - statistics.median(times[floor]))
+            print(f"fargo's own share over the -m floor, {condition}: {own * 1000:+.1f} ms")
         saved = (statistics.median(times["fargo.runtime noop, without bytecode"])
                  - statistics.median(times["fargo.runtime noop, with bytecode"]))
         print(f"bytecode saves per start: {saved * 1000:.1f} ms")
