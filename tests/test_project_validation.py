@@ -334,3 +334,30 @@ def test_terraform_references_in_values_are_literal_and_said_so(tmp_path: Path) 
     assert result.problems == []  # it deploys: the value is text, never Terraform code
     warned = [n for n in result.notices if "BUCKET" in n.message]
     assert warned and "reaches the job literally" in warned[0].message
+
+
+def test_a_bad_name_in_an_object_leaves_its_other_entries_checked(tmp_path: Path) -> None:
+    """One bad variable or tag name drops that entry only: the others are still checked."""
+    problems = problems_for(tmp_path, {
+        "environment_variables": {"BAD KEY": "v", "FARGO_X": "v"},
+        "tags": {"k" * 200: "x", "aws:owner": "y"},
+    })
+    text = messages(problems)
+    assert_one(problems, "environment_variables", 'name "BAD KEY" is not a variable name')
+    assert_one(problems, "environment_variables", "FARGO_X: names starting with FARGO_")
+    assert_one(problems, "tags", 'name "kkkk', "longer than 128 characters")
+    assert_one(problems, "tags", "tag 'aws:owner': the aws: prefix is reserved")
+    assert len(problems) == 4, text
+
+
+def test_a_merged_setting_names_the_level_that_set_the_key(tmp_path: Path) -> None:
+    """A reserved name set at the top level is blamed there, not on a stage that only adds
+    variables of its own (and once, not per stage)."""
+    problems = problems_for(tmp_path, {
+        "environment_variables": {"FARGO_X": "v"},
+        "stages": {"dev": {"environment_variables": {"LOG_LEVEL": "debug"}},
+                   "prod": {"tags": {"team": "data", "aws:x": "y"}}},
+    })
+    reserved = [p for p in problems if "FARGO_X" in p.message]
+    assert [p.key for p in reserved] == ["environment_variables"], messages(problems)
+    assert_one(problems, "stages.prod.tags", "aws: prefix is reserved")

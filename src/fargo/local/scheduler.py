@@ -263,7 +263,8 @@ class Scheduler:
             self.reporter.event(
                 f"fargo up: {len(self.timers)} scheduled "
                 f"{'job' if len(self.timers) == 1 else 'jobs'}"
-                + (f" and {len(self.flows)} workflows" if self.flows else "")
+                + (f" and {len(self.flows)} "
+                   f"{'workflow' if len(self.flows) == 1 else 'workflows'}" if self.flows else "")
                 + f", stage {self.stage}, "
                 f"max_parallel {self.limit}" + (f", until {iso(until)}" if until else "")
                 + (f"; {len(self.event_specs)} started by events (fargo emit)"

@@ -92,9 +92,12 @@ def read_config(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
 
 def _remove(data: dict[str, Any], path: list[Any], problem: Problem,
             error: ValidationError) -> None:
-    """Drop the offending value (or unknown key) from `data`."""
+    """Drop the offending value (or unknown key) from `data`: a bad name drops that entry only,
+    so the object's other entries are still checked in the same run."""
     if error.validator == "additionalProperties" and problem.key:
         path = [*path, problem.key.rsplit(".", 1)[-1]]
+    elif _names_a_key(error) and isinstance(error.instance, str):
+        path = [*path, error.instance]
     if not path:
         return
     parent: Any = data
@@ -157,12 +160,19 @@ def _to_problems(error: ValidationError, file: str, prefix: str) -> list[Problem
         if field is None and path:
             field = str(path[-2]) if len(path) >= 2 else str(path[-1])
         what = _FRIENDLY_PATTERNS.get(field or "", f"text matching {error.validator_value}")
-        if error.relative_schema_path and "propertyNames" in error.relative_schema_path:
+        if _names_a_key(error):
             return [Problem(f"name {_short(found)} is not {what}", file, key)]
         return [Problem(f"{_short(found)} is not {what}", file, key)]
     if error.validator == "propertyNames":
         return []  # reported through the nested pattern error
+    if _names_a_key(error):
+        return [Problem(f"name {_plain_message(error)}", file, key)]
     return [Problem(_plain_message(error), file, key)]
+
+
+def _names_a_key(error: ValidationError) -> bool:
+    """The error is about a key of an object (its `propertyNames`), not a value."""
+    return "propertyNames" in error.relative_schema_path
 
 
 def _plain_message(error: ValidationError) -> str:

@@ -146,6 +146,16 @@ class TaskResolver:
         self.provenance[name] = resolved.source.describe()
         return resolved.value
 
+    def key_source(self, name: str, key: str) -> Source:
+        """Where one key of a merged setting (an environment variable, a tag) was set: the last
+        level that names it, so a message points at the line to change."""
+        found = self.sources[name]
+        for source, values in self.levels:
+            value = values.get(name)
+            if isinstance(value, dict) and key in value:
+                found = _with_key(source, name)
+        return found
+
     def resolve(self) -> TaskSpec | None:
         d = self.definition
         # Decorator arguments get the same type checks as config (the JSON Schema's task_settings).
@@ -435,19 +445,21 @@ class TaskResolver:
         source = self.sources["environment_variables"]
         for key, value in env.items():
             if key.startswith(contract.RESERVED_PREFIX):
-                self._problem(source, f"{key}: names starting with FARGO_ are reserved for fargo")
+                self._problem(self.key_source("environment_variables", key),
+                              f"{key}: names starting with FARGO_ are reserved for fargo")
             if isinstance(value, str) and ("${" in value or "%{" in value):
-                self._problem(source, f"{key}: {value!r} reaches the job literally: fargo never "
+                self._problem(self.key_source("environment_variables", key),
+                              f"{key}: {value!r} reaches the job literally: fargo never "
                               "evaluates Terraform expressions in settings (a Chalice project "
                               "that used ${...} references needs the real value, or a secret)",
                               "warning")
         for key in sorted(set(env) & set(secrets)):
-            self._problem(self.sources["secrets"], f"{key} is both an environment variable and "
-                          "a secret; keep one")
+            self._problem(self.key_source("secrets", key),
+                          f"{key} is both an environment variable and a secret; keep one")
         for key in secrets:
             if key.startswith(contract.RESERVED_PREFIX):
-                self._problem(self.sources["secrets"], f"{key}: names starting with FARGO_ are "
-                              "reserved for fargo")
+                self._problem(self.key_source("secrets", key),
+                              f"{key}: names starting with FARGO_ are reserved for fargo")
         if compute == "fargate":
             entries = [{"name": k, "value": str(v)} for k, v in env.items()]
             size = len(json.dumps(entries, ensure_ascii=False).encode())
@@ -457,7 +469,8 @@ class TaskResolver:
                               "move large values to S3, SSM parameters or secrets")
         if compute == "lambda":
             for key in sorted(set(env) & limits.LAMBDA_RESERVED_ENV):
-                self._problem(source, f"{key} is reserved by Lambda, which sets it itself")
+                self._problem(self.key_source("environment_variables", key),
+                              f"{key} is reserved by Lambda, which sets it itself")
             own = job_variables(self.app_name, self.stage, str(self.definition.name),
                                 contract.TIMEOUT_MAX)
             size = sum(len(k.encode()) + len(str(v).encode())
@@ -471,10 +484,10 @@ class TaskResolver:
                               "Fargate jobs only; a Lambda job reads them at run time")
 
     def _check_secrets(self, secrets: dict[str, str]) -> None:
-        source = self.sources["secrets"]
         for key, ref in secrets.items():
             if not is_secret_reference(ref):
-                self._problem(source, f"{key}: {ref!r} is not an SSM parameter name or ARN, or a "
+                self._problem(self.key_source("secrets", key),
+                              f"{key}: {ref!r} is not an SSM parameter name or ARN, or a "
                               "Secrets Manager ARN (config holds references, never values)")
 
     def _check_tags(self, tags: dict[str, str]) -> None:
@@ -486,13 +499,15 @@ class TaskResolver:
                           f"{limits.TAGS_MAX} per resource")
         for key, value in tags.items():
             if key.lower().startswith("aws:"):
-                self._problem(source, f"tag {key!r}: the aws: prefix is reserved by AWS")
+                self._problem(self.key_source("tags", key),
+                              f"tag {key!r}: the aws: prefix is reserved by AWS")
             for what, text, most in (("key", key, limits.TAG_KEY_MAX),
                                      ("value", str(value), limits.TAG_VALUE_MAX)):
                 bad = sorted({c for c in text
                               if not (c.isalnum() or c in limits.TAG_PUNCTUATION)})
                 if bad or len(text) > most or (what == "key" and not text):
-                    self._problem(source, f"tag {key!r}: the {what} must be 1-{most} letters, "
+                    self._problem(self.key_source("tags", key),
+                                  f"tag {key!r}: the {what} must be 1-{most} letters, "
                                   f"digits, spaces and _ . : / = + - @" + (
                                       f" (found {''.join(bad)!r})" if bad else ""))
 
