@@ -90,3 +90,37 @@ def test_piped_output_stays_json_lines(tmp_path: Path) -> None:
     runs = json.loads(history.stdout)
     assert {r["trigger"] for r in runs} == {"manual"}  # every invoke is in the history
     assert runs[0]["reason"] == "ValueError: invalid literal for int() with base 10: 'b'"
+
+
+HOSTILE = """
+from fargo import App
+
+app = App("hostile")
+
+
+@app.task()
+def boom(event, context):
+    context.logger.info("reading s3://bucket/[2026]/x.csv :a: [bold]")
+    raise ValueError("bad [/x] input :a: here")
+
+
+app.workflow("flow", boom)
+"""
+
+
+def test_text_fargo_does_not_own_prints_as_written(tmp_path: Path) -> None:
+    """Job output, exception messages and history reasons are not Rich markup or emoji codes:
+    `[/x]` printed through markup ends the command with a traceback, `:a:` becomes an emoji."""
+    root = write_project(tmp_path / "hostile", HOSTILE, {"app_name": "hostile"})
+    for args in (["invoke", "boom"], ["invoke", "flow"], ["history"], ["logs", "boom"]):
+        shown = in_a_terminal(args, root)
+        assert "MarkupError" not in shown and "rich" not in shown, (args, shown)
+        assert "bad [/x] input :a: here" in shown, (args, shown)
+    shown = in_a_terminal(["logs", "boom"], root)
+    assert "reading s3://bucket/[2026]/x.csv :a: [bold]" in shown, shown
+    flow = subprocess.run([sys.executable, "-m", "fargo", "invoke", "flow"], cwd=root,
+                          capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("FARGO_")})
+    assert flow.returncode == 1, flow.stderr
+    assert "workflow flow failed: fargo.JobFailed: ValueError: bad [/x] input :a: here" \
+        in flow.stderr, flow.stderr

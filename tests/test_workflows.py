@@ -370,7 +370,7 @@ def test_fargo_up_runs_scheduled_workflows_and_history_nests_their_steps(tmp_pat
               "--speed", "30", "--for", "2m30s", "--replay-name", "w"], cwd=root, env={"MARKS": str(root / "marks")},
              timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "1 workflows" in r.stdout and r.stdout.count("succeeded") >= 2, r.stdout
+    assert "and 1 workflow," in r.stdout and r.stdout.count("succeeded") >= 2, r.stdout
     history = json.loads(_run(["history", "--replay", "w", "--json", "--last", "1000"],
                               cwd=root).stdout)
     executions = [h for h in history if h["step"] == "workflow"]

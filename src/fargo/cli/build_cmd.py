@@ -10,7 +10,7 @@ import click
 
 from fargo.aws.session import AwsFailed, aws_errors, client
 from fargo.cli.context import project_of
-from fargo.cli.output import EXIT_FAILED, err, notice, out, plural, warn
+from fargo.cli.output import EXIT_FAILED, err, notice, out, plural, styled, warn
 from fargo.cli.params import stage_option
 from fargo.packaging.image import (
     build_command,
@@ -77,11 +77,11 @@ def build(ctx: click.Context, stage: str, tag: str | None, push: bool) -> None:
         out.print("  " + shlex.join(command))
         if push:
             out.print("  " + shlex.join(["docker", "push", reference]))
-            err.print(f"[red]error:[/red] {reference} was not pushed: no Docker engine")
+            err.print(styled(("error:", "red"), f" {reference} was not pushed: no Docker engine"))
             sys.exit(EXIT_FAILED)
         out.print(f"Image (once built): {reference}")
         return
-    err.print(f"[dim]{shlex.join(command)}[/dim]")
+    err.print(styled((shlex.join(command), "dim")))
     if subprocess.run(command).returncode != 0:
         sys.exit(EXIT_FAILED)
     if push:

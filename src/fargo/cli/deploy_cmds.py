@@ -7,11 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from fargo.cli.context import project_of
-from fargo.cli.output import err, notice, out, plural, print_json, warn
+from fargo.cli.output import err, notice, out, plural, print_json, styled, warn
 from fargo.cli.params import stage_option
 from fargo.deploy.terraform import Changes, Terraform, find_terraform
 from fargo.problems import Problem, ProblemsError
@@ -22,7 +21,7 @@ from fargo.synth.package import write_package
 def _say(quiet: bool) -> Callable[[str], None]:
     def say(text: str) -> None:
         if not quiet:
-            err.print(f"[dim]{escape(text)}[/dim]")
+            err.print(styled((text, "dim")))
 
     return say
 
@@ -55,7 +54,7 @@ def _show(changes: Changes, title: str) -> None:
     for column in ("job", "add", "change", "destroy"):
         table.add_column(column, justify="left" if column == "job" else "right")
     for job, counts in changes.jobs.items():
-        table.add_row(escape(job), str(counts["add"]), str(counts["change"]),
+        table.add_row(job, str(counts["add"]), str(counts["change"]),
                       str(counts["destroy"]))
     if changes.jobs:
         out.print(table)
@@ -147,8 +146,8 @@ def _apply(project: Project, out_dir: str | None, variables: dict[str, str], yes
                "fargo pause it again after)")
     _confirm(verb, project, yes)
     terraform.apply()
-    out.print(f"[green]{'Destroyed' if destroy else 'Deployed'}[/green] {project.app_name} "
-              f"stage {stage}.")
+    out.print(styled(("Destroyed" if destroy else "Deployed", "green"),
+                     f" {project.app_name} stage {stage}."))
 
 
 def _build_first(project: Project) -> None:
@@ -158,7 +157,7 @@ def _build_first(project: Project) -> None:
     command = [sys.executable, "-m", "fargo", "-C", str(project.root), "build", "--stage",
                project.stage.name, "--push"]
     if subprocess.run(command).returncode != 0:
-        err.print("[red]error:[/red] fargo build --push failed; nothing was deployed")
+        err.print(styled(("error:", "red"), " fargo build --push failed; nothing was deployed"))
         sys.exit(1)
 
 

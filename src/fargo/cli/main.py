@@ -6,10 +6,9 @@ import sys
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from fargo import __version__
-from fargo.cli.output import EXIT_FAILED, err, fail
+from fargo.cli.output import EXIT_FAILED, err, fail, styled
 from fargo.problems import Problem, ProblemsError
 from fargo.schedule import ScheduleError
 
@@ -33,7 +32,7 @@ class FargoGroup(click.Group):
         except StoreDamaged as exc:
             fail([Problem(str(exc))])
         except TerraformFailed as exc:
-            err.print(f"[red]terraform failed:[/red] {escape(str(exc))}")
+            err.print(styled(("terraform failed:", "red"), " ", str(exc)))
             sys.exit(EXIT_FAILED)
 
 

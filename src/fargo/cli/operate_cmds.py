@@ -18,7 +18,7 @@ from fargo.aws import runner as aws_runner
 from fargo.aws.logs import follow_stream
 from fargo.aws.session import AwsFailed, poll_seconds
 from fargo.cli.context import project_of
-from fargo.cli.output import err, out, plural, print_json, warn
+from fargo.cli.output import err, out, plural, print_json, styled, warn
 from fargo.cli.params import parse_env, read_event, stage_option
 from fargo.cli.render import render
 from fargo.problems import Problem, ProblemsError
@@ -79,13 +79,13 @@ def run(ctx: click.Context, task: str, stage: str, event: str | None,
         return
     stopped = _wait(project, spec, task_arn, seconds, follow)
     if stopped is None:
-        err.print(f"[yellow]still running after {timeout}; stopped waiting (the task goes on: "
-                  f"fargo logs {task} --stage {stage} --run {aws_run.task_id(task_arn)})"
-                  "[/yellow]")
+        err.print(styled((f"still running after {timeout}; stopped waiting (the task goes on: "
+                          f"fargo logs {task} --stage {stage} --run "
+                          f"{aws_run.task_id(task_arn)})", "yellow")))
         sys.exit(contract.EXIT_TIMEOUT)
     outcome = aws_run.explain(stopped)
     style = "green" if outcome.status == "succeeded" else "red"
-    err.print(f"[{style}]{spec.name}: {outcome.status}[/{style}] — {outcome.explanation}")
+    err.print(styled((f"{spec.name}: {outcome.status}", style), f" — {outcome.explanation}"))
     sys.exit(outcome.exit_code)
 
 
@@ -107,21 +107,21 @@ def _run_workflow(project: Project, workflow: Any, event_json: str | None, wait:
                 said.add(key)
                 style = "green" if step["status"] == "succeeded" else "red"
                 attempt = f" (attempt {step['attempts']})" if step["attempts"] > 1 else ""
-                err.print(f"{step['step']}{attempt}: [{style}]{step['status']}[/{style}]"
-                          + (f" ({step['error']})" if step["error"] else ""))
+                err.print(styled(f"{step['step']}{attempt}: ", (step["status"], style),
+                                 f" ({step['error']})" if step["error"] else ""))
 
     ended = workflows.wait(project, execution_arn, seconds, poll_seconds(), on_poll)
     if ended is None:
-        err.print(f"[yellow]still running after {timeout}; stopped waiting (the execution goes "
-                  "on)[/yellow]")
+        err.print(styled((f"still running after {timeout}; stopped waiting (the execution goes "
+                          "on)", "yellow")))
         sys.exit(contract.EXIT_TIMEOUT)
     on_poll(ended)
     if ended["status"] == "SUCCEEDED":
-        err.print(f"[green]{workflow.name}: succeeded[/green]")
+        err.print(styled((f"{workflow.name}: succeeded", "green")))
         print_json(json.loads(ended.get("output") or "null"))
         return
-    err.print(f"[red]{workflow.name}: {ended['status'].lower()}[/red] — "
-              f"{ended.get('error') or ''}: {ended.get('cause') or ''}")
+    err.print(styled((f"{workflow.name}: {ended['status'].lower()}", "red"),
+                     f" — {ended.get('error') or ''}: {ended.get('cause') or ''}"))
     sys.exit(contract.EXIT_TIMEOUT if ended["status"] == "TIMED_OUT" else contract.EXIT_FAILED)
 
 
@@ -187,16 +187,16 @@ def _run_through_runner(project: Project, spec: TaskSpec, event_json: str | None
         return
     ended = _wait_runner(project, spec, execution_arn, seconds, follow)
     if ended is None:
-        err.print(f"[yellow]still going after {timeout}; stopped waiting (the run goes on: "
-                  f"fargo status --stage {project.stage.name})[/yellow]")
+        err.print(styled((f"still going after {timeout}; stopped waiting (the run goes on: "
+                          f"fargo status --stage {project.stage.name})", "yellow")))
         sys.exit(contract.EXIT_TIMEOUT)
     outcome, tried = aws_runner.outcome(project, ended)
     for number, attempt in enumerate(tried, 1):
         code = "" if attempt["exit_code"] is None else f" (exit {attempt['exit_code']})"
         err.print(f"attempt {number}: {attempt['status']}{code}")
     style = "green" if outcome.status in ("succeeded", "skipped") else "red"
-    err.print(f"[{style}]{spec.name}: {outcome.status}[/{style}] — {outcome.explanation} "
-              f"(run {run_id})")
+    err.print(styled((f"{spec.name}: {outcome.status}", style),
+                     f" — {outcome.explanation} (run {run_id})"))
     sys.exit(outcome.exit_code)
 
 
@@ -294,7 +294,7 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
         now += [f"{run['state']} ({run['run_id']})" for run in row["runs"]
                 if run["state"] != "running"]
         table.add_row(row["name"], row["compute"], row["schedule"] or "-", row["next_fire_text"],
-                      f"[yellow]{state}[/yellow]" if state == "DISABLED" else state, last_text,
+                      styled((state, "yellow" if state == "DISABLED" else "")), last_text,
                       ", ".join(now) or "-")
     out.print(table)
     if flows:

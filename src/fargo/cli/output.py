@@ -1,4 +1,9 @@
-"""Shared terminal output: problems to stderr, notices, JSON to stdout."""
+"""Shared terminal output: problems to stderr, notices, JSON to stdout.
+
+Rich's markup and emoji codes are off: what fargo prints is full of text it does not own (job
+output, exception messages, file names, AWS errors), and `[/x]` or `:a:` in it must print as
+written. Styles are given as `Text` parts (`styled`), never as markup in a string.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,15 @@ from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.text import Text
 
 from fargo.problems import Problem
 
 # Piped output is read by people in logs and by grep: don't squeeze tables into 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 200
-out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, markup=False,
+              emoji=False)
 
 EXIT_FAILED = 1  # a tool fargo drives (terraform, docker) failed
 EXIT_BAD_INPUT = 2  # bad input or an AWS error: one message per problem
@@ -31,12 +38,17 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """One line from plain strings and (text, style) pairs; no part is read as markup."""
+    return Text.assemble(*parts)
+
+
 def notice(text: str) -> None:
-    err.print(f"[cyan]note:[/cyan] {_escape(text)}")
+    err.print(styled(("note:", "cyan"), " ", text))
 
 
 def warn(text: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {_escape(text)}")
+    err.print(styled(("warning:", "yellow"), " ", text))
 
 
 def report(problems: Iterable[Problem]) -> int:
@@ -49,7 +61,7 @@ def report(problems: Iterable[Problem]) -> int:
             notice(str(problem))
         else:
             errors += 1
-            err.print(f"[red]error:[/red] {_escape(str(problem))}")
+            err.print(styled(("error:", "red"), " ", str(problem)))
     return errors
 
 
@@ -58,8 +70,3 @@ def fail(problems: Iterable[Problem]) -> NoReturn:
     report(problems)
     sys.exit(EXIT_BAD_INPUT)
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

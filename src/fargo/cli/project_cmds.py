@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from fargo.cli.context import project_of, root_of
-from fargo.cli.output import err, out, plural, print_json, report
+from fargo.cli.output import err, out, plural, print_json, report, styled
 from fargo.cli.params import stage_option
 from fargo.problems import Problem
 from fargo.project.config import read_config
@@ -63,8 +63,9 @@ def validate(ctx: click.Context, stage: str | None, as_json: bool) -> None:
         report(problems)
         if not errors:
             for project in result.projects:
-                out.print(f"[green]ok[/green] {project.app_name} stage {project.stage.name}: "
-                          f"{plural(len(project.tasks), 'job')} valid")
+                out.print(styled(("ok", "green"), f" {project.app_name} stage "
+                                 f"{project.stage.name}: {plural(len(project.tasks), 'job')} "
+                                 "valid"))
         else:
             err.print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
     if errors:
@@ -115,7 +116,7 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
         table.add_row(
             spec.name, spec.compute + (" (spot)" if spec.spot else ""),
             _trigger(spec), spec.timezone, local or "-", _size(spec),
-            f"{spec.timeout}s", "yes" if spec.enabled else "[yellow]no[/yellow]",
+            f"{spec.timeout}s", "yes" if spec.enabled else styled(("no", "yellow")),
             _on_aws(spec),
         )
     out.print(table)

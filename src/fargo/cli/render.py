@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from rich.markup import escape
+from rich.text import Text
 
 import fargo
 
@@ -50,26 +50,27 @@ def trim_traceback(text: str, verbose: bool = False) -> str:
     return "\n".join(kept)
 
 
-def render(line: str, verbose: bool = False) -> str:
-    """Rich markup for one line of a job's output (lines that are not fargo's JSON: as is)."""
+def render(line: str, verbose: bool = False) -> Text:
+    """One line of a job's output, styled (lines that are not fargo's JSON: as they are)."""
     text = line.rstrip("\n")
     if not text.startswith("{"):
-        return escape(text)
+        return Text(text)
     try:
         entry = json.loads(text)
     except ValueError:
-        return escape(text)
+        return Text(text)
     if not isinstance(entry, dict) or "message" not in entry or "level" not in entry:
-        return escape(text)
+        return Text(text)
     stamp = str(entry.get("time", ""))[11:23]
     level = str(entry.get("level", "info")).lower()
-    style = LEVEL_STYLE.get(level, "")
-    head = (f"[dim]{escape(stamp)}[/dim] [{style}]{level.upper():7}[/{style}] "
-            f"[bold]{escape(str(entry.get('task', '')))}[/bold] {escape(str(entry['message']))}")
+    head = Text.assemble((stamp, "dim"), " ", (f"{level.upper():7}", LEVEL_STYLE.get(level, "")),
+                         " ", (str(entry.get("task", "")), "bold"), " ", str(entry["message"]))
     extras = [f"{k}={json.dumps(v, default=str)}" for k, v in entry.items()
               if k in ("result", "duration_s", "attempt") and v is not None]
     if extras:
-        head += " [dim]" + escape(" ".join(extras)) + "[/dim]"
+        head.append(" ")
+        head.append(" ".join(extras), "dim")
     if entry.get("traceback"):
-        head += "\n[red]" + escape(trim_traceback(str(entry["traceback"]), verbose)) + "[/red]"
+        head.append("\n")
+        head.append(trim_traceback(str(entry["traceback"]), verbose), "red")
     return head

@@ -14,7 +14,7 @@ from fargo.aws import history as aws_history
 from fargo.aws.logs import follow_stream, search_logs
 from fargo.aws.session import poll_seconds
 from fargo.cli.context import project_of, root_of
-from fargo.cli.output import out, plural, print_json
+from fargo.cli.output import out, plural, print_json, styled
 from fargo.cli.params import stage_option
 from fargo.cli.render import render
 from fargo.local.display import STYLE
@@ -98,7 +98,7 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
         table.add_row(("  " * depth) + (run.run_id if not depth else f"{run.step}"),
                       run.task, trigger, run.scheduled_time or "-",
                       run.started_at or "-",
-                      duration, f"[{style}]{run.status}[/]" if style else run.status,
+                      duration, styled((run.status, style)),
                       "-" if run.exit_code is None else str(run.exit_code), str(run.attempt),
                       run.reason or "")
     out.print(table)

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from fargo.cli.output import err, out, print_json
+from fargo.cli.output import err, out, print_json, styled
 from fargo.local.store import RunStore, store_path
 from fargo.local.workflow import StepFailed, StepRun, WorkflowRun, record_steps
 from fargo.project.model import Project
@@ -26,8 +26,9 @@ def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None)
     def on_step(step: StepRun) -> None:
         record(step)
         if step.status == "running":
-            err.print(f"[dim]{step.path}: started {step.job}"
-                      + (f" (attempt {step.attempt})" if step.attempt > 1 else "") + "[/dim]")
+            err.print(styled((f"{step.path}: started {step.job}"
+                              + (f" (attempt {step.attempt})" if step.attempt > 1 else ""),
+                              "dim")))
         else:
             took = (step.ended or time.time()) - step.started
             err.print(f"{step.path}: {step.job} {step.status} in {took:.2f}s"
@@ -46,16 +47,23 @@ def invoke_workflow(project: Project, workflow: WorkflowSpec, event: str | None)
                          reason=f"{exc.error}: {exc.cause}",
                          duration_s=round(time.time() - began, 3))
         store.close()
-        err.print(f"[red]workflow {workflow.name} failed[/red]: {exc.error}: {exc.cause}")
+        err.print(styled((f"workflow {workflow.name} failed", "red"),
+                         f": {exc.error}: {exc.cause}"))
         sys.exit(1)
     except KeyboardInterrupt:
         run.stop()
         store.update_run(execution, status="failed", ended_at=format_utc_ms(), reason="interrupted")
         store.close()
         sys.exit(130)
+    except BaseException as exc:  # fargo's own failure: the history must not say "running"
+        run.stop()
+        store.update_run(execution, status="failed", ended_at=format_utc_ms(),
+                         reason=f"fargo failed: {type(exc).__name__}: {exc}")
+        store.close()
+        raise
     store.update_run(execution, status="succeeded", ended_at=format_utc_ms(),
                      duration_s=round(time.time() - began, 3))
     store.close()
-    out.print(f"[green]workflow {workflow.name} succeeded[/green] "
-              f"({len(run.steps)} step runs, {time.time() - began:.2f}s); output:", style=None)
+    out.print(styled((f"workflow {workflow.name} succeeded", "green"),
+                     f" ({len(run.steps)} step runs, {time.time() - began:.2f}s); output:"))
     print_json(output)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fargo.timeutil import format_duration
 
@@ -42,13 +42,14 @@ class LiveReporter:
     """A table of jobs (next fire, running now, last result) with events scrolling above it."""
 
     def __init__(self) -> None:
-        self.console = Console()
+        # job names, S3 keys and results are not markup: `[/x]` or `:a:` print as written
+        self.console = Console(markup=False, emoji=False, highlight=False)
         self.live = Live(console=self.console, auto_refresh=False, transient=False)
         self.live.start()
 
     def event(self, message: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
-        self.live.console.print(f"[dim]{stamp}[/dim] {message}", highlight=False)
+        self.live.console.print(Text.assemble((stamp, "dim"), " ", message))
 
     def refresh(self, scheduler: Scheduler) -> None:
         table = Table(title=f"fargo up · {scheduler.project.app_name} · stage "
@@ -67,8 +68,7 @@ class LiveReporter:
             status = last.split(":", 1)[0]
             shown = last if len(last) <= 70 else last[:67] + "..."
             table.add_row(name, timer.spec.schedule or "-", fire, elapsed,
-                          f"[{STYLE[status]}]{escape(shown)}[/]" if status in STYLE
-                          else escape(shown))
+                          Text(shown, STYLE.get(status, "")))
         self.live.update(table, refresh=True)
 
     def close(self) -> None:
