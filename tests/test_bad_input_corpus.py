@@ -290,7 +290,7 @@ def _arguments() -> list[tuple[str, Any, str]]:
         ["invoke", "job", "--event", '{"n": ' + HUGE_INT + "}"],
         ["invoke", "job", "--event", "@/nonexistent/event.json"],
         ["invoke", "job", "--event", "@EVENT_BAD_UTF8"], ["invoke", "job", "--event", "@EVENT_DIR"],
-        ["invoke", "job", "--event", "@EVENT_DEEP"],
+        ["invoke", "job", "--event", "@EVENT_DEEP"], ["invoke", "job", "--event", "@/dev/zero"],
         ["config", "nope"], ["config", "job", "--stage", "qa"], ["ls", "--stage", "qa"],
         ["validate", "--stage", "qa"], ["package", "--stage", "qa"],
         ["package", "--stage", "dev", "--out", "FILE/under"],

@@ -32,6 +32,9 @@ TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 TAG_PUNCTUATION = " _.:/=+-@"  # besides Unicode letters and digits
 LAMBDA_DESCRIPTION_MAX = 256
 DESCRIPTION_MAX = 512  # EventBridge Scheduler schedules and rules
+# The largest event any AWS path takes: a synchronous Lambda invocation's payload (6 MB; an
+# EventBridge event, a Step Functions input and an async invocation take 256 KB).
+EVENT_MAX_BYTES = 6 * 1024 * 1024
 # Names AWS reserves in a Lambda function's environment (Lambda Developer Guide,
 # "Defined runtime environment variables").
 LAMBDA_RESERVED_ENV = frozenset({

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from fargo import limits
 from fargo.problems import Problem, ProblemsError, json_problem
 from fargo.runtime import contract
 
@@ -36,7 +37,15 @@ def read_event(value: str | None, key: str = "--event", any_json: bool = False) 
     if value.startswith("@"):
         path = Path(value[1:])
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:  # bounded: @/dev/zero must not fill the memory
+                data = handle.read(limits.EVENT_MAX_BYTES + 1)
+            if len(data) > limits.EVENT_MAX_BYTES:
+                raise ProblemsError([Problem(
+                    f"{path} is over {limits.EVENT_MAX_BYTES // (1024 * 1024)} MB; no AWS path "
+                    "takes an event that large (a Lambda invocation takes 6 MB, EventBridge and "
+                    "Step Functions 256 KB): pass a pointer to the data, such as an S3 key",
+                    key=key)])
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ProblemsError([Problem(f"{path} is not UTF-8 text ({exc.reason})",
                                          key=key)]) from None
