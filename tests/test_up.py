@@ -220,8 +220,14 @@ def _catchup(tmp_path: Path, policy: str) -> list[dict]:
     root = project(tmp_path / policy, {"tick": {"catchup": policy}})
     up(root, "--only", "tick", "--from", T0, "--speed", "600", "--for", "5m")
     # down for 55 minutes, then start again
-    up(root, "--only", "tick", "--from", "2024-01-01T01:00:30Z", "--speed", "300",
-       "--for", "30m")
+    again = up(root, "--only", "tick", "--from", "2024-01-01T01:00:30Z", "--speed", "300",
+               "--for", "30m")
+    said = [line for line in again.stdout.splitlines() if "skipped" in line]
+    if policy != "all":  # one line for the 54 missed slots, not 54 lines
+        assert len(said) == 1, again.stdout
+        assert ("tick: 54 slots from 2024-01-01T00:06:00Z to 2024-01-01T00:59:00Z skipped: "
+                f"missed: fargo up was not running or the clock jumped (catchup={policy}) "
+                "(each is in the history)") in said[0], said
     return runs(root, "tick")
 
 

@@ -390,11 +390,13 @@ class Scheduler:
         advanced = due.newest is not None and due.newest > timer.last_slot
         # One commit for what this tick claims and the timer's new state: each slot is claimed
         # before its job starts, as always, and a crash keeps all of it or none.
+        reason = f"missed: fargo up was not running or the clock jumped (catchup={spec.catchup})"
+        missed: list[datetime] = []
         with self.store.transaction():
             for slot in due.skipped:
                 if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
-                    self._record_skip(spec, slot, "missed: fargo up was not running or the "
-                                      f"clock jumped (catchup={spec.catchup})", now)
+                    self._record_skip(spec, slot, reason, now, say=len(due.skipped) <= 3)
+                    missed.append(slot)
             for slot in due.run:
                 if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
                     requests.append(self._request(spec, slot, 1))
@@ -404,6 +406,9 @@ class Scheduler:
                                           iso(due.newest))
         if advanced and due.newest is not None:
             timer.last_slot = due.newest
+        if len(due.skipped) > 3 and missed:  # one line, not one per slot after a day away
+            self.reporter.event(f"{spec.name}: {len(missed)} slots from {iso(missed[0])} to "
+                                f"{iso(missed[-1])} skipped: {reason} (each is in the history)")
         if due.skipped_uncounted:
             self.reporter.event(f"{spec.name}: {due.skipped_uncounted} older missed slots "
                                 "skipped without a record")
@@ -454,7 +459,7 @@ class Scheduler:
         return Request(run_id, spec, slot, attempt, event=event, event_id=event_id)
 
     def _record_skip(self, spec: TaskSpec, slot: datetime | None, reason: str,
-                     now: datetime, run_id: str | None = None) -> None:
+                     now: datetime, run_id: str | None = None, say: bool = True) -> None:
         stamp = stamp_ms(now)
         if run_id is None:
             run_id = f"{(slot or now):%Y%m%dT%H%M%S}-{spec.name}-skip-{secrets.token_hex(2)}"
@@ -464,8 +469,9 @@ class Scheduler:
                                   owner_pid=os.getpid(), reason=reason)
         else:
             self.store.update_run(run_id, status="skipped", ended_at=stamp, reason=reason)
-        what = f"slot {iso(slot)}" if slot else "run"
-        self.reporter.event(f"{spec.name}: {what} skipped: {reason}")
+        if say:
+            what = f"slot {iso(slot)}" if slot else "run"
+            self.reporter.event(f"{spec.name}: {what} skipped: {reason}")
 
     def _dispatch(self, request: Request) -> None:
         spec = request.spec
