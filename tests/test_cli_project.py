@@ -162,6 +162,22 @@ def test_bad_input_exits_2_everywhere(fargo, demo: Path, tmp_path: Path, label, 
 def test_project_dir_option(fargo, demo: Path, tmp_path: Path) -> None:
     r = fargo(["-C", str(demo), "ls", "--json"], cwd=tmp_path)
     assert r.returncode == 0 and len(json.loads(r.stdout)) == 3
+    assert_clean_error(fargo(["-C", str(tmp_path / "nowhere"), "ls"], cwd=tmp_path),
+                       "-C:", "nowhere: no such directory")
+
+
+def test_commands_find_the_project_from_a_directory_inside_it(fargo, demo: Path,
+                                                             tmp_path: Path) -> None:
+    """As git does: from chalicelib/ or tests/ the project is the one around it."""
+    root = copy_of(demo, tmp_path)
+    inside = fargo(["ls", "--json"], cwd=root / "chalicelib")
+    assert inside.returncode == 0, inside.stderr
+    assert inside.stdout == fargo(["ls", "--json"], cwd=root).stdout
+    ran = fargo(["invoke", "ingest_events"], cwd=root / "tests")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert_clean_error(fargo(["ls"], cwd=elsewhere), "no app.py here")
 
 
 def test_scaffold_tests_pass(demo: Path, tmp_path: Path) -> None:

@@ -8,10 +8,6 @@ from types import ModuleType
 
 from fargo.app import App, is_chalice_app
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathlib import Path
-
 
 class AppNotFound(Exception):
     """app.py is missing or defines no App."""
@@ -21,12 +17,6 @@ def project_root(explicit: str | os.PathLike[str] | None = None) -> str:
     """The project directory as an absolute path (the runtime avoids pathlib's import cost)."""
     return os.path.realpath(os.fspath(explicit or os.environ.get("FARGO_PROJECT_DIR")
                                       or os.getcwd()))
-
-
-def project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    from pathlib import Path
-
-    return Path(project_root(explicit))
 
 
 def import_app_module(root: str | os.PathLike[str]) -> ModuleType:
