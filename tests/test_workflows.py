@@ -123,6 +123,41 @@ def test_a_workflow_runs_locally_with_step_functions_semantics(tmp_path: Path) -
     assert "RuntimeError: the first attempt fails" in flaky[0]["reason"]
 
 
+def test_a_result_that_is_not_json_fails_the_step(tmp_path: Path) -> None:
+    """NaN, infinities and objects json cannot write are refused as Step Functions refuses
+    them, not handed on as `NaN` text that no JSON reader takes."""
+    root = project(tmp_path, """
+        from fargo import App
+
+        app = App("lake")
+
+
+        @app.task
+        def ratio(event):
+            return {"ratio": float("nan")}
+
+
+        @app.task
+        def when(event):
+            import datetime
+            return {"at": datetime.date(2026, 1, 1)}
+
+
+        @app.task
+        def after(value):
+            return value
+
+
+        app.workflow("nan", ratio, after)
+        app.workflow("date", when, after)
+        """)
+    for name, found in (("nan", "Out of range float values"), ("date", "date is not JSON")):
+        r = invoke(root, name)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "fargo.OutputNotJSON" in r.stderr and found in r.stderr, r.stderr
+        assert "started after" not in r.stderr
+
+
 def test_a_result_over_256_kb_fails_the_step_with_what_to_do(tmp_path: Path) -> None:
     root = project(tmp_path)
     r = invoke(root, "too_big")

@@ -33,11 +33,11 @@ def wanted() -> bool:
 
 def encode(result: Any) -> tuple[str | None, str | None, str | None]:
     """(output JSON, or error and cause): what the workflow can be given."""
-    try:
-        text = json.dumps(result)
+    try:  # NaN and infinities are not JSON: Step Functions refuses them as output
+        text = json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as exc:
         return None, OUTPUT_NOT_JSON, f"the job's result is not JSON ({exc}): return dicts, " \
-            "lists, strings, numbers, booleans or None"
+            "lists, strings, finite numbers, booleans or None"
     size = len(text.encode())
     if size > PAYLOAD_MAX_BYTES:
         return None, OUTPUT_TOO_LARGE, (
