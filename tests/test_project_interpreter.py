@@ -95,6 +95,16 @@ def test_an_import_error_in_the_projects_interpreter_names_the_file_and_line(
     assert_clean_error(_run(["validate"], cwd=root), "app.py: line 1: syntax error")
 
 
+def test_an_app_that_prints_while_imported_is_still_read(tmp_path: Path) -> None:
+    """What app.py writes to stdout at import is its own business, not the app's description
+    (it used to be read as part of it: 'could not read the app: no output')."""
+    app = APP + "\nimport sys\nprint('{not json')\nsys.stdout.write('connected.')\n"
+    root = project(tmp_path, app)
+    listed = _run(["ls", "--json"], cwd=root)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert {row["name"] for row in json.loads(listed.stdout)} >= {"tick", "split", "double"}
+
+
 def test_fargo_python_names_the_interpreter(tmp_path: Path) -> None:
     root = project(tmp_path)
     (root / ".venv").rename(root / "env")

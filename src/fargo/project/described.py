@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,22 @@ def _nodes(items: list[Any]) -> list[Any]:
 def describe_app(root: Path, env: dict[str, str]) -> tuple[App | None, list[Problem]]:
     """The project's app as its own interpreter sees it, or the problem importing it."""
     python, extra = python_and_env(root)
-    try:
-        done = subprocess.run([python, "-m", "fargo.runtime", "--describe"], cwd=root,
-                              env={**env, **extra, "FARGO_PROJECT_DIR": str(root)},
-                              capture_output=True, text=True, timeout=300)
-    except OSError as exc:
-        return None, [Problem(f"cannot run the project's interpreter {python}: {exc.strerror} "
-                              "(FARGO_PYTHON, or the project's .venv)", "app.py")]
-    try:
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    with tempfile.TemporaryDirectory(prefix="fargo-describe-") as scratch:
+        output = Path(scratch) / "app.json"  # not stdout: app.py may print while imported
+        try:
+            done = subprocess.run([python, "-m", "fargo.runtime", "--describe"], cwd=root,
+                                  env={**env, **extra, "FARGO_PROJECT_DIR": str(root),
+                                       "FARGO_DESCRIBE_OUTPUT": str(output)},
+                                  capture_output=True, text=True, timeout=300)
+        except OSError as exc:
+            return None, [Problem(f"cannot run the project's interpreter {python}: "
+                                  f"{exc.strerror} (FARGO_PYTHON, or the project's .venv)",
+                                  "app.py")]
+        try:
+            result = json.loads(output.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            result = None
+    if not isinstance(result, dict):
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return None, [Problem(f"the project's interpreter {python} could not read the app: "
                               f"{tail}", "app.py")]

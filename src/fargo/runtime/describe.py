@@ -103,5 +103,11 @@ def main() -> int:
         result = {"raised": {"type": type(exc).__name__, "message": str(exc),
                              "file": where.filename if where else None,
                              "line": where.lineno if where else None}}
-    sys.stdout.write(json.dumps(result, default=repr) + "\n")
+    text = json.dumps(result, default=repr) + "\n"
+    target = os.environ.get("FARGO_DESCRIBE_OUTPUT")
+    if target:  # a file of its own: app.py may print anything while it is imported
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
