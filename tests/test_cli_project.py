@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, assert_clean_error
+from tests.conftest import REPO, assert_clean_error, write_project
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +210,25 @@ def test_example_project_validates_and_runs(fargo, tmp_path: Path) -> None:
 def test_outside_a_project_the_hint_names_dash_c(fargo, tmp_path: Path) -> None:
     r = fargo(["validate"], cwd=tmp_path)
     assert r.returncode == 2 and "fargo -C DIR" in r.stderr and "FARGO_PROJECT_DIR" not in r.stderr
+
+
+def test_what_app_py_prints_while_imported_stays_out_of_json_output(fargo, tmp_path: Path) -> None:
+    """stdout is fargo's: `ls --json` and `validate --json` are parsed by scripts."""
+    root = write_project(tmp_path / "chatty", """
+        import os
+        from fargo import App
+
+        print("connecting at import")
+        os.write(1, b"low-level write\\n")
+        app = App("chatty")
+
+
+        @app.task("rate(1 hour)")
+        def job(event):
+            pass
+        """, {"app_name": "chatty"})
+    for args in (["ls", "--json"], ["validate", "--json"], ["config", "job", "--json"]):
+        r = fargo(args, cwd=root)
+        assert r.returncode == 0, r.stdout + r.stderr
+        json.loads(r.stdout)
+        assert "connecting at import" in r.stderr and "low-level write" in r.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,8 +78,27 @@ def _import_app(root: Path, env: dict[str, str] | None = None
         from fargo.project.described import describe_app
 
         return describe_app(root, {**os.environ, **(env or {})})
-    with environment(env):
+    with environment(env), _stdout_to_stderr():
         return _import(root)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """What app.py prints while imported goes to stderr: stdout is fargo's (`--json` output
+    that scripts parse). At the descriptor too, for C extensions and child processes."""
+    sys.stdout.flush()
+    saved: int | None = None
+    with contextlib.suppress(OSError):  # without descriptors 1 and 2: Python's level only
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _import(root: Path) -> tuple[App | None, list[Problem]]:
