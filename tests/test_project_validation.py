@@ -361,3 +361,49 @@ def test_a_merged_setting_names_the_level_that_set_the_key(tmp_path: Path) -> No
     reserved = [p for p in problems if "FARGO_X" in p.message]
     assert [p.key for p in reserved] == ["environment_variables"], messages(problems)
     assert_one(problems, "stages.prod.tags", "aws: prefix is reserved")
+
+
+@pytest.mark.parametrize(("setting", "value", "needle"), [
+    ({"alerts": {"emails": ["oncall"]}}, "alerts.emails.0", "an email address"),
+    ({"alerts": {"topic_arn": "arn:aws:sqs:eu-west-1:123456789012:q"}}, "alerts.topic_arn",
+     "an SNS topic ARN"),
+    ({"tasks": {"job": {"layers": ["x"]}}}, "tasks.job.layers.0", "a Lambda layer version ARN"),
+    ({"tasks": {"job": {"step_of": ["x"]}}}, "tasks.job.step_of.0", "state machine ARN"),
+    ({"tasks": {"job": {"event_fields": {"9": "$.a"}}}}, "tasks.job.event_fields",
+     'name "9" is not a field name'),
+    ({"tasks": {"job": {"event_fields": {"k": "nope"}}}}, "tasks.job.event_fields.k",
+     "a JSONPath into the event"),
+    ({"tasks": {"job": {"s3": [{"bucket": "okbucket", "events": ["s3:No Such"]}]}}},
+     "tasks.job.s3.0.events.0", "an S3 event type"),
+])
+def test_a_pattern_is_explained_by_its_own_setting_at_every_level(
+        tmp_path: Path, setting: dict[str, Any], value: str, needle: str) -> None:
+    """Under stages.<stage> a value's message named the stage name's pattern ('is not a stage
+    name') for any setting without its own text; every pattern now has one."""
+    for where, config in (("", setting), ("stages.dev.", {"stages": {"dev": setting}})):
+        problems = [p for p in problems_for(tmp_path / (where or "top"), config)
+                    if p.key == where + value]
+        assert problems, (where, messages(problems_for(tmp_path / "again", config)))
+        assert all(needle in p.message and "stage name" not in p.message
+                   and "text matching" not in p.message for p in problems), messages(problems)
+
+
+def test_every_pattern_in_the_schema_has_words_for_it() -> None:
+    from fargo.project.config import _FRIENDLY_PATTERNS, schema
+
+    def fields(node: Any, name: str) -> list[str]:
+        found = []
+        if isinstance(node, dict):
+            if "pattern" in node:
+                found.append(name)
+            for key, child in node.items():
+                if key in ("properties", "$defs"):
+                    found += [f for k, v in child.items() for f in fields(v, k)]
+                elif key in ("items", "propertyNames"):
+                    found += fields(child, name)
+                elif key == "additionalProperties":
+                    found += fields(child, f"{name}[]")
+        return found
+
+    missing = sorted(set(fields(schema(), "")) - set(_FRIENDLY_PATTERNS))
+    assert not missing, missing

@@ -36,6 +36,15 @@ _FRIENDLY_PATTERNS = {
            "settings as templates)",
     "dynamodb_table": "a DynamoDB table name (3-255 letters, digits, '_', '.' and '-')",
     "stages": "a stage name: letters, digits, '-' and '_' (at most 20)",
+    "topic_arn": "an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:alerts",
+    "emails": "an email address such as oncall@example.com",
+    "layers": "a Lambda layer version ARN such as "
+              "arn:aws:lambda:eu-west-1:123456789012:layer:name:3",
+    "step_of": "a Step Functions state machine ARN such as "
+               "arn:aws:states:eu-west-1:123456789012:stateMachine:name",
+    "events": "an S3 event type such as s3:ObjectCreated:* or s3:ObjectRemoved:Delete",
+    "event_fields": "a field name: a letter, then letters, digits and '_' (at most 64)",
+    "event_fields[]": "a JSONPath into the event such as $.detail.object.key",
 }
 
 
@@ -82,24 +91,31 @@ def read_config(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not isinstance(data, dict):
         return None, [Problem(f"must be a JSON object, found {_json_type(data)}", CONFIG_FILE)]
     problems: list[Problem] = []
+    targets: list[list[Any]] = []
     for error in sorted(_validator(None).iter_errors(data), key=lambda e: list(e.absolute_path)):
         found = _to_problems(error, CONFIG_FILE, "")
         problems.extend(found)
-        for problem in found:
-            _remove(data, list(error.absolute_path), problem, error)
+        targets += [_target(list(error.absolute_path), problem, error) for problem in found]
+    removed: set[tuple[Any, ...]] = set()
+    for path in reversed(targets):  # the last first: deleting a list item moves the later ones
+        if path and tuple(path) not in removed:
+            removed.add(tuple(path))
+            _remove(data, path)
     return data, problems
 
 
-def _remove(data: dict[str, Any], path: list[Any], problem: Problem,
-            error: ValidationError) -> None:
-    """Drop the offending value (or unknown key) from `data`: a bad name drops that entry only,
-    so the object's other entries are still checked in the same run."""
+def _target(path: list[Any], problem: Problem, error: ValidationError) -> list[Any]:
+    """What to drop for a problem: the value, or the one unknown key or bad name."""
     if error.validator == "additionalProperties" and problem.key:
-        path = [*path, problem.key.rsplit(".", 1)[-1]]
-    elif _names_a_key(error) and isinstance(error.instance, str):
-        path = [*path, error.instance]
-    if not path:
-        return
+        return [*path, problem.key.rsplit(".", 1)[-1]]
+    if _names_a_key(error) and isinstance(error.instance, str):
+        return [*path, error.instance]
+    return path
+
+
+def _remove(data: dict[str, Any], path: list[Any]) -> None:
+    """Drop the offending value from `data`, so the rest of the project is still checked in the
+    same run: a bad name drops that entry only, a bad list item that item."""
     parent: Any = data
     for part in path[:-1]:
         try:
@@ -109,7 +125,7 @@ def _remove(data: dict[str, Any], path: list[Any], problem: Problem,
     if isinstance(parent, dict):
         parent.pop(path[-1], None)
     elif isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent):
-        parent[path[-1]] = None
+        del parent[path[-1]]
 
 
 def check_against_schema(data: Any, definition: str | None, file: str,
@@ -149,17 +165,15 @@ def _to_problems(error: ValidationError, file: str, prefix: str) -> list[Problem
     if error.validator == "type":
         wanted = error.validator_value
         wanted_text = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
-        return [Problem(f"expected {wanted_text}, found {_json_type(found)} {_short(found)}",
-                        file, key)]
+        shown = "null" if found is None else f"{_json_type(found)} {_short(found)}"
+        return [Problem(f"expected {wanted_text}, found {shown}", file, key)]
     if error.validator == "enum":
         choices = error.validator_value if isinstance(error.validator_value, list) else []
         allowed = ", ".join(json.dumps(v) for v in choices)
         return [Problem(f"{_short(found)} is not allowed (allowed: {allowed})", file, key)]
     if error.validator == "pattern":
-        field = next((str(p) for p in reversed(path) if str(p) in _FRIENDLY_PATTERNS), None)
-        if field is None and path:
-            field = str(path[-2]) if len(path) >= 2 else str(path[-1])
-        what = _FRIENDLY_PATTERNS.get(field or "", f"text matching {error.validator_value}")
+        what = _FRIENDLY_PATTERNS.get(_field(error, path),
+                                      f"text matching {error.validator_value}")
         if _names_a_key(error):
             return [Problem(f"name {_short(found)} is not {what}", file, key)]
         return [Problem(f"{_short(found)} is not {what}", file, key)]
@@ -170,9 +184,31 @@ def _to_problems(error: ValidationError, file: str, prefix: str) -> list[Problem
     return [Problem(_plain_message(error), file, key)]
 
 
+def _field(error: ValidationError, path: list[Any]) -> str:
+    """The setting a pattern belongs to: the nearest key above the value (past list indexes);
+    for a value of a free-form object (event_fields), that object's name with '[]'."""
+    names = [str(p) for p in path if not isinstance(p, int)]
+    if not names:
+        return ""
+    if _reached_by(error) == "additionalProperties" and len(names) >= 2:
+        return f"{names[-2]}[]"
+    return names[-1]
+
+
 def _names_a_key(error: ValidationError) -> bool:
     """The error is about a key of an object (its `propertyNames`), not a value."""
-    return "propertyNames" in error.relative_schema_path
+    return _reached_by(error) == "propertyNames"
+
+
+_APPLICATORS = ("properties", "items", "prefixItems", "additionalProperties", "propertyNames",
+                "patternProperties")
+
+
+def _reached_by(error: ValidationError) -> str | None:
+    """The schema keyword that led to the failing value last: `items` for a list element,
+    `propertyNames` for a key, `additionalProperties` for a value of a free-form object."""
+    return next((str(part) for part in reversed(error.relative_schema_path)
+                 if part in _APPLICATORS), None)
 
 
 def _plain_message(error: ValidationError) -> str:
