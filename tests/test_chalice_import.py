@@ -168,6 +168,14 @@ def test_import_keeps_chalice_semantics(billing: Path) -> None:
                                                  "size with at least 3008 MB: 0.5 vCPU / 3072 MiB)")
     v = _run(["validate"], cwd=billing)
     assert v.returncode == 0, v.stderr
+    # shared values are written once, where Chalice's config has them, not once per job
+    written = json.loads((billing / ".fargo" / "config.json").read_text())
+    assert written["tags"] == {"team": "billing"}
+    assert written["stages"]["staging"]["tags"] == {"env": "staging"}
+    assert written["stages"]["prod"]["log_retention_days"] == 90
+    per_job = [job for stage in written["stages"].values()
+               for job in (stage.get("tasks") or {}).values()] + list(written["tasks"].values())
+    assert not any("tags" in job or "log_retention_days" in job for job in per_job), written
     for stage in ("dev", "staging", "prod"):
         project = load_project(billing, stage)
         assert sorted(project.task_names) == FUNCTIONS

@@ -293,19 +293,21 @@ def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], di
     stage_tasks: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in stages}
     stage_conf: dict[str, dict[str, Any]] = {s: {} for s in stages}
     names = sorted({f.name for f in app.functions})
-    top_env, stage_env = _shared_environment(names, stages, values)
-    if top_env:
-        config["environment_variables"] = top_env
-    for stage in stages:
-        if stage_env[stage]:
-            stage_conf[stage]["environment_variables"] = stage_env[stage]
-    for name in names:
-        for stage in stages:  # what the top and stage levels hold is not repeated per job
-            env = values[(name, stage)].get("environment_variables")
-            if isinstance(env, dict):
-                shared = {**top_env, **stage_env[stage]}
-                values[(name, stage)]["environment_variables"] = {
-                    k: v for k, v in env.items() if shared.get(k, object()) != v}
+    for merged in ("environment_variables", "tags"):
+        everywhere, by_stage = _shared_entries(merged, names, stages, values)
+        if everywhere:
+            config[merged] = everywhere
+        for stage in stages:
+            if by_stage[stage]:
+                stage_conf[stage][merged] = by_stage[stage]
+        for name in names:
+            for stage in stages:  # what the top and stage levels hold is not repeated per job
+                own = values[(name, stage)].get(merged)
+                if isinstance(own, dict):
+                    shared = {**everywhere, **by_stage[stage]}
+                    values[(name, stage)][merged] = {
+                        k: v for k, v in own.items() if shared.get(k, object()) != v}
+    _factor_shared(names, stages, values, config, stage_conf)
     for name in names:
         per_stage = [values[(name, s)] for s in stages]
         keys = sorted({k for v in per_stage for k in v})
@@ -348,17 +350,61 @@ def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], di
     return config
 
 
-def _shared_environment(names: list[str], stages: list[str],
-                        values: dict[tuple[str, str], dict[str, Any]]
-                        ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Variables every function has: at the top level (every stage) or the stage's level.
+# Chalice settings the functions of a stage usually share (its config's top or stage level),
+# written once at that level. Only those that are right for any job the project adds later:
+# a stage-wide memory, timeout or policy would reach new Fargate jobs too (Chalice's 60 s
+# timeout, its Lambda policy), so those stay with each job the import brings.
+SHARED_KEYS = ("log_retention_days",)
 
-    That is where Chalice's own config keeps them, and where fargo sets them before it imports
-    app.py for a stage (a schedule may read them).
+
+def _stage_value(key: str, found: list[Any]) -> Any:
+    """What the stage's level can hold: the value every function has; for a setting every
+    function sets (a job's own value overrides the stage's), the one most of them have."""
+    if not found or found[0] in (None, {}):
+        return None
+    if all(v == found[0] for v in found):
+        return found[0]
+    if any(v is None for v in found):
+        return None
+    counts = [(sum(1 for v in found if v == candidate), i) for i, candidate in enumerate(found)]
+    count, first = max(counts, key=lambda c: (c[0], -c[1]))
+    return found[first] if count >= 2 and count * 2 > len(found) else None
+
+
+def _factor_shared(names: list[str], stages: list[str],
+                   values: dict[tuple[str, str], dict[str, Any]], config: dict[str, Any],
+                   stage_conf: dict[str, dict[str, Any]]) -> None:
+    """A value the functions of a stage share goes to the stage's level (to the top level when
+    every stage has it), not to each job; each job keeps only what is its own."""
+    for key in SHARED_KEYS:
+        common: dict[str, Any] = {}
+        for stage in stages:
+            value = _stage_value(key, [values[(n, stage)].get(key) for n in names])
+            if value is not None:
+                common[stage] = value
+        if not common:
+            continue
+        everywhere = len(common) == len(stages) and all(
+            v == common[stages[0]] for v in common.values())
+        for stage, value in common.items():
+            for name in names:
+                if values[(name, stage)].get(key) == value:
+                    del values[(name, stage)][key]
+            (config if everywhere else stage_conf[stage])[key] = value
+
+
+def _shared_entries(key: str, names: list[str], stages: list[str],
+                    values: dict[tuple[str, str], dict[str, Any]]
+                    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Entries of a merged setting (environment variables, tags) every function has: at the
+    top level (every stage) or the stage's level.
+
+    That is where Chalice's own config keeps them, and for variables where fargo sets them
+    before it imports app.py for a stage (a schedule may read them).
     """
     per_stage: dict[str, dict[str, Any]] = {}
     for stage in stages:
-        envs = [values[(n, stage)].get("environment_variables") or {} for n in names]
+        envs = [values[(n, stage)].get(key) or {} for n in names]
         per_stage[stage] = {k: v for k, v in (envs[0] if envs else {}).items()
                             if all(e.get(k) == v for e in envs)}
     first = per_stage[stages[0]] if stages else {}
