@@ -232,3 +232,15 @@ def test_what_app_py_prints_while_imported_stays_out_of_json_output(fargo, tmp_p
         assert r.returncode == 0, r.stdout + r.stderr
         json.loads(r.stdout)
         assert "connecting at import" in r.stderr and "low-level write" in r.stderr
+
+
+def test_messages_about_many_jobs_name_a_dozen_and_count_the_rest(fargo, tmp_path: Path) -> None:
+    jobs = "".join(f"\n@app.task('rate(1 hour)')\ndef job_{i:02d}(event):\n    pass\n"
+                   for i in range(30))
+    root = write_project(tmp_path / "many", "from fargo import App\napp = App('many')\n" + jobs,
+                         {"app_name": "many"})
+    r = fargo(["invoke", "nope"], cwd=root)
+    assert_clean_error(r, "job_00, job_01", "job_11 and 18 more)")
+    assert "job_12" not in r.stderr
+    warned = fargo(["validate"], cwd=root).stderr
+    assert "no subnets for job_00" in warned and "job_11 and 18 more:" in warned, warned

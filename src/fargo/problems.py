@@ -44,6 +44,15 @@ class ProblemsError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+def listed(names: Iterable[str], most: int = 12) -> str:
+    """Names for a message: all of them, or the first `most` and how many more (a project of
+    300 jobs must not print 300 names in every line)."""
+    shown = list(names)
+    if len(shown) <= most:
+        return ", ".join(shown)
+    return f"{', '.join(shown[:most])} and {len(shown) - most} more"
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
     import difflib

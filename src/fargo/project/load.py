@@ -14,7 +14,7 @@ from typing import Any
 
 from fargo import limits
 from fargo.app import App
-from fargo.problems import Problem, ProblemsError, did_you_mean
+from fargo.problems import Problem, ProblemsError, did_you_mean, listed
 from fargo.project.config import read_config
 from fargo.project.model import Project, TaskSpec
 from fargo.project.paths import CONFIG_FILE
@@ -212,7 +212,7 @@ def check(root: Path, stages: list[str] | None = None,
             if name not in app.tasks:
                 result.problems.append(Problem(
                     f"no job named {name!r} in app.py{did_you_mean(name, app.tasks)} "
-                    f"(jobs: {', '.join(sorted(app.tasks)) or 'none'})",
+                    f"(jobs: {listed(sorted(app.tasks)) or 'none'})",
                     CONFIG_FILE, f"{where}.{name}"))
     seen: set[tuple[str | None, str | None, str]] = set()
     for stage in stages or stage_names(config):
@@ -273,7 +273,7 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
     offline = [t.name for t in specs if t.compute == "fargate" and not t.subnets]
     if offline:
         notices.append(Problem(
-            f"no subnets for {', '.join(offline)}: Fargate jobs need subnets (and "
+            f"no subnets for {listed(offline)}: Fargate jobs need subnets (and "
             "security_groups) to deploy; local runs work without", CONFIG_FILE,
             f"stages.{stage}", "warning"))
     workflows, workflow_problems = resolve_workflows(app, app_name, stage, "app.py")

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from fargo.problems import Problem
+from fargo.problems import Problem, listed
 from fargo.project import names
 from fargo.project.paths import CONFIG_FILE
 from fargo.runtime import contract
@@ -192,7 +192,7 @@ class Project:
         from fargo.problems import did_you_mean
 
         return Problem(f"no job named {name!r}{did_you_mean(name, self.task_names)} "
-                       f"(jobs: {', '.join(self.task_names) or 'none'})", key=key)
+                       f"(jobs: {listed(self.task_names) or 'none'})", key=key)
 
     def require(self, name: str, key: str = "TASK") -> TaskSpec:
         """The job, or ProblemsError (exit 2) naming the jobs there are."""
@@ -209,7 +209,7 @@ class Project:
                    and (names is None or t.name in names)]
         if not missing:
             return []
-        return [Problem(f"Fargate jobs ({', '.join(missing)}) need subnets to run in AWS: set "
+        return [Problem(f"Fargate jobs ({listed(missing)}) need subnets to run in AWS: set "
                         "subnets (and security_groups) for the stage or the job",
                         CONFIG_FILE, f"stages.{self.stage.name}.subnets")]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 
-from fargo.runtime.contract import EXIT_FAILED, EXIT_TERMINATED
+from fargo.runtime.contract import EXIT_FAILED, EXIT_TERMINATED, EXIT_USAGE
 from fargo.runtime.jsonl import log
 
 TYPE_CHECKING = False
@@ -30,6 +30,13 @@ def refuse(code: int, message: str, task: str, run_id: str, step: bool,
     log("error", message, task=task, run_id=run_id, status="failed")
     step_failed(step, "fargo.JobFailed", cause or message)
     return code
+
+
+def no_such_job(task: str, jobs: list[str], run_id: str, step: bool) -> int:
+    """TASK is not a job of app.py: the log names the jobs it has."""
+    return refuse(EXIT_USAGE, f"no job named {task!r} in app.py (jobs: "
+                  f"{', '.join(jobs) or 'none'})", task, run_id, step,
+                  f"no job named {task!r} in app.py")
 
 
 def import_failed(task: str, run_id: str, step: bool) -> int:

@@ -160,9 +160,7 @@ def _run(task_name: str, run_id: str, started: float, timeout: float, attempt: i
     if definition is None:
         from fargo.runtime import failures as fail
 
-        return fail.refuse(EXIT_USAGE, f"no job named {task_name!r} in app.py (jobs: "
-                           f"{', '.join(sorted(app.tasks)) or 'none'})", task_name, run_id, step,
-                           f"no job named {task_name!r} in app.py")
+        return fail.no_such_job(task_name, sorted(app.tasks), run_id, step)
     try:
         event = _load_event(step)
     except ValueError as exc:
