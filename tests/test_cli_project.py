@@ -246,3 +246,40 @@ def test_messages_about_many_jobs_name_a_dozen_and_count_the_rest(fargo, tmp_pat
     assert "job_12" not in r.stderr
     warned = fargo(["validate"], cwd=root).stderr
     assert "no subnets for job_00" in warned and "job_11 and 18 more:" in warned, warned
+
+
+def test_a_second_ctrl_c_stops_a_job_that_ignores_the_first(tmp_path: Path) -> None:
+    """The first SIGINT is the job's to handle; asked again, fargo invoke stops it."""
+    import os
+    import signal
+    import time
+
+    root = write_project(tmp_path / "stubborn", """
+        import signal
+        import time
+        from fargo import App
+
+        app = App("stubborn")
+
+
+        @app.task
+        def stubborn(event):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            print("ignoring SIGINT", flush=True)
+            time.sleep(60)
+        """, {"app_name": "stubborn"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    process = subprocess.Popen([sys.executable, "-m", "fargo", "invoke", "stubborn", "--json"],
+                               cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    while "ignoring SIGINT" not in process.stdout.readline():
+        pass
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert process.poll() is None, "the job ignored the first Ctrl-C, and fargo waits for it"
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+    history = json.loads(subprocess.run([sys.executable, "-m", "fargo", "history", "--json"],
+                                        cwd=root, env=env, capture_output=True, text=True,
+                                        timeout=60).stdout)
+    assert history[0]["status"] == "failed" and "SIGKILL" in history[0]["reason"], history[0]

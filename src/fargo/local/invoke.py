@@ -40,8 +40,12 @@ def run_foreground(spec: TaskSpec, root: Path, event: str | None, run_id: str | 
                                stderr=subprocess.STDOUT)
     assert process.stdout is not None
 
+    asked: list[int] = []
+
     def forward(signum: int, _frame: object) -> None:
-        _signal_group(process, signum)
+        # Ctrl-C reaches the job first; asked again, fargo stops it (a job may ignore SIGINT)
+        asked.append(signum)
+        _signal_group(process, signum if len(asked) == 1 else signal.SIGKILL)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed below
