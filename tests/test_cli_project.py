@@ -278,7 +278,7 @@ def test_a_second_ctrl_c_stops_a_job_that_ignores_the_first(tmp_path: Path) -> N
     time.sleep(0.5)
     assert process.poll() is None, "the job ignored the first Ctrl-C, and fargo waits for it"
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=10)
+    assert process.wait(timeout=10) == 128 + signal.SIGKILL  # as a shell reports it
     history = json.loads(subprocess.run([sys.executable, "-m", "fargo", "history", "--json"],
                                         cwd=root, env=env, capture_output=True, text=True,
                                         timeout=60).stdout)

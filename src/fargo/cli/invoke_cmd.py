@@ -75,4 +75,5 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
                      reason=reason, duration_s=round(time.monotonic() - began, 3),
                      **finished.usage)
     store.close()
-    sys.exit(finished.code)
+    # a job killed by a signal exits as a shell reports it: 128 + the signal (137 for SIGKILL)
+    sys.exit(finished.code if finished.code >= 0 else 128 - finished.code)
