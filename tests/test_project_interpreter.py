@@ -5,12 +5,15 @@ fargo's standard-library runtime on its path."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from tests.conftest import _run, assert_clean_error
+import pytest
+
+from tests.conftest import REPO, _run, assert_clean_error
 
 APP = '''
 import sys
@@ -144,3 +147,34 @@ def test_job_names_are_the_jobs_own_not_their_functions(tmp_path: Path) -> None:
     for job, said in (("nightly_load", "loaded"), ("compact-files", "compacted")):
         ran = _run(["invoke", job], cwd=root)
         assert ran.returncode == 0 and f'"result": "{said}"' in ran.stdout, ran.stdout + ran.stderr
+
+
+def _old_python() -> str | None:
+    """An interpreter older than the runtime supports, where this machine has one."""
+    import glob
+
+    for path in sorted(glob.glob("/root/.pyenv/versions/3.[6-9].*/bin/python3")) + [
+            shutil.which(f"python3.{minor}") or "" for minor in (9, 8, 7)]:
+        if path and subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+def test_an_interpreter_too_old_for_the_runtime_is_named_with_its_version(
+        tmp_path: Path) -> None:
+    old = _old_python()
+    if old is None:
+        pytest.skip("no Python older than 3.10 on this machine")
+    root = project(tmp_path)
+    assert_clean_error(_run(["ls"], cwd=root, env={"FARGO_PYTHON": old}),
+                       f"the project's interpreter {old} is Python 3.",
+                       "fargo's runtime needs Python 3.10 or newer")
+
+
+def test_the_runtimes_python_floor_is_the_packages() -> None:
+    import tomllib
+
+    from fargo.project.described import MIN_PYTHON
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={MIN_PYTHON[0]}.{MIN_PYTHON[1]}"

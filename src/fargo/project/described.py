@@ -72,10 +72,30 @@ def describe_app(root: Path, env: dict[str, str]) -> tuple[App | None, list[Prob
         except (OSError, ValueError):
             result = None
     if not isinstance(result, dict):
+        too_old = _too_old(python)
+        if too_old:
+            return None, [Problem(f"the project's interpreter {python} is Python {too_old}; "
+                                  f"fargo's runtime needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} "
+                                  "or newer (FARGO_PYTHON, or the project's .venv)", "app.py")]
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return None, [Problem(f"the project's interpreter {python} could not read the app: "
                               f"{tail}", "app.py")]
     return _read(root, result)
+
+
+MIN_PYTHON = (3, 10)  # as the package's requires-python
+
+
+def _too_old(python: str) -> str | None:
+    """The interpreter's version when it is older than the runtime supports (asked only after
+    a failure, so a working set-up pays nothing)."""
+    try:
+        asked = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, timeout=30)
+        major, minor = (int(part) for part in asked.stdout.strip().split("."))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return f"{major}.{minor}" if (major, minor) < MIN_PYTHON else None
 
 
 def _relative(root: Path, file: str | None) -> str:
