@@ -248,3 +248,48 @@ def test_a_large_event_reaches_the_job_through_a_file(fargo, tmp_path: Path) -> 
     r = fargo(["-C", str(project), "invoke", "ok", "--event", f"@{path}"], cwd=project)
     assert r.returncode == 0, r.stderr[-2000:]
     assert '"status": "succeeded"' in r.stdout
+
+
+ODD_RESULTS = """
+from fargo import App
+
+app = App("odd")
+
+@app.task()
+def circular(event):
+    loop = {"name": "loop"}
+    loop["self"] = loop
+    return loop
+
+@app.task()
+def not_finite(event):
+    return {"ratio": float("nan"), "ceiling": float("inf"), "rows": [1, float("-inf")]}
+
+@app.task()
+def odd_keys(event):
+    return {(1, 2): "pair", 3: {"tags": {1, 2}}}
+"""
+
+
+def test_a_result_json_cannot_hold_is_logged_as_valid_json(tmp_path: Path) -> None:
+    """The job succeeded: its result is logged as strict JSON, whatever it is. A circular
+    result ended the runtime with a traceback (exit 1), NaN was written as bare NaN."""
+    root = write_project(tmp_path / "odd", ODD_RESULTS)
+
+    def strict(text: str) -> dict:
+        def refuse(constant: str) -> None:
+            raise AssertionError(f"{constant} is not JSON: {text}")
+        return json.loads(text, parse_constant=refuse)
+
+    expected = {
+        "circular": {"name": "loop", "self": "..."},
+        "not_finite": {"ratio": "nan", "ceiling": "inf", "rows": [1, "-inf"]},
+        "odd_keys": {"(1, 2)": "pair", "3": {"tags": "{1, 2}"}},
+    }
+    for task, result in expected.items():
+        full = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+        r = subprocess.run([sys.executable, "-m", "fargo.runtime", task], cwd=root, env=full,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        last = strict(r.stdout.splitlines()[-1])
+        assert last["status"] == "succeeded" and last["result"] == result, last

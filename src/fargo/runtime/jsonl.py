@@ -24,7 +24,7 @@ def _quote(text: str) -> str:
     return str(escape(text))
 
 
-def _scalar(value: Any) -> str | None:
+def scalar(value: Any) -> str | None:
     """The JSON text of a string, number, bool or None; None for anything else."""
     if value is None:
         return "null"
@@ -46,12 +46,12 @@ def json_line(entry: dict[str, Any]) -> str:
     """The same text as json.dumps(entry, default=str), one line."""
     parts = []
     for key, value in entry.items():
-        text = _scalar(value)
-        name = _scalar(key) if type(key) is str else None
-        if text is None or name is None:
-            import json
+        text = scalar(value)
+        name = scalar(key) if type(key) is str else None
+        if text is None or name is None:  # a job's result, say: loaded only then
+            from fargo.runtime.jsonvalue import dumps
 
-            return json.dumps(entry, default=str)
+            return dumps(entry)
         parts.append(f"{name}: {text}")
     return "{" + ", ".join(parts) + "}"
 
