@@ -283,3 +283,36 @@ def test_a_second_ctrl_c_stops_a_job_that_ignores_the_first(tmp_path: Path) -> N
                                         cwd=root, env=env, capture_output=True, text=True,
                                         timeout=60).stdout)
     assert history[0]["status"] == "failed" and "SIGKILL" in history[0]["reason"], history[0]
+
+
+def test_invoke_into_a_reader_that_stops_early_still_records_the_run(tmp_path: Path) -> None:
+    """`fargo invoke JOB | head -1`: the job runs to its end and its run is recorded (the run
+    stayed 'running' forever, fargo ended with exit 1)."""
+    import os
+
+    root = write_project(tmp_path / "chatty", """
+        import time
+        from fargo import App
+
+        app = App("chatty")
+
+
+        @app.task
+        def chatty(event):
+            for i in range(2000):
+                print("line", i, "x" * 200, flush=True)
+            time.sleep(0.5)
+        """, {"app_name": "chatty"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    process = subprocess.Popen([sys.executable, "-m", "fargo", "invoke", "chatty", "--json"],
+                               cwd=root, env=env, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # the reader is gone, as head's is
+    assert process.wait(timeout=60) == 0
+    history = json.loads(subprocess.run([sys.executable, "-m", "fargo", "history", "--json"],
+                                        cwd=root, env=env, capture_output=True, text=True,
+                                        timeout=60).stdout)
+    assert history[0]["status"] == "succeeded", history[0]
+    log = (root / history[0]["log_file"]).read_text()
+    assert "line 1999" in log

@@ -58,13 +58,23 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
                      started_at=format_utc_ms(), owner_pid=os.getpid(),
                      log_file=str(log_path.relative_to(project.root)))
     rendered = sys.stdout.isatty() and not as_json
+    reader_gone = False
 
     def show(line: str) -> None:
-        if rendered:
-            out.print(render(line, verbose), highlight=False)
-        else:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+        nonlocal reader_gone
+        if reader_gone:
+            return
+        try:
+            if rendered:
+                out.print(render(line, verbose), highlight=False)
+            else:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+        except BrokenPipeError:  # `fargo invoke JOB | head`: the job still runs to its end,
+            reader_gone = True  # its whole log in the log file and its run in the history
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
     began = time.monotonic()
     finished = run_foreground(spec, project.root, event_json, run_id, log_path, show)
