@@ -491,3 +491,21 @@ def test_a_replay_runs_its_slots_and_leaves_the_real_history_alone(tmp_path: Pat
         assert sorted(x["scheduled_time"] for x in latest) == expected
         assert all(x["duration_s"] < 5 for x in latest)  # real seconds
     assert runs(root, replay=False) == real  # untouched
+
+
+def test_fargo_up_goes_on_when_its_reader_stops(tmp_path: Path) -> None:
+    """`fargo up | head -1`: the scheduler keeps running the jobs and recording them (a broken
+    pipe ended it at its next line, its runs left behind)."""
+    root = project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    env["MARKS"] = str(root / "marks")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fargo", "up", "--plain", "--only", "tick",
+         *replayed(("--from", T0, "--speed", "60", "--for", "5m"))],
+        cwd=root, env=env, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    ticks = [r for r in runs(root, "tick") if r["status"] == "succeeded"]
+    assert len(ticks) >= 4, ticks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -25,11 +27,20 @@ class PlainReporter:
     """One line per event, with a UTC timestamp: for logs, CI and pipes."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
+        self.stream: TextIO | None = stream or sys.stdout
 
     def event(self, message: str) -> None:
+        if self.stream is None:
+            return
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        print(f"{stamp} {message}", file=self.stream, flush=True)
+        try:
+            print(f"{stamp} {message}", file=self.stream, flush=True)
+        except BrokenPipeError:  # `fargo up | head`: the scheduler goes on; the history keeps all
+            stream, self.stream = self.stream, None
+            with contextlib.suppress(OSError, ValueError):  # no flush error at exit either
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
 
     def refresh(self, scheduler: Scheduler) -> None:
         return None
