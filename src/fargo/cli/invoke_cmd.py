@@ -18,6 +18,7 @@ from fargo.local.invoke import run_foreground
 from fargo.local.outcome import classify, last_error
 from fargo.local.process import job_environment
 from fargo.local.store import RunStore, logs_dir, store_path
+from fargo.streams import silence
 from fargo.timeutil import format_utc_ms
 
 
@@ -72,9 +73,7 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
                 sys.stdout.flush()
         except BrokenPipeError:  # `fargo invoke JOB | head`: the job still runs to its end,
             reader_gone = True  # its whole log in the log file and its run in the history
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+            silence(sys.stdout)
 
     began = time.monotonic()
     finished = run_foreground(spec, project.root, event_json, run_id, log_path, show)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -14,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from fargo.streams import silence
 from fargo.timeutil import format_duration
 
 if TYPE_CHECKING:
@@ -36,11 +35,8 @@ class PlainReporter:
         try:
             print(f"{stamp} {message}", file=self.stream, flush=True)
         except BrokenPipeError:  # `fargo up | head`: the scheduler goes on; the history keeps all
-            stream, self.stream = self.stream, None
-            with contextlib.suppress(OSError, ValueError):  # no flush error at exit either
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
-                os.close(devnull)
+            silence(self.stream)
+            self.stream = None
 
     def refresh(self, scheduler: Scheduler) -> None:
         return None
