@@ -5,7 +5,7 @@ Loaded only for such entries, with `json` itself: a run without a result never p
 
 from __future__ import annotations
 
-from fargo.runtime.jsonl import scalar
+import math
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,14 +25,14 @@ def dumps(entry: dict[str, Any]) -> str:
     try:
         return json.dumps(_plain(entry, set()), default=str, allow_nan=False)
     except (ValueError, TypeError, RecursionError):  # nested deeper than Python recurses
-        return json.dumps({str(k): v if scalar(v) is not None else str(v)
-                           for k, v in entry.items()}, default=str)
+        return json.dumps({str(k): v if _flat(v) else str(v) for k, v in entry.items()},
+                          default=str)
 
 
 def _plain(value: Any, seen: set[int]) -> Any:
     """`value` with NaN and infinities as text ("nan", "inf") and a structure that contains
     itself cut where it repeats ("..."), as repr() cuts it."""
-    if type(value) is float and scalar(value) is None:
+    if type(value) is float and not math.isfinite(value):
         return str(value)
     if isinstance(value, (dict, list, tuple)):
         if id(value) in seen:
@@ -46,3 +46,10 @@ def _plain(value: Any, seen: set[int]) -> Any:
         finally:
             seen.discard(id(value))
     return value
+
+
+def _flat(value: Any) -> bool:
+    """A value JSON writes as it is: a string, a bool, None, an int or a finite float."""
+    if type(value) is float:
+        return math.isfinite(value)
+    return value is None or type(value) in (str, bool, int)
