@@ -316,3 +316,42 @@ def test_invoke_into_a_reader_that_stops_early_still_records_the_run(tmp_path: P
     assert history[0]["status"] == "succeeded", history[0]
     log = (root / history[0]["log_file"]).read_text()
     assert "line 1999" in log
+
+
+def test_history_says_when_the_fargo_that_ran_a_run_is_gone(tmp_path: Path) -> None:
+    """A run left 'running' by a fargo that was killed is not shown as if it were going on."""
+    import os
+    import signal
+
+    root = write_project(tmp_path / "orphan", """
+        import os
+        import time
+        from fargo import App
+
+        app = App("orphan")
+
+
+        @app.task
+        def slow(event):
+            print("started", os.getpid(), flush=True)
+            time.sleep(60)
+        """, {"app_name": "orphan"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+
+    def history() -> str:
+        return subprocess.run([sys.executable, "-m", "fargo", "history"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    process = subprocess.Popen([sys.executable, "-m", "fargo", "invoke", "slow", "--json"],
+                               cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    while not line.startswith("started "):  # the job's own line, after the runtime's
+        line = process.stdout.readline()
+    job_pid = int(line.split()[1])
+    assert "running" in history() and "is gone" not in history()  # its fargo lives
+    process.kill()  # fargo invoke dies; its job, in a session of its own, is stopped here
+    process.wait()
+    os.kill(job_pid, signal.SIGKILL)
+    shown = " ".join(history().split())
+    assert "running" in shown and f"(pid {process.pid}) is gone" in shown, shown

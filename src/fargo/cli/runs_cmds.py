@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,7 @@ from fargo.cli.output import out, plural, print_json, styled
 from fargo.cli.params import stage_option
 from fargo.cli.render import render
 from fargo.local.display import STYLE
-from fargo.local.store import RunStore, store_path
+from fargo.local.store import RunRecord, RunStore, store_path
 from fargo.problems import Problem, ProblemsError, did_you_mean
 from fargo.project import names
 from fargo.project.paths import ProjectPaths
@@ -95,13 +96,31 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
         trigger = run.trigger or "schedule"
         if run.event_id:
             trigger += f" {run.event_id[:8]}"
+        reason = run.reason or ""
+        if _owner_gone(run):
+            reason = (f"the fargo that ran it (pid {run.owner_pid}) is gone; the next fargo up "
+                      "marks it lost")
         table.add_row(("  " * depth) + (run.run_id if not depth else f"{run.step}"),
                       run.task, trigger, run.scheduled_time or "-",
                       run.started_at or "-",
                       duration, styled((run.status, style)),
                       "-" if run.exit_code is None else str(run.exit_code), str(run.attempt),
-                      run.reason or "")
+                      reason)
     out.print(table)
+
+
+def _owner_gone(run: RunRecord) -> bool:
+    """A run still 'running' whose fargo process died (killed, the machine restarted): say so
+    here; marking it lost is fargo up's recovery, which also stops what it left running."""
+    if run.status != "running" or not run.owner_pid:
+        return False
+    try:
+        os.kill(run.owner_pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 @click.command()
