@@ -357,29 +357,22 @@ def _factor(app: ChaliceApp, stages: list[str], values: dict[tuple[str, str], di
 SHARED_KEYS = ("log_retention_days",)
 
 
-def _stage_value(key: str, found: list[Any]) -> Any:
-    """What the stage's level can hold: the value every function has; for a setting every
-    function sets (a job's own value overrides the stage's), the one most of them have."""
-    if not found or found[0] in (None, {}):
+def _stage_value(found: list[Any]) -> Any:
+    """What the stage's level can hold: the value every function of the stage has."""
+    if not found or found[0] is None or any(v != found[0] for v in found):
         return None
-    if all(v == found[0] for v in found):
-        return found[0]
-    if any(v is None for v in found):
-        return None
-    counts = [(sum(1 for v in found if v == candidate), i) for i, candidate in enumerate(found)]
-    count, first = max(counts, key=lambda c: (c[0], -c[1]))
-    return found[first] if count >= 2 and count * 2 > len(found) else None
+    return found[0]
 
 
 def _factor_shared(names: list[str], stages: list[str],
                    values: dict[tuple[str, str], dict[str, Any]], config: dict[str, Any],
                    stage_conf: dict[str, dict[str, Any]]) -> None:
-    """A value the functions of a stage share goes to the stage's level (to the top level when
+    """A value every function of a stage has goes to the stage's level (to the top level when
     every stage has it), not to each job; each job keeps only what is its own."""
     for key in SHARED_KEYS:
         common: dict[str, Any] = {}
         for stage in stages:
-            value = _stage_value(key, [values[(n, stage)].get(key) for n in names])
+            value = _stage_value([values[(n, stage)].get(key) for n in names])
             if value is not None:
                 common[stage] = value
         if not common:
@@ -388,8 +381,7 @@ def _factor_shared(names: list[str], stages: list[str],
             v == common[stages[0]] for v in common.values())
         for stage, value in common.items():
             for name in names:
-                if values[(name, stage)].get(key) == value:
-                    del values[(name, stage)][key]
+                del values[(name, stage)][key]
             (config if everywhere else stage_conf[stage])[key] = value
 
 
