@@ -11,7 +11,10 @@ Measured side by side in one run, the commands interleaved so that machine noise
 - the runtime with bytecode: fargo's runtime and app.py with their .pyc, as the image and the
   Lambda zip now ship them;
 - the runtime without bytecode: the same files with no .pyc and PYTHONDONTWRITEBYTECODE=1, as
-  the image ran before it carried bytecode (every start compiles app.py and the runtime).
+  the image ran before it carried bytecode (every start compiles app.py and the runtime);
+- the runtime with bytecode and app.py without: fargo installed by pip (which compiles what it
+  installs) running a project whose own code has no .pyc (a fresh checkout, a changed file,
+  PYTHONDONTWRITEBYTECODE=1).
 Prints medians and p90 of each, the overheads over the bare interpreter, and fargo's own share:
 the runtime's time over the `-m` floor of the same condition.
 """
@@ -45,17 +48,19 @@ def copy_runtime(target: Path) -> None:
 def summary(label: str, times: list[float]) -> str:
     ordered = sorted(times)
     p90 = ordered[max(0, int(len(ordered) * 0.9) - 1)]
-    return f"{label:40} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
+    return f"{label:44} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
 
 
 def main(runs: int = 30) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cached, uncached = Path(tmp) / "cached", Path(tmp) / "uncached"
-        for root in (cached, uncached):
+        installed = Path(tmp) / "installed"
+        for root in (cached, uncached, installed):
             copy_runtime(root)
-        compileall.compile_dir(str(cached), quiet=1,
-                               invalidation_mode=compileall.py_compile.PycInvalidationMode
-                               .UNCHECKED_HASH)
+        for tree in (cached, installed / "fargo"):
+            compileall.compile_dir(str(tree), quiet=1,
+                                   invalidation_mode=compileall.py_compile.PycInvalidationMode
+                                   .UNCHECKED_HASH)
         base = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")
                 and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
         # PYTHONPATH puts the copy before any installed fargo, as the image's /app is
@@ -72,6 +77,9 @@ def main(runs: int = 30) -> None:
             "fargo.runtime noop, without bytecode": (
                 [sys.executable, "-m", "fargo.runtime", "noop"], uncached,
                 {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
+            "fargo.runtime noop, app.py without bytecode": (
+                [sys.executable, "-m", "fargo.runtime", "noop"], installed,
+                {**base, "PYTHONPATH": str(installed), "PYTHONDONTWRITEBYTECODE": "1"}),
         }
         times: dict[str, list[float]] = {label: [] for label in cases}
         for _ in range(runs):
@@ -83,11 +91,13 @@ def main(runs: int = 30) -> None:
         for label, values in times.items():
             print(summary(label, values))
         bare = statistics.median(times["python -c pass"])
-        for label in ("fargo.runtime noop, with bytecode", "fargo.runtime noop, without bytecode"):
+        for label in ("fargo.runtime noop, with bytecode", "fargo.runtime noop, without bytecode",
+                      "fargo.runtime noop, app.py without bytecode"):
             print(f"overhead over the bare interpreter, {label.split(', ')[1]}: "
                   f"{(statistics.median(times[label]) - bare) * 1000:+.1f} ms")
         floors = {"with bytecode": "python -m empty (the -m floor)",
-                  "without bytecode": "python -m empty, without bytecode"}
+                  "without bytecode": "python -m empty, without bytecode",
+                  "app.py without bytecode": "python -m empty, without bytecode"}
         for condition, floor in floors.items():
             own = (statistics.median(times[f"fargo.runtime noop, {condition}"])
                    - statistics.median(times[floor]))
