@@ -1,6 +1,7 @@
 """Cost of starting a job: `python -m fargo.runtime noop` against a bare `python -c pass`.
 
 Run: python benchmarks/runtime_startup.py [runs]
+     python benchmarks/runtime_startup.py --instructions   (needs valgrind)
 
 Measured side by side in one run, the commands interleaved so that machine noise hits all alike:
 - `python -c pass`: the bare interpreter;
@@ -17,12 +18,19 @@ Measured side by side in one run, the commands interleaved so that machine noise
   PYTHONDONTWRITEBYTECODE=1).
 Prints medians and p90 of each, the overheads over the bare interpreter, and fargo's own share:
 the runtime's time over the `-m` floor of the same condition.
+
+Wall-clock times on a shared 2-core machine drift by half from one run to the next.
+`--instructions` runs each case once under callgrind instead and counts the instructions it
+executes: the same count every time, whatever else the machine is doing, split into the
+interpreter's own start, what the command runs (and how much of that is compiling source and
+building CPython's AST types, which the first `compile()` in a process does), and the exit.
 """
 
 from __future__ import annotations
 
 import compileall
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -51,36 +59,96 @@ def summary(label: str, times: list[float]) -> str:
     return f"{label:44} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
 
 
+Case = tuple[list[str], Path, dict[str, str]]
+
+
+def cases_in(tmp: Path) -> dict[str, Case]:
+    """Every case's command, working directory and environment, the runtime laid out in tmp."""
+    cached, uncached, installed = tmp / "cached", tmp / "uncached", tmp / "installed"
+    for root in (cached, uncached, installed):
+        copy_runtime(root)
+    for tree in (cached, installed / "fargo"):
+        compileall.compile_dir(str(tree), quiet=1,
+                               invalidation_mode=compileall.py_compile.PycInvalidationMode
+                               .UNCHECKED_HASH)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")
+            and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+    # PYTHONPATH puts the copy before any installed fargo, as the image's /app is
+    return {
+        "python -c pass": ([sys.executable, "-c", "pass"], cached, base),
+        "python -m empty (the -m floor)": (
+            [sys.executable, "-m", "empty"], cached, {**base, "PYTHONPATH": str(cached)}),
+        "python -m empty, without bytecode": (
+            [sys.executable, "-m", "empty"], uncached,
+            {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
+        "fargo.runtime noop, with bytecode": (
+            [sys.executable, "-m", "fargo.runtime", "noop"], cached,
+            {**base, "PYTHONPATH": str(cached)}),
+        "fargo.runtime noop, without bytecode": (
+            [sys.executable, "-m", "fargo.runtime", "noop"], uncached,
+            {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
+        "fargo.runtime noop, app.py without bytecode": (
+            [sys.executable, "-m", "fargo.runtime", "noop"], installed,
+            {**base, "PYTHONPATH": str(installed), "PYTHONDONTWRITEBYTECODE": "1"}),
+    }
+
+
+# CPython functions whose inclusive instruction counts split a start into its parts.
+PARTS = {
+    "start": "Py_InitializeFromConfig",
+    "main": "Py_RunMain",  # the command and the exit
+    "compile": "Py_CompileStringObject",
+    "ast types": "init_types",
+    "exit": "Py_FinalizeEx",
+}
+
+
+def instructions(command: list[str], cwd: Path, env: dict[str, str], out: Path) -> dict[str, int]:
+    """Instructions one run executes (callgrind), in all and per part of PARTS."""
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+                   cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    report = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
+                            capture_output=True, text=True, check=True).stdout
+    counts: dict[str, int] = {}
+    for line in report.splitlines():  # "  34,732,553 (34.20%)  path/file.c:function [lib]"
+        match = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.+?)(?: \[.*\])?$", line)
+        if match is None:
+            continue
+        where = match.group(2)
+        function = "TOTAL" if where == "PROGRAM TOTALS" else where.rsplit(":", 1)[-1]
+        value = int(match.group(1).replace(",", ""))
+        counts[function] = max(counts.get(function, 0), value)  # recursion shows as name'2
+    result = {part: counts.get(name, 0) for part, name in PARTS.items()}
+    result["command"] = result.pop("main") - result["exit"]
+    return {"total": counts["TOTAL"], **result}
+
+
+def count_instructions() -> None:
+    """--instructions: every case once under callgrind; the count does not drift with load."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = {label: instructions(*case, Path(tmp) / f"cg.{index}")
+                for index, (label, case) in enumerate(cases_in(Path(tmp)).items())}
+    print(f"instructions executed (millions), callgrind, Python {sys.version.split()[0]}")
+    print(f"{'':44} {'total':>7} {'start':>7} {'command':>8} {'compile':>8} {'ast':>6} "
+          f"{'exit':>6}")
+    for label, row in rows.items():
+        print(f"{label:44} {row['total'] / 1e6:7.1f} {row['start'] / 1e6:7.1f} "
+              f"{row['command'] / 1e6:8.1f} {row['compile'] / 1e6:8.1f} "
+              f"{row['ast types'] / 1e6:6.1f} {row['exit'] / 1e6:6.1f}")
+    bare = rows["python -c pass"]["total"]
+    for label in ("python -m empty, without bytecode", "fargo.runtime noop, with bytecode",
+                  "fargo.runtime noop, without bytecode",
+                  "fargo.runtime noop, app.py without bytecode"):
+        extra = rows[label]["total"] - bare
+        print(f"over the bare interpreter, {label}: {extra / 1e6:+.1f} M ({extra / bare:+.0%})")
+
+
 def main(runs: int = 30) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        cached, uncached = Path(tmp) / "cached", Path(tmp) / "uncached"
-        installed = Path(tmp) / "installed"
-        for root in (cached, uncached, installed):
-            copy_runtime(root)
-        for tree in (cached, installed / "fargo"):
-            compileall.compile_dir(str(tree), quiet=1,
-                                   invalidation_mode=compileall.py_compile.PycInvalidationMode
-                                   .UNCHECKED_HASH)
-        base = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")
-                and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
-        # PYTHONPATH puts the copy before any installed fargo, as the image's /app is
-        cases = {
-            "python -c pass": ([sys.executable, "-c", "pass"], cached, base),
-            "python -m empty (the -m floor)": (
-                [sys.executable, "-m", "empty"], cached, {**base, "PYTHONPATH": str(cached)}),
-            "python -m empty, without bytecode": (
-                [sys.executable, "-m", "empty"], uncached,
-                {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
-            "fargo.runtime noop, with bytecode": (
-                [sys.executable, "-m", "fargo.runtime", "noop"], cached,
-                {**base, "PYTHONPATH": str(cached)}),
-            "fargo.runtime noop, without bytecode": (
-                [sys.executable, "-m", "fargo.runtime", "noop"], uncached,
-                {**base, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"}),
-            "fargo.runtime noop, app.py without bytecode": (
-                [sys.executable, "-m", "fargo.runtime", "noop"], installed,
-                {**base, "PYTHONPATH": str(installed), "PYTHONDONTWRITEBYTECODE": "1"}),
-        }
+        cases = cases_in(Path(tmp))
         times: dict[str, list[float]] = {label: [] for label in cases}
         for _ in range(runs):
             for label, (command, cwd, env) in cases.items():
@@ -108,4 +176,7 @@ def main(runs: int = 30) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
+    if sys.argv[1:] == ["--instructions"]:
+        count_instructions()
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
