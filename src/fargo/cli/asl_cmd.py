@@ -36,6 +36,3 @@ def asl(ctx: click.Context, task: str, stage: str, state_name: str | None) -> No
     else:
         notice("the function returns the job's result; your state machine's role needs "
                f"lambda:InvokeFunction on {spec.full_name}")
-
-
-COMMANDS = [asl]

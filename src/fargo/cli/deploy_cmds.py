@@ -196,6 +196,3 @@ def destroy(ctx: click.Context, stage: str, out_dir: str | None, yes: bool) -> N
     project = project_of(ctx, stage)
     _can_ask("destroy", project, yes)
     _apply(project, out_dir, {}, yes, destroy=True)
-
-
-COMMANDS = [package, plan, deploy, destroy]

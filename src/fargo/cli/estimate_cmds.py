@@ -127,6 +127,3 @@ def cost(ctx: click.Context, stage: str, start: str | None, as_json: bool) -> No
     out.print(f"Total: {_money(total)} a month. Durations are medians of local runs, else the "
               "timeout (a ceiling); logs, data transfer and NAT are not included. Prices: "
               f"{table_prices['sources']['fargate']}; {table_prices['sources']['lambda']}.")
-
-
-COMMANDS = [size, cost]

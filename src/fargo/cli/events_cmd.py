@@ -100,6 +100,3 @@ def emit(ctx: click.Context, event: str, source: str | None, detail_type: str | 
     else:
         notice("no job's pattern matches this event (fargo events match TASK --event ... "
                "says why)")
-
-
-COMMANDS = [events, emit]

@@ -1,25 +1,71 @@
-"""The `fargo` command group. Bad input anywhere ends in clear messages and exit code 2."""
+"""The `fargo` command group. Bad input anywhere ends in clear messages and exit code 2.
+
+Each command's module is imported only when that command runs (`fargo --help` lists them all,
+and so imports them all): `fargo --version` or `fargo schedule` need not load the project
+loader, its JSON Schema validator, boto3's helpers or the local scheduler.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import click
 
 from fargo import __version__
-from fargo.cli.output import EXIT_FAILED, err, fail, styled
-from fargo.problems import Problem, ProblemsError
-from fargo.schedule import ScheduleError
+
+# Every command: its name, the module of fargo.cli that defines it, and the attribute there.
+COMMANDS = {
+    "asl": ("asl_cmd", "asl"),
+    "build": ("build_cmd", "build"),
+    "config": ("project_cmds", "config_cmd"),
+    "cost": ("estimate_cmds", "cost"),
+    "deploy": ("deploy_cmds", "deploy"),
+    "destroy": ("deploy_cmds", "destroy"),
+    "emit": ("events_cmd", "emit"),
+    "events": ("events_cmd", "events"),
+    "history": ("runs_cmds", "history"),
+    "import-chalice": ("import_cmd", "import_chalice"),
+    "invoke": ("invoke_cmd", "invoke"),
+    "logs": ("runs_cmds", "logs"),
+    "ls": ("project_cmds", "ls"),
+    "new": ("project_cmds", "new"),
+    "package": ("deploy_cmds", "package"),
+    "pause": ("operate_cmds", "pause"),
+    "plan": ("deploy_cmds", "plan"),
+    "resume": ("operate_cmds", "resume"),
+    "run": ("operate_cmds", "run"),
+    "schedule": ("schedule_cmd", "schedule"),
+    "size": ("estimate_cmds", "size"),
+    "status": ("operate_cmds", "status"),
+    "up": ("up_cmd", "up"),
+    "validate": ("project_cmds", "validate"),
+}
 
 
 class FargoGroup(click.Group):
-    """The one place errors leave fargo: input and AWS errors exit 2, a failed terraform 1."""
+    """The one place errors leave fargo: input and AWS errors exit 2, a failed terraform 1.
+    Commands load when they are named (see COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        command: click.Command = getattr(importlib.import_module(f"fargo.cli.{where[0]}"),
+                                         where[1])
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         from fargo.aws.session import AwsFailed
+        from fargo.cli.output import EXIT_FAILED, err, fail, styled
         from fargo.deploy.terraform import TerraformFailed
         from fargo.local.store import StoreDamaged
+        from fargo.problems import Problem, ProblemsError
+        from fargo.schedule import ScheduleError
 
         try:
             return super().invoke(ctx)
@@ -45,33 +91,6 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
     """Scheduled ETL jobs as Python functions: run them locally, on AWS Lambda, or as
     scheduled ECS Fargate tasks."""
     ctx.obj = {"project_dir": project_dir}
-
-
-def _register() -> None:
-    from fargo.cli import (
-        asl_cmd,
-        build_cmd,
-        deploy_cmds,
-        estimate_cmds,
-        events_cmd,
-        import_cmd,
-        invoke_cmd,
-        operate_cmds,
-        project_cmds,
-        runs_cmds,
-        schedule_cmd,
-        up_cmd,
-    )
-
-    cli.add_command(schedule_cmd.schedule)
-    for command in [*project_cmds.COMMANDS, invoke_cmd.invoke, *up_cmd.COMMANDS,
-                    *runs_cmds.COMMANDS, *estimate_cmds.COMMANDS,
-                    build_cmd.build, *deploy_cmds.COMMANDS, *operate_cmds.COMMANDS,
-                    import_cmd.import_chalice, *events_cmd.COMMANDS, *asl_cmd.COMMANDS]:
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

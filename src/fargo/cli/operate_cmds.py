@@ -371,6 +371,3 @@ def pause(ctx: click.Context, task: str, stage: str) -> None:
 def resume(ctx: click.Context, task: str, stage: str) -> None:
     """Enable a paused job's schedule again."""
     _set(ctx, task, stage, True)
-
-
-COMMANDS = [run, status, pause, resume]

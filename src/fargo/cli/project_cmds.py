@@ -212,7 +212,4 @@ def _text(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)) or hasattr(value, "items"):
         return json.dumps(_plain(value))
     return str(value)
-
-
-COMMANDS = [new, validate, ls, config_cmd]
 _ = stage_names

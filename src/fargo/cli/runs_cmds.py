@@ -290,6 +290,3 @@ def _aws_logs(ctx: click.Context, task: str, stage: str, since: str, follow: boo
         if not follow:
             return
         time.sleep(poll_seconds())
-
-
-COMMANDS = [history, logs]

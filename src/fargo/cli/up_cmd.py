@@ -116,6 +116,3 @@ def up(ctx: click.Context, stage: str | None, only: tuple[str, ...], run_for: st
     finally:
         reporter.close()
     sys.exit(code)
-
-
-COMMANDS = [up]
