@@ -96,3 +96,49 @@ def hungry(event):
     assert memory >= needed and (cpu, memory) == estimate.fargate_size_for(row["peak_mib"])
     assert row["lambda_memory_mb"] >= needed and row["lambda_memory_mb"] % 64 == 0
     assert row["note"] == ""
+
+
+EVERY_MINUTE = """
+from fargo import App
+
+app = App("costs")
+
+
+@app.task("rate(1 minute)", cpu=512, memory=1024, timeout=600)
+def busy(event):
+    pass
+"""
+
+
+@pytest.mark.parametrize("overlap", ["skip", "queue", "allow"])
+def test_a_job_pays_only_for_the_runs_its_overlap_lets_start(tmp_path: Path,
+                                                             overlap: str) -> None:
+    """Every minute, runs of up to 10 minutes (its timeout, no runs measured)."""
+    root = write_project(tmp_path / "costs", EVERY_MINUTE, {
+        "app_name": "costs", "tasks": {"busy": {"overlap": overlap}},
+        "stages": {"dev": {"region": "us-east-1"}}})
+    r = _run(["cost", "--stage", "dev", "--from", START, "--json"], cwd=root)
+    assert r.returncode == 0, r.stderr
+    (job,) = json.loads(r.stdout)["jobs"]
+    per_run = estimate.fargate_run_cost(512, 1024, 600)
+    fires = 525_599  # the first fire is 00:01, the last 23:59 on the year's last day
+    assert job["fires_per_month"] == pytest.approx(fires / 12)
+    if overlap == "allow":  # ten runs at a time; no guard, so no runner
+        assert job["runs_per_month"] == pytest.approx(fires / 12)
+        assert job["runner_per_month"] == 0
+        assert job["monthly"] == pytest.approx(fires / 12 * per_run)
+        return
+    # one run at a time: a run starts every tenth minute, 52,560 in the year
+    assert job["runs_per_month"] == pytest.approx(52_560 / 12)
+    if overlap == "skip":
+        # the runner: 6 states for a run (with its overlap check), 5 for a skipped fire
+        assert job["skipped_per_month"] == pytest.approx((fires - 52_560) / 12)
+        transitions = (52_560 * 6 + (fires - 52_560) * 5) / 12
+        assert job["runner_transitions_per_month"] == pytest.approx(transitions)
+        assert job["runner_per_month"] == pytest.approx(transitions * 0.000025)
+        assert job["monthly"] == pytest.approx(52_560 / 12 * per_run + transitions * 0.000025)
+    else:  # queued fires wait, each looking again every minute: the runner's bill grows
+        assert job["skipped_per_month"] == 0
+        assert job["runner_transitions_per_month"] > 52_560 * 6 / 12 * 1000
+    table = _run(["cost", "--stage", "dev", "--from", START], cwd=root).stdout
+    assert f"4380.0 of 43799.9 fires (overlap={overlap}" in table

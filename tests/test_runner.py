@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from fargo import estimate
 from fargo.aws.runner import runner_input
 from fargo.project import runner as rules
 from fargo.project.load import load_project
@@ -258,9 +259,53 @@ def _env(task: dict) -> dict[str, str]:
     return {e["name"]: e["value"] for e in override["environment"]}
 
 
-def test_a_run_that_succeeds_starts_one_task_as_the_schedule_would(runner) -> None:
+def _entered(aws: dict[str, str], execution: dict) -> int:
+    """States the execution entered: what AWS bills as state transitions."""
+    events = boto(aws, "stepfunctions").get_execution_history(
+        executionArn=execution["executionArn"], maxResults=1000)["events"]
+    return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+# The runner's paths whose transitions `fargo cost` counts (estimate.RUNNER_TRANSITIONS);
+# a poll is a loop that comes back to its first state.
+RUNNER_PATHS = {
+    ("fargate", "run"): ["Prepare", "Overlap", "FindRunning", "Busy", "RunOnFargate",
+                         "Succeeded"],
+    ("fargate", "run_allow"): ["Prepare", "Overlap", "Attempt", "RunOnFargate", "Succeeded"],
+    ("fargate", "skipped"): ["Prepare", "Overlap", "FindRunning", "Busy", "Skipped"],
+    ("fargate", "poll"): ["Queued", "FindRunning", "Busy"],
+    ("lambda", "run"): ["Prepare", "Overlap", "Attempt", "Invoke", "Succeeded"],
+    ("lambda", "run_allow"): ["Prepare", "Overlap", "Attempt", "Invoke", "Succeeded"],
+    ("lambda", "skipped"): ["Prepare", "Overlap", "Attempt", "Invoke", "Throttled", "Skipped"],
+    ("lambda", "poll"): ["QueuedInvoke", "Invoke", "Throttled"],
+}
+
+
+def test_the_transitions_fargo_cost_counts_are_paths_of_the_runner() -> None:
+    states = json.loads(ASL.read_text())["States"]
+
+    def after(name: str) -> set[str]:
+        state = states[name]
+        return ({state.get("Next"), state.get("Default")}
+                | {c["Next"] for c in state.get("Choices", [])}
+                | {c["Next"] for c in state.get("Catch", [])}) - {None}
+
+    assert {(c, k) for c, per in estimate.RUNNER_TRANSITIONS.items() for k in per} == \
+        set(RUNNER_PATHS)
+    for (compute, kind), path in RUNNER_PATHS.items():
+        steps = [*path, path[0]] if kind == "poll" else path
+        for here, there in pairwise(steps):
+            assert there in after(here), (compute, kind, here, there)
+        if kind != "poll":
+            assert path[0] == json.loads(ASL.read_text())["StartAt"]
+            assert states[path[-1]].get("End"), (compute, kind)
+        assert estimate.RUNNER_TRANSITIONS[compute][kind] == len(path), (compute, kind)
+
+
+def test_a_run_that_succeeds_starts_one_task_as_the_schedule_would(runner, aws) -> None:
     execution = runner.run()
     assert execution["status"] == "SUCCEEDED"
+    assert _entered(aws, execution) == estimate.RUNNER_TRANSITIONS["fargate"]["run"]
     assert json.loads(execution["output"])["status"] == "succeeded"
     (task,) = runner.tasks()
     assert task["group"] == f"fargo-runner:{runner.spec.full_name}"
@@ -346,6 +391,7 @@ def test_skips_while_a_run_is_going(runner, aws: dict[str, str]) -> None:
     result = json.loads(execution["output"])
     assert result["status"] == "skipped"
     assert "still going" in result["reason"]
+    assert _entered(aws, execution) == estimate.RUNNER_TRANSITIONS["fargate"]["skipped"]
     assert len(runner.tasks()) == 1  # the blocker only
 
 
@@ -366,6 +412,15 @@ def test_queues_until_the_run_going_has_stopped(runner, aws: dict[str, str]) -> 
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["output"])["status"] == "succeeded"
     assert len(runner.tasks()) == 2
+    per = estimate.RUNNER_TRANSITIONS["fargate"]
+    polls, rest = divmod(_entered(aws, execution) - per["run"], per["poll"])
+    assert polls >= 1 and rest == 0  # a run, and a look again for each poll while it waited
+
+
+def test_a_run_without_an_overlap_check_goes_straight_to_its_task(runner, aws) -> None:
+    execution = runner.run(overlap="allow")
+    assert execution["status"] == "SUCCEEDED"
+    assert _entered(aws, execution) == estimate.RUNNER_TRANSITIONS["fargate"]["run_allow"]
 
 
 def test_spot_jobs_run_on_fargate_spot(runner) -> None:

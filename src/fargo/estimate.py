@@ -3,10 +3,16 @@
 Prices are data (`prices.json`, with their region, date and source), not code. Every figure is
 an estimate: Fargate bills per second with a one-minute minimum, Lambda per millisecond plus a
 request charge; data transfer, logs and NAT are not included.
+
+A job's runs are its fires as its `overlap` lets them start: with `skip` a fire while a run is
+going starts nothing, with `queue` it starts when the run going has ended, so a job that runs
+longer than its schedule's gaps never pays for more than one run at a time. A job that goes
+through the stage's runner on AWS also pays for the runner's state transitions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -15,10 +21,20 @@ from importlib import resources
 from typing import Any
 
 from fargo import limits
-from fargo.project.model import TaskSpec
+from fargo.project.model import Compute, TaskSpec
+from fargo.project.runner import QUEUE_POLL_SECONDS, runner_reasons
 
 HEADROOM = 0.30  # sizes leave 30% over the measured peak
 DAYS = 365
+
+# The state transitions the stage's runner (runner.asl.json) takes, by the job's compute: a run
+# with an overlap check, a run without one (overlap: allow), a fire the check skipped, and each
+# look again while a queued run waits. tests/test_runner.py follows each path through the
+# definition and counts the fargate ones on moto's interpreter.
+RUNNER_TRANSITIONS = {
+    "fargate": {"run": 6, "run_allow": 5, "skipped": 5, "poll": 3},
+    "lambda": {"run": 5, "run_allow": 5, "skipped": 6, "poll": 3},
+}
 
 
 def prices() -> dict[str, Any]:
@@ -27,21 +43,63 @@ def prices() -> dict[str, Any]:
     return loaded
 
 
-def fires_per_month(spec: TaskSpec, start: datetime) -> float | None:
-    """Average fires per month over the year after `start` (None: on demand only)."""
+@dataclass(frozen=True)
+class Runs:
+    """A job's year from `start`: its fires, the runs its overlap lets start, the fires it
+    skipped, and how often the runner looks again for the queued ones."""
+
+    fires: int
+    runs: int
+    skipped: int
+    polls: int
+
+
+def runs_in_year(spec: TaskSpec, start: datetime, duration: float) -> Runs | None:
+    """The job's fires over the year after `start`, each run lasting `duration` seconds
+    (None: on demand only)."""
     if spec.schedule is None or not spec.enabled:
         return None
     from fargo.schedule import iter_fires, load_zone, parse
 
     end = start + timedelta(days=DAYS)
-    count = 0
+    length = timedelta(seconds=duration)
+    fires = runs = skipped = polls = 0
+    free = start  # when the run going ends
     for fire in iter_fires(parse(spec.schedule), load_zone(spec.timezone), start):
-        if fire >= end:
+        if fire >= end or fires >= 600_000:  # every minute of a year is 525,600
             break
-        count += 1
-        if count > 600_000:  # every minute for a year is 525,600: nothing fires more often
-            break
-    return count / 12
+        fires += 1
+        if spec.overlap == "skip" and fire < free:
+            skipped += 1
+            continue
+        begins = max(fire, free) if spec.overlap == "queue" else fire
+        if begins >= end:  # queued past the year
+            continue
+        waited = (begins - fire).total_seconds()
+        polls += math.ceil(waited / QUEUE_POLL_SECONDS)
+        runs += 1
+        free = max(free, begins + length)
+    return Runs(fires, runs, skipped, polls)
+
+
+def runner_transitions(spec: TaskSpec, year: Runs, compute: Compute | None = None) -> int:
+    """The runner's state transitions over the year, the job on its compute or on `compute`
+    (0: the job does not go through the runner there)."""
+    compute = compute or spec.compute
+    if compute == spec.compute:
+        uses = spec.uses_runner
+    else:
+        uses = bool(runner_reasons(dataclasses.replace(spec, compute=compute)))
+    if not uses:
+        return 0
+    per = RUNNER_TRANSITIONS[compute]
+    run = per["run_allow"] if spec.overlap == "allow" else per["run"]
+    return year.runs * run + year.skipped * per["skipped"] + year.polls * per["poll"]
+
+
+def runner_cost(transitions: float) -> float:
+    """What Step Functions bills for that many transitions, before the account's free ones."""
+    return float(transitions * prices()["step_functions"]["transition"])
 
 
 def fargate_run_cost(cpu: int, memory_mib: int, seconds: float, architecture: str = "x86_64",
@@ -84,10 +142,10 @@ class Measured:
 
 def job_cost(spec: TaskSpec, measured: Measured, start: datetime) -> dict[str, Any]:
     """Monthly cost of the job as configured, and on the other compute."""
-    fires = fires_per_month(spec, start)
     duration = measured.duration_s if measured.duration_s is not None else float(spec.timeout)
     basis = (f"median of {measured.runs} local runs" if measured.duration_s is not None
              else "its timeout (no local runs measured): a ceiling")
+    year = runs_in_year(spec, start, duration)
     if spec.compute == "fargate":
         assert spec.cpu is not None
         per_run = fargate_run_cost(spec.cpu, spec.memory, duration, spec.architecture,
@@ -105,10 +163,19 @@ def job_cost(spec: TaskSpec, measured: Measured, start: datetime) -> dict[str, A
             "compute": "fargate", "size": f"{fit[0] / 1024:g} vCPU / {fit[1]} MiB",
             "per_run": fargate_run_cost(fit[0], fit[1], duration, spec.architecture)}
         size = f"{spec.memory} MB"
-    monthly = None if fires is None else per_run * fires
+    runs = None if year is None else year.runs / 12
+    transitions = 0.0 if year is None else runner_transitions(spec, year) / 12
+    runner = runner_cost(transitions)
+    monthly = None if runs is None else per_run * runs + runner
     if other is not None:
-        other["monthly"] = None if fires is None else other["per_run"] * fires
+        other_runner = 0.0 if year is None else runner_cost(
+            runner_transitions(spec, year, other["compute"]) / 12)
+        other["monthly"] = None if runs is None else other["per_run"] * runs + other_runner
     return {"job": spec.name, "compute": spec.compute, "size": size,
-            "fires_per_month": fires, "duration_s": duration, "duration_basis": basis,
-            "per_run": per_run, "monthly": monthly, "other": other,
+            "fires_per_month": None if year is None else year.fires / 12,
+            "runs_per_month": runs,
+            "skipped_per_month": None if year is None else year.skipped / 12,
+            "overlap": spec.overlap, "duration_s": duration, "duration_basis": basis,
+            "per_run": per_run, "runner_transitions_per_month": transitions,
+            "runner_per_month": runner, "monthly": monthly, "other": other,
             "estimate_from_few_runs": 0 < measured.runs < 3}

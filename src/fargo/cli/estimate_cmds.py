@@ -86,6 +86,17 @@ def size(ctx: click.Context, task: str | None, stage: str | None, as_json: bool)
     out.print(table)
 
 
+def _runs(row: dict[str, Any]) -> str:
+    """Runs a month, and the fires they come from when the job's overlap skipped some."""
+    runs, fires = row["runs_per_month"], row["fires_per_month"]
+    if runs is None:
+        return "-"
+    if round(runs, 1) == round(fires, 1):
+        return f"{runs:.1f}"
+    grows = ": the queue grows" if row["overlap"] == "queue" else ""
+    return f"{runs:.1f} of {fires:.1f} fires (overlap={row['overlap']}{grows})"
+
+
 @click.command()
 @stage_option(required=True)
 @click.option("--from", "start", metavar="ISO8601",
@@ -109,8 +120,8 @@ def cost(ctx: click.Context, stage: str, start: str | None, as_json: bool) -> No
     table = Table(title=f"{project.app_name} · stage {stage} · estimated monthly cost "
                   f"({table_prices['region']} prices of {table_prices['as_of']})",
                   title_justify="left")
-    for column in ("job", "compute", "size", "fires/month", "duration", "per run", "per month",
-                   "on the other compute"):
+    for column in ("job", "compute", "size", "runs/month", "duration", "per run", "runner",
+                   "per month", "on the other compute"):
         table.add_column(column)
     for row in rows:
         other = row["other"]
@@ -119,11 +130,16 @@ def cost(ctx: click.Context, stage: str, start: str | None, as_json: bool) -> No
         note = "" if row["duration_basis"].startswith("median") else " (timeout)"
         if row["estimate_from_few_runs"]:
             note = " (few runs)"
-        table.add_row(row["job"], row["compute"], row["size"],
-                      "-" if row["fires_per_month"] is None else f"{row['fires_per_month']:.1f}",
+        table.add_row(row["job"], row["compute"], row["size"], _runs(row),
                       f"{row['duration_s']:.1f} s{note}", _money(row["per_run"]),
+                      _money(row["runner_per_month"]) if row["runner_per_month"] else "-",
                       _money(row["monthly"]), other_text)
     out.print(table)
+    free = table_prices["step_functions"]["free_transitions_per_month"]
     out.print(f"Total: {_money(total)} a month. Durations are medians of local runs, else the "
-              "timeout (a ceiling); logs, data transfer and NAT are not included. Prices: "
-              f"{table_prices['sources']['fargate']}; {table_prices['sources']['lambda']}.")
+              "timeout (a ceiling). Runs are the fires that the job's overlap lets start. "
+              "Runner: the Step Functions state transitions of the jobs that go through the "
+              f"stage's runner (the account's first {free:,} a month are free). Logs, data "
+              "transfer and NAT are not included. Prices: "
+              f"{table_prices['sources']['fargate']}; {table_prices['sources']['lambda']}; "
+              f"{table_prices['sources']['step_functions']}.")
