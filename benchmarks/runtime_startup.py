@@ -15,7 +15,8 @@ Measured side by side in one run, the commands interleaved so that machine noise
   the image ran before it carried bytecode (every start compiles app.py and the runtime);
 - the runtime with bytecode and app.py without: fargo installed by pip (which compiles what it
   installs) running a project whose own code has no .pyc (a fresh checkout, a changed file,
-  PYTHONDONTWRITEBYTECODE=1).
+  PYTHONDONTWRITEBYTECODE=1);
+- a job that returns a dict, with bytecode: what logging a result adds.
 Prints medians and p90 of each, the overheads over the bare interpreter, and fargo's own share:
 the runtime's time over the `-m` floor of the same condition.
 
@@ -41,7 +42,8 @@ from pathlib import Path
 
 from fargo.project.interpreter import runtime_files
 
-APP = "from fargo import App\napp = App('bench')\n\n@app.task()\ndef noop(event):\n    pass\n"
+APP = ("from fargo import App\napp = App('bench')\n\n@app.task()\ndef noop(event):\n    pass\n"
+       "\n@app.task()\ndef counts(event):\n    return {'rows': 120, 'files': ['a.csv']}\n")
 
 
 def copy_runtime(target: Path) -> None:
@@ -56,7 +58,7 @@ def copy_runtime(target: Path) -> None:
 def summary(label: str, times: list[float]) -> str:
     ordered = sorted(times)
     p90 = ordered[max(0, int(len(ordered) * 0.9) - 1)]
-    return f"{label:44} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
+    return f"{label:52} median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
 
 
 Case = tuple[list[str], Path, dict[str, str]]
@@ -90,6 +92,9 @@ def cases_in(tmp: Path) -> dict[str, Case]:
         "fargo.runtime noop, app.py without bytecode": (
             [sys.executable, "-m", "fargo.runtime", "noop"], installed,
             {**base, "PYTHONPATH": str(installed), "PYTHONDONTWRITEBYTECODE": "1"}),
+        "fargo.runtime counts (returns a dict), with bytecode": (
+            [sys.executable, "-m", "fargo.runtime", "counts"], cached,
+            {**base, "PYTHONPATH": str(cached)}),
     }
 
 
@@ -132,16 +137,17 @@ def count_instructions() -> None:
         rows = {label: instructions(*case, Path(tmp) / f"cg.{index}")
                 for index, (label, case) in enumerate(cases_in(Path(tmp)).items())}
     print(f"instructions executed (millions), callgrind, Python {sys.version.split()[0]}")
-    print(f"{'':44} {'total':>7} {'start':>7} {'command':>8} {'compile':>8} {'ast':>6} "
+    print(f"{'':52} {'total':>7} {'start':>7} {'command':>8} {'compile':>8} {'ast':>6} "
           f"{'exit':>6}")
     for label, row in rows.items():
-        print(f"{label:44} {row['total'] / 1e6:7.1f} {row['start'] / 1e6:7.1f} "
+        print(f"{label:52} {row['total'] / 1e6:7.1f} {row['start'] / 1e6:7.1f} "
               f"{row['command'] / 1e6:8.1f} {row['compile'] / 1e6:8.1f} "
               f"{row['ast types'] / 1e6:6.1f} {row['exit'] / 1e6:6.1f}")
     bare = rows["python -c pass"]["total"]
     for label in ("python -m empty, without bytecode", "fargo.runtime noop, with bytecode",
                   "fargo.runtime noop, without bytecode",
-                  "fargo.runtime noop, app.py without bytecode"):
+                  "fargo.runtime noop, app.py without bytecode",
+                  "fargo.runtime counts (returns a dict), with bytecode"):
         extra = rows[label]["total"] - bare
         print(f"over the bare interpreter, {label}: {extra / 1e6:+.1f} M ({extra / bare:+.0%})")
 
@@ -160,8 +166,9 @@ def main(runs: int = 30) -> None:
             print(summary(label, values))
         bare = statistics.median(times["python -c pass"])
         for label in ("fargo.runtime noop, with bytecode", "fargo.runtime noop, without bytecode",
-                      "fargo.runtime noop, app.py without bytecode"):
-            print(f"overhead over the bare interpreter, {label.split(', ')[1]}: "
+                      "fargo.runtime noop, app.py without bytecode",
+                      "fargo.runtime counts (returns a dict), with bytecode"):
+            print(f"overhead over the bare interpreter, {label.removeprefix('fargo.runtime ')}: "
                   f"{(statistics.median(times[label]) - bare) * 1000:+.1f} ms")
         floors = {"with bytecode": "python -m empty (the -m floor)",
                   "without bytecode": "python -m empty, without bytecode",

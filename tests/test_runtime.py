@@ -178,14 +178,21 @@ RUNTIME_MAY_IMPORT = {"__future__", "app", "fargo", "gc", "fargo.app", "fargo.ru
 
 def test_the_runtime_import_set_stays_small(tmp_path: Path) -> None:
     root = write_project(tmp_path / "lean", """
+        import atexit
         import sys
         from fargo import App
 
         app = App("lean")
+        # at exit: what the run loaded, its result's log line and a step's output included
+        atexit.register(lambda: print("MODULES " + " ".join(sorted(sys.modules))))
 
         @app.task()
         def loaded(event):
-            print("MODULES " + " ".join(sorted(sys.modules)))
+            pass
+
+        @app.task()
+        def counts(event):
+            return {"rows": 120, "files": ["a.csv", "b.csv"], "ratio": 0.5, "late": None}
         """)
     (root / "empty.py").write_text("import sys\nprint('MODULES ' + ' '.join(sorted(sys.modules)))\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
@@ -193,16 +200,28 @@ def test_the_runtime_import_set_stays_small(tmp_path: Path) -> None:
     def modules(*args: str) -> set[str]:
         r = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True,
                            text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
         line = next(x for x in r.stdout.splitlines() if x.startswith("MODULES "))
         return set(line.split()[1:])
 
-    floor = modules("-m", "empty")  # what any `python -m` entrypoint loads
-    added = modules("-m", "fargo.runtime", "loaded") - floor - {"empty"}
+    floor = modules("-m", "empty") | {"empty", "atexit"}  # `python -m`, and this app's own
+    added = modules("-m", "fargo.runtime", "loaded") - floor
     assert added <= RUNTIME_MAY_IMPORT, sorted(added - RUNTIME_MAY_IMPORT)
+    # a result (logged by _json's encoder, without `json`)
+    with_result = RUNTIME_MAY_IMPORT | {"_json", "fargo.runtime.jsonvalue"}
+    added = modules("-m", "fargo.runtime", "counts") - floor
+    assert added <= with_result, sorted(added - with_result)
     env["FARGO_EVENT"] = json.dumps({"source": "shop", "detail": {"order": [1, 2.5, None]}})
-    added = modules("-m", "fargo.runtime", "loaded") - floor - {"empty"}  # read without `json`
+    added = modules("-m", "fargo.runtime", "loaded") - floor  # read without `json`
     with_event = RUNTIME_MAY_IMPORT | {"_json", "fargo.runtime.eventjson"}
     assert added <= with_event, sorted(added - with_event)
+    # a workflow step run locally: its event and its output file, still without `json`
+    env["FARGO_OUTPUT_FILE"] = str(tmp_path / "output.json")
+    added = modules("-m", "fargo.runtime", "counts") - floor
+    as_step = with_event | with_result | {"fargo.runtime.result"}
+    assert added <= as_step, sorted(added - as_step)
+    assert json.loads((tmp_path / "output.json").read_text()) == {
+        "output": {"rows": 120, "files": ["a.csv", "b.csv"], "ratio": 0.5, "late": None}}
 
 
 def test_lambda_handler_in_a_fresh_interpreter(project: Path) -> None:

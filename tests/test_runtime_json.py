@@ -75,3 +75,44 @@ def test_json_line_is_json_dumps() -> None:
         assert json_line(entry) == json.dumps(entry, default=str)
     # JSON has no NaN or infinities: a log line stays strict JSON, with them as text
     assert json_line({"inf": float("inf"), "nan": float("nan")}) == '{"inf": "inf", "nan": "nan"}'
+
+
+def _dumped(function: object, value: object, **options: object) -> tuple[str, str]:
+    try:
+        return "text", function(value, **options)  # type: ignore[operator]
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+class Odd:
+    def __str__(self) -> str:
+        return "odd"
+
+
+ODD_VALUES = [
+    {7: "int key", 2.5: "float key", True: "bool key", None: "none key"}, (1, [2, (3,)]),
+    {"set": {1}}, {"bytes": b"x"}, {"odd": Odd()}, float("nan"), [float("inf")], -0.0,
+    10**40, "\ud800", "é\n\t\"\\", {"nested": {"deep": [[[[{}]]]]}}, {(1, 2): "tuple key"},
+]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=range(len(ODD_VALUES)))
+def test_encode_is_json_dumps_for_odd_values(value: object) -> None:
+    from fargo.runtime.jsonvalue import encode
+
+    for options in ({}, {"allow_nan": False}, {"default": str},
+                    {"default": str, "allow_nan": False}):
+        assert _dumped(encode, value, **options) == _dumped(json.dumps, value, **options)
+
+
+def test_encode_is_json_dumps_on_generated_documents_and_circles() -> None:
+    from fargo.runtime.jsonvalue import encode
+
+    rng = random.Random(11)
+    for _ in range(500):
+        value = random_json(rng)
+        assert encode(value) == json.dumps(value)
+    circle: list[object] = [1]
+    circle.append({"back": circle})
+    assert _dumped(encode, circle) == _dumped(json.dumps, circle) == \
+        ("ValueError", "Circular reference detected")

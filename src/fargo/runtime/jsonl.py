@@ -3,7 +3,7 @@
 `json` pulls in `re` (and with it `enum`): about 4 milliseconds per job. Log entries are flat
 objects of strings and numbers, written exactly as `json.dumps` writes them: plain ASCII text
 as it is, anything to escape by the C accelerator `_json` (a shared library, loaded only then);
-anything else (a job's result) still goes through `json`.
+anything else (a job's result) through `_json`'s encoder (jsonvalue.py).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ SendTaskFailure, and heartbeats are sent while the job runs; boto3 is imported o
 
 from __future__ import annotations
 
-import json
 import os
+
+from fargo.runtime.jsonvalue import encode as to_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def wanted() -> bool:
 def encode(result: Any) -> tuple[str | None, str | None, str | None]:
     """(output JSON, or error and cause): what the workflow can be given."""
     try:  # NaN and infinities are not JSON: Step Functions refuses them as output
-        text = json.dumps(result, allow_nan=False)
+        text = to_json(result, allow_nan=False)
     except (TypeError, ValueError) as exc:
         return None, OUTPUT_NOT_JSON, f"the job's result is not JSON ({exc}): return dicts, " \
             "lists, strings, finite numbers, booleans or None"
@@ -55,7 +56,7 @@ def succeed(result: Any) -> tuple[str | None, str | None]:
         return error, cause
     path = os.environ.get(OUTPUT_FILE)
     if path:
-        _write(path, {"output": json.loads(text)})
+        _write(path, '{"output": ' + text + "}")
     token = os.environ.get(TASK_TOKEN)
     if token:
         _client().send_task_success(taskToken=token, output=text)
@@ -65,7 +66,7 @@ def succeed(result: Any) -> tuple[str | None, str | None]:
 def fail(error: str, cause: str) -> None:
     path = os.environ.get(OUTPUT_FILE)
     if path:
-        _write(path, {"error": error, "cause": cause})
+        _write(path, to_json({"error": error, "cause": cause}))
     token = os.environ.get(TASK_TOKEN)
     if token:
         _client().send_task_failure(taskToken=token, error=error[:256],
@@ -94,10 +95,11 @@ def start_heartbeats() -> None:
     threading.Thread(target=beat, name="fargo-heartbeat", daemon=True).start()
 
 
-def _write(path: str, data: dict[str, Any]) -> None:
+def _write(path: str, text: str) -> None:
+    """The whole JSON text at `path`, or nothing there: written aside, then renamed."""
     temporary = f"{path}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
+        handle.write(text)
     os.replace(temporary, path)
 
 
