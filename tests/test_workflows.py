@@ -463,3 +463,91 @@ def test_fargo_asl_refuses_a_fargate_step_without_a_network(tmp_path: Path) -> N
                        "Fargate jobs (extract) need subnets")
     assert_clean_error(_run(["asl", "no_such", "--stage", "dev"], cwd=root),
                        "no job named 'no_such'")
+
+
+STOPS = '''
+import os
+import time
+from pathlib import Path
+
+from fargo import App, parallel
+
+app = App("lake")
+
+
+@app.task(timeout=120)
+def slow(event):
+    Path("marks", "slow").write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+@app.task
+def broken(event):
+    time.sleep(0.5)
+    raise ValueError("broken on purpose")
+
+
+app.workflow("late", slow, timeout=2)
+app.workflow("branches", parallel(slow, broken))
+app.workflow("long", slow)
+'''
+
+
+def _run_workflow(root: Path, name: str, started: list[object] | None = None) -> object:
+    """WorkflowRun of `name`, as fargo invoke runs it: its StepFailed, or its output."""
+    from fargo.local.workflow import StepFailed, WorkflowRun
+    from fargo.project.load import load_project
+
+    project = load_project(root, "dev")
+    spec = project.workflow(name)
+    assert spec is not None
+    run = WorkflowRun(project, spec)
+    if started is not None:
+        started.append(run)
+    try:
+        return run.run({})
+    except StepFailed as exc:
+        return exc
+
+
+def _ended(root: Path) -> None:
+    """The slow job's process no longer exists (killed and reaped), nor its process group."""
+    pid = int((root / "marks" / "slow").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+
+
+def test_a_workflow_past_its_timeout_kills_its_step_and_times_out(tmp_path: Path) -> None:
+    root = project(tmp_path, STOPS)
+    began = time.monotonic()
+    failed = _run_workflow(root, "late")
+    assert getattr(failed, "error", None) == "States.Timeout", failed
+    assert time.monotonic() - began < 30  # the 60 s sleep was cut at the 2 s timeout
+    _ended(root)
+
+
+def test_a_failed_branch_stops_the_branches_still_running(tmp_path: Path) -> None:
+    root = project(tmp_path, STOPS)
+    began = time.monotonic()
+    failed = _run_workflow(root, "branches")
+    assert getattr(failed, "error", None) == "fargo.JobFailed", failed
+    assert "broken on purpose" in getattr(failed, "cause", "")
+    assert time.monotonic() - began < 30
+    _ended(root)
+
+
+def test_stopping_a_workflow_kills_the_step_that_runs(tmp_path: Path) -> None:
+    import threading
+
+    root = project(tmp_path, STOPS)
+    runs: list[object] = []
+    outcome: list[object] = []
+    thread = threading.Thread(target=lambda: outcome.append(_run_workflow(root, "long", runs)))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not (root / "marks" / "slow").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runs[0].stop()  # type: ignore[attr-defined]
+    thread.join(timeout=30)
+    assert not thread.is_alive() and getattr(outcome[0], "error", None) == "fargo.JobFailed"
+    _ended(root)

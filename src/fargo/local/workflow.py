@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class WorkflowRun:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._running: set[subprocess.Popen[bytes]] = set()
 
     def run(self, event: Any) -> Any:
         """The workflow's output; StepFailed when it fails."""
@@ -83,7 +84,12 @@ class WorkflowRun:
         return self._sequence(self.workflow.steps, event, "")
 
     def stop(self) -> None:
+        """No step starts any more, and the steps running are killed."""
         self._stopping.set()
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            _kill(process)
 
     # --- the shapes -------------------------------------------------------------------------
 
@@ -120,19 +126,16 @@ class WorkflowRun:
             return self._gather(futures)
 
     def _gather(self, futures: list[Any]) -> list[Any]:
-        """All results in order; the first failure (by position) fails the whole state, and
-        the branches still running are stopped, as Step Functions stops them."""
-        results = []
-        failure: StepFailed | None = None
-        for future in futures:
-            try:
-                results.append(future.result())
-            except StepFailed as exc:
-                failure = failure or exc
-                self._stopping.set()
+        """All results in order. The first branch to fail fails the whole state at once: the
+        branches still running are stopped, as Step Functions stops them, and its error (not
+        theirs) is the state's."""
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failure = next((f.exception() for f in futures if f in done and f.exception()), None)
         if failure is not None:
+            self.stop()
+            wait(futures)
             raise failure
-        return results
+        return [future.result() for future in futures]
 
     # --- one step -------------------------------------------------------------------------
 
@@ -200,24 +203,41 @@ class WorkflowRun:
 
     def _process(self, timeout: int, command: list[str], env: dict[str, str],
                  log_path: Path) -> int:
+        """Run one step's process to its end: its exit code, negative when killed (past its
+        timeout and grace, past the workflow's timeout, or stopped)."""
         with open(log_path, "ab") as log:
             process = subprocess.Popen(command, cwd=self.project.root, env=env,
                                        stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
+        with self._lock:
+            self._running.add(process)
+        if self._stopping.is_set():  # stop() came between the check in _job and now
+            _kill(process)
         limit = time.monotonic() + timeout + GRACE_SECONDS
-        while True:
-            try:
-                return process.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            late = self._deadline is not None and now >= self._deadline
-            if late:
-                self._timed_out = True
-            if late or now >= limit or self._stopping.is_set():
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                return process.wait()
+        late = self._deadline is not None and self._deadline <= limit
+        end = self._deadline if late and self._deadline is not None else limit
+        timer = threading.Timer(max(0.0, end - time.monotonic()), self._expire, (process, late))
+        timer.daemon = True
+        timer.start()
+        try:
+            return process.wait()  # blocks until the exit, which is seen at once
+        finally:
+            timer.cancel()
+            with self._lock:
+                self._running.discard(process)
+
+    def _expire(self, process: subprocess.Popen[bytes], late: bool) -> None:
+        """The step ran past its timeout and grace, or (`late`) the workflow past its own."""
+        if late:
+            self._timed_out = True
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the step's process group (the job and whatever it started), unless it ended."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _read(path: Path) -> dict[str, Any]:
