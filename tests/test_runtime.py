@@ -312,3 +312,60 @@ def test_a_result_json_cannot_hold_is_logged_as_valid_json(tmp_path: Path) -> No
         assert r.returncode == 0, r.stdout + r.stderr
         last = strict(r.stdout.splitlines()[-1])
         assert last["status"] == "succeeded" and last["result"] == result, last
+
+
+FORKED = '''
+import json, os, sys
+from fargo.runtime import loader, sources
+
+root = loader.project_root()
+sources.refresh(root)  # the launcher
+edit = sys.argv[1]
+if edit:  # a file changed after the launcher compiled it
+    with open(os.path.join(root, "chalicelib", "util.py"), "w") as handle:
+        handle.write(edit)
+pid = os.fork()
+if pid == 0:  # a job the launcher forked
+    compiled = []
+    sys.addaudithook(lambda event, args: compiled.append(args[1]) if event == "compile" else None)
+    sources.install()
+    try:
+        app = loader.import_app_module(root)
+        told = {"value": app.VALUE, "loader": type(app.__loader__).__name__}
+    except SyntaxError as exc:
+        told = {"syntax_error": exc.filename}
+    told["compiled"] = sorted(os.path.relpath(c, root) for c in compiled
+                              if isinstance(c, str) and c.startswith(root))
+    print(json.dumps(told), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+'''
+
+
+@pytest.mark.parametrize("edit", ["", "VALUE = 22\n", "VALUE = (\n"])
+def test_a_forked_job_runs_the_code_the_launcher_compiled_while_files_stay_as_they_were(
+        tmp_path: Path, edit: str) -> None:
+    """fargo up's launcher compiles the project once: without bytecode (PYTHONDONTWRITEBYTECODE)
+    a forked job compiles nothing of it, unless a file changed since, which it compiles anew
+    (and whose errors it reports as ever)."""
+    root = write_project(tmp_path / "warm", """
+        from fargo import App
+        from chalicelib.util import VALUE
+
+        app = App("warm")
+        """, files={"chalicelib/__init__.py": "", "chalicelib/util.py": "VALUE = 1\n"})
+    (tmp_path / "forked.py").write_text(FORKED)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    r = subprocess.run([sys.executable, str(tmp_path / "forked.py"), edit], cwd=root,
+                       env={**env, "PYTHONDONTWRITEBYTECODE": "1"}, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    told = json.loads(r.stdout.strip().splitlines()[-1])
+    if not edit:
+        assert told == {"value": 1, "loader": "CompiledLoader", "compiled": []}
+    elif "(" not in edit:
+        assert told == {"value": 22, "loader": "CompiledLoader",
+                        "compiled": ["chalicelib/util.py"]}
+    else:
+        assert told == {"syntax_error": str(root / "chalicelib" / "util.py"),
+                        "compiled": ["chalicelib/util.py"]}

@@ -509,3 +509,30 @@ def test_fargo_up_goes_on_when_its_reader_stops(tmp_path: Path) -> None:
     assert process.wait(timeout=60) == 0
     ticks = [r for r in runs(root, "tick") if r["status"] == "succeeded"]
     assert len(ticks) >= 4, ticks
+
+
+def test_a_warm_job_sees_the_project_as_it_is_now(tmp_path: Path) -> None:
+    """The launcher compiles the project once (no bytecode may be written here); a file changed
+    between two runs is the new one in the second run."""
+    root = write_project(tmp_path / "warm", """
+        import os
+        from pathlib import Path
+
+        from chalicelib import util
+        from fargo import App
+
+        app = App("warm")
+
+        @app.task("rate(1 minute)")
+        def grow(event):
+            with open(os.path.join(os.environ["MARKS"], "grow"), "a") as f:
+                f.write(f"{util.VALUE}\\n")
+            Path(util.__file__).write_text(f"VALUE = {util.VALUE * 10}\\n")
+        """, {"app_name": "warm"},
+        files={"chalicelib/__init__.py": "", "chalicelib/util.py": "VALUE = 1\n"})
+    (root / "marks").mkdir()
+    r = up(root, "--from", T0, "--speed", "600", "--for", "3m",
+           env={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert marks(root, "grow") == ["1", "10", "100"]
+    assert not list(root.rglob("__pycache__"))

@@ -19,6 +19,9 @@ they would after their parent scheduler died, and the next `fargo up` recovers t
 Each child names itself (`/proc/<pid>/comm`) after its run id, so recovery finds a job even
 when `fargo up` died before it stored the pid: a forked process keeps the launcher's
 environment block, where a started one would carry FARGO_RUN_ID.
+
+The launcher compiles the project's Python files once (and again when one changes), and each
+child executes that code instead of compiling the files again (runtime/sources.py).
 """
 
 from __future__ import annotations
@@ -32,8 +35,17 @@ import resource  # noqa: F401 - warm for the children: their memory limit
 import select
 import signal
 import sys
+import time
 
-from fargo.runtime import context, contract, event, jsonl, loader, run  # noqa: F401 - warm for the children
+from fargo.runtime import (  # noqa: F401 - warm for the children
+    context,
+    contract,
+    event,
+    jsonl,
+    loader,
+    run,
+    sources,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,6 +97,7 @@ def _child(request: dict[str, Any], channels: tuple[int, ...], prctl: Any) -> No
             if os.environ.get(key) != value:
                 os.environ[key] = value
         sys.argv = [sys.argv[0], request["task"]]
+        sources.install()
         code = run.main([request["task"]])
         _finish()
     except SystemExit as exc:
@@ -117,6 +130,14 @@ def serve(requests: int, replies: int) -> None:
     # The first compile() in a process builds the AST types (about a millisecond): done once
     # here, every child that compiles app.py (no usable bytecode) inherits them.
     compile("", "<launcher>", "exec")
+    compiled: dict[str, float] = {}  # project directory -> when its files were last looked at
+
+    def compile_sources(request: dict[str, Any]) -> None:
+        root = loader.project_root(request["env"].get("FARGO_PROJECT_DIR") or request["cwd"])
+        if time.monotonic() - compiled.get(root, -1.0) >= 1.0:  # a job checks its files too
+            sources.refresh(root)
+            compiled[root] = time.monotonic()
+
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     os.set_blocking(wake_read, False)
@@ -165,6 +186,7 @@ def serve(requests: int, replies: int) -> None:
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
             request = json.loads(line)
+            compile_sources(request)
             out.flush()
             gc.freeze()  # the children's collections leave the launcher's objects (and pages) be
             try:

@@ -8,9 +8,18 @@ from types import ModuleType
 
 from fargo.app import App, is_chalice_app
 
+TYPE_CHECKING = False  # `typing` costs milliseconds at every job start; mypy reads this as usual
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class AppNotFound(Exception):
     """app.py is missing or defines no App."""
+
+
+# The loader class app.py is loaded with; None: importlib's SourceFileLoader. fargo up's
+# launcher sets the one that takes the code it compiled once (runtime/sources.py).
+source_loader: Any = None
 
 
 def project_root(explicit: str | os.PathLike[str] | None = None) -> str:
@@ -37,7 +46,7 @@ def import_app_module(root: str | os.PathLike[str]) -> ModuleType:
     if directory in sys.path:  # first, so this project's chalicelib wins over any other
         sys.path.remove(directory)
     sys.path.insert(0, directory)
-    loader = SourceFileLoader("app", path)
+    loader = (source_loader or SourceFileLoader)("app", path)
     spec = ModuleSpec("app", loader, origin=path)
     spec.has_location = True
     module = ModuleType("app")
