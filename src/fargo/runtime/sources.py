@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
     from types import CodeType, ModuleType
 
-MAX_FILES = 5000  # a project tree larger than this is left to the jobs past this many files
+MAX_FILES = 2000  # .py files; past this many the jobs compile the rest themselves
+MAX_ENTRIES = 20000  # names looked at: a project's data folders are not walked for long
 SKIPPED = {"node_modules", "venv", "env", "site-packages", "__pycache__", "tests", "test"}
 
 # path -> ((st_mtime_ns, st_size) when compiled, its code); in a job, what the launcher compiled
 CODE: dict[str, tuple[tuple[int, int], CodeType]] = {}
+# project directory -> its .py files, found once (a file added later is compiled by its jobs)
+FILES: dict[str, list[str]] = {}
 
 
 def _stamp(path: str) -> tuple[int, int] | None:
@@ -41,18 +44,22 @@ def _stamp(path: str) -> tuple[int, int] | None:
 def _files(root: str) -> list[str]:
     """The project's .py files: not in hidden folders, virtual environments or tests."""
     found: list[str] = []
+    seen = 0
     for folder, folders, names in os.walk(root):
         folders[:] = sorted(f for f in folders if not f.startswith(".") and f not in SKIPPED
                             and not os.path.exists(os.path.join(folder, f, "pyvenv.cfg")))
         found.extend(os.path.join(folder, n) for n in sorted(names) if n.endswith(".py"))
-        if len(found) >= MAX_FILES:
-            return found[:MAX_FILES]
-    return found
+        seen += len(names) + len(folders)
+        if len(found) >= MAX_FILES or seen >= MAX_ENTRIES:
+            break
+    return found[:MAX_FILES]
 
 
 def refresh(root: str) -> None:
-    """In the launcher: compile what is new or changed under the project directory `root`."""
-    for path in _files(root):
+    """In the launcher: compile the project's files under `root` that are new or changed."""
+    if root not in FILES:
+        FILES[root] = _files(root)
+    for path in FILES[root]:
         stamp = _stamp(path)
         known = CODE.get(path)
         if stamp is None or (known is not None and known[0] == stamp):
