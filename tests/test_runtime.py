@@ -369,3 +369,42 @@ def test_a_forked_job_runs_the_code_the_launcher_compiled_while_files_stay_as_th
     else:
         assert told == {"syntax_error": str(root / "chalicelib" / "util.py"),
                         "compiled": ["chalicelib/util.py"]}
+
+
+def test_warm_lambda_invocations_keep_the_app_imported_once(tmp_path: Path) -> None:
+    """As Chalice's handler does: app.py and chalicelib/ are imported at the first invocation of
+    an execution environment, and what they set up is there for the next ones."""
+    root = write_project(tmp_path / "warm", """
+        from chalicelib import clients
+        from fargo import App
+
+        app = App("warm")
+        clients.IMPORTS.append("app")
+
+        @app.task(compute="lambda")
+        def count(event, context):
+            clients.CALLS.append(context.aws_request_id)
+            return {"imports": len(clients.IMPORTS), "calls": list(clients.CALLS)}
+        """, files={"chalicelib/__init__.py": "",
+                    "chalicelib/clients.py": "IMPORTS = []\nCALLS = []\n"})
+    script = (
+        "import json\n"
+        "from fargo.runtime import lambda_handler\n"
+        "class Ctx:\n"
+        "    def __init__(self, request):\n"
+        "        self.aws_request_id = request\n"
+        "    def get_remaining_time_in_millis(self):\n"
+        "        return 5000\n"
+        "for request in ('req-1', 'req-2', 'req-3'):\n"
+        "    print('RESULT ' + json.dumps(lambda_handler({}, Ctx(request))))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    env.update(FARGO_TASK="count", LAMBDA_TASK_ROOT=str(root), FARGO_STAGE="prod")
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                       cwd="/", timeout=60)
+    assert r.returncode == 0, r.stderr
+    results = [json.loads(line.removeprefix("RESULT ")) for line in r.stdout.splitlines()
+               if line.startswith("RESULT ")]
+    assert results == [{"imports": 1, "calls": ["req-1"]},
+                       {"imports": 1, "calls": ["req-1", "req-2"]},
+                       {"imports": 1, "calls": ["req-1", "req-2", "req-3"]}]

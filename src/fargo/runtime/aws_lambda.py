@@ -1,6 +1,9 @@
 """A job on Lambda: `fargo.runtime.lambda_handler` runs the job FARGO_TASK names.
 
-Loaded only there: a container's start never compiles or loads it.
+Loaded only there: a container's start never compiles or loads it. The project's app.py is
+imported once per execution environment, at its first invocation, and kept for the warm ones
+that follow, as Chalice's handler keeps its app: what app.py and chalicelib/ set up when they
+are imported (clients, connections, caches) is made once, not at every invocation.
 """
 
 from __future__ import annotations
@@ -16,6 +19,19 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+_APP: Any = None  # the project's App, once imported in this execution environment
+
+
+def _app() -> Any:
+    global _APP
+    if _APP is None:
+        from fargo.runtime.loader import find_app, import_app_module, project_root
+
+        root = os.environ.get("FARGO_PROJECT_DIR") or os.environ.get("LAMBDA_TASK_ROOT") or None
+        _APP = find_app(import_app_module(project_root(root)))
+    return _APP
+
+
 def run_in_lambda(event: Any, lambda_context: Any) -> Any:
     """Lambda: the job is named by FARGO_TASK; exceptions propagate so Lambda records failure.
 
@@ -23,13 +39,11 @@ def run_in_lambda(event: Any, lambda_context: Any) -> Any:
     `fargo history --stage` finds a Lambda job's runs in its log group.
     """
     from fargo.runtime.context import TaskContext
-    from fargo.runtime.loader import find_app, import_app_module, project_root
 
     started = time.monotonic()
     task_name = os.environ["FARGO_TASK"]
     run_id = str(getattr(lambda_context, "aws_request_id", "") or "")
-    root = os.environ.get("FARGO_PROJECT_DIR") or os.environ.get("LAMBDA_TASK_ROOT") or None
-    app = find_app(import_app_module(project_root(root)))
+    app = _app()
     definition = app.tasks[task_name]
     context = TaskContext(
         task_name, app.app_name, os.environ.get("FARGO_STAGE", ""),
