@@ -292,6 +292,13 @@ def test_fargo_emit_starts_exactly_the_matching_jobs_once(tmp_path: Path) -> Non
         assert nothing.returncode == 0 and "no job's pattern matches" in nothing.stderr
         _wait(lambda: len(_marks(root, "audit")) == 3 and len(_marks(root, "load_file")) == 1,
               90)  # the retry waits its 30 s backoff
+
+        def retried() -> bool:  # recorded as ended: a stop now would SIGTERM a running job
+            runs = json.loads(_run(["history", "--json"], cwd=root).stdout)
+            return any(r["task"] == "audit" and r["attempt"] == 2 and r["status"] != "running"
+                       for r in runs)
+
+        _wait(retried)
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=30)
