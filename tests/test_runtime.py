@@ -224,29 +224,36 @@ def test_the_runtime_import_set_stays_small(tmp_path: Path) -> None:
         "output": {"rows": 120, "files": ["a.csv", "b.csv"], "ratio": 0.5, "late": None}}
 
 
-def test_lambda_handler_in_a_fresh_interpreter(project: Path) -> None:
+def _invoke_lambda(invocations: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`invocations` (Python using `lambda_handler` and `Ctx(request_id)`) in a fresh
+    interpreter, as Lambda's runtime calls the handler of one execution environment."""
     script = (
         "import json, sys\n"
         "from fargo.runtime import lambda_handler\n"
         "class Ctx:\n"
-        "    aws_request_id = 'req-1'\n"
+        "    def __init__(self, request='req-1'):\n"
+        "        self.aws_request_id = request\n"
         "    def get_remaining_time_in_millis(self):\n"
-        "        return 5000\n"
+        "        return 5000\n" + invocations
+    )
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
+    return subprocess.run([sys.executable, "-c", script], env={**full, **env},
+                          capture_output=True, text=True, cwd="/", timeout=60)
+
+
+def test_lambda_handler_in_a_fresh_interpreter(project: Path) -> None:
+    invocation = (
         "event = {'version': '0', 'id': 'e1', 'detail-type': 'Scheduled Event',\n"
         "         'source': 'aws.events', 'account': '123456789012', 'region': 'us-east-1',\n"
         "         'time': '2024-01-01T00:00:00Z', 'resources': [], 'detail': {'x': 1}}\n"
-        "print(json.dumps(lambda_handler(event, Ctx())))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
-    env.update(FARGO_TASK="ok", FARGO_PROJECT_DIR=str(project), FARGO_STAGE="prod")
-    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                       cwd="/")
+        "print(json.dumps(lambda_handler(event, Ctx())))\n")
+    r = _invoke_lambda(invocation, FARGO_TASK="ok", FARGO_PROJECT_DIR=str(project),
+                       FARGO_STAGE="prod")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["detail"] == {"x": 1} and result["stage"] == "prod"
-    env["FARGO_TASK"] = "boom"
-    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                       cwd="/")
+    r = _invoke_lambda(invocation, FARGO_TASK="boom", FARGO_PROJECT_DIR=str(project),
+                       FARGO_STAGE="prod")
     assert r.returncode == 1 and "ValueError: bad row 17" in r.stderr
 
 
@@ -387,21 +394,10 @@ def test_warm_lambda_invocations_keep_the_app_imported_once(tmp_path: Path) -> N
             return {"imports": len(clients.IMPORTS), "calls": list(clients.CALLS)}
         """, files={"chalicelib/__init__.py": "",
                     "chalicelib/clients.py": "IMPORTS = []\nCALLS = []\n"})
-    script = (
-        "import json\n"
-        "from fargo.runtime import lambda_handler\n"
-        "class Ctx:\n"
-        "    def __init__(self, request):\n"
-        "        self.aws_request_id = request\n"
-        "    def get_remaining_time_in_millis(self):\n"
-        "        return 5000\n"
+    r = _invoke_lambda(
         "for request in ('req-1', 'req-2', 'req-3'):\n"
-        "    print('RESULT ' + json.dumps(lambda_handler({}, Ctx(request))))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FARGO_")}
-    env.update(FARGO_TASK="count", LAMBDA_TASK_ROOT=str(root), FARGO_STAGE="prod")
-    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                       cwd="/", timeout=60)
+        "    print('RESULT ' + json.dumps(lambda_handler({}, Ctx(request))))\n",
+        FARGO_TASK="count", LAMBDA_TASK_ROOT=str(root), FARGO_STAGE="prod")
     assert r.returncode == 0, r.stderr
     results = [json.loads(line.removeprefix("RESULT ")) for line in r.stdout.splitlines()
                if line.startswith("RESULT ")]
