@@ -47,8 +47,12 @@ def repository_of(project: Project, push: bool) -> str:
 @click.option("--push", is_flag=True,
               help="Create the app's ECR repository if needed, log in and push (exit 1 when "
                    "the image cannot be pushed).")
+@click.option("--network", metavar="NAME",
+              help="Network of the build's RUN steps (docker build --network), e.g. host on an "
+                   "engine without a bridge.")
 @click.pass_context
-def build(ctx: click.Context, stage: str, tag: str | None, push: bool) -> None:
+def build(ctx: click.Context, stage: str, tag: str | None, push: bool,
+          network: str | None) -> None:
     """Write the image build context and the Lambda zip; build (and push) with Docker."""
     if tag is not None:
         check_tag(tag, "--tag")
@@ -70,7 +74,7 @@ def build(ctx: click.Context, stage: str, tag: str | None, push: bool) -> None:
 
         if ensure_repository(project, repository):
             out.print(f"Created the app's ECR repository {repository}")
-    command = build_command(reference, context.directory, project)
+    command = build_command(reference, context.directory, project, network)
     if not docker_available():
         record(project, repository, chosen, context.digest, pushed=False)
         notice("no Docker engine is reachable, so the image was not built; build it with:")

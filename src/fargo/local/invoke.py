@@ -35,7 +35,16 @@ def run_foreground(spec: TaskSpec, root: Path, event: str | None, run_id: str | 
     grace period later (a handler stuck in C code), its whole process group is killed here.
     """
     env, _missing = job_environment(spec, root, event=event, run_id=run_id)
-    process = subprocess.Popen(job_command(spec, root), cwd=root, env=env, start_new_session=True,
+    return run_streaming(job_command(spec, root), root, env, spec.timeout + GRACE_SECONDS,
+                         log_path, on_line)
+
+
+def run_streaming(command: list[str], cwd: Path, env: dict[str, str], limit: float,
+                  log_path: Path | None = None,
+                  on_line: Callable[[str], None] | None = None) -> Finished:
+    """Run `command` in its own process group, each output line to `on_line` and `log_path`;
+    killed (and reported as a timeout) when it is still alive `limit` seconds on."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     assert process.stdout is not None
@@ -50,7 +59,7 @@ def run_foreground(spec: TaskSpec, root: Path, event: str | None, run_id: str | 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed below
     try:
-        deadline = time.monotonic() + spec.timeout + GRACE_SECONDS
+        deadline = time.monotonic() + limit
         pending = b""
         killed = False
         while True:

@@ -30,6 +30,8 @@ _FRIENDLY_PATTERNS = {
     "subnets": "a subnet id such as subnet-0abc1234",
     "security_groups": "a security group id such as sg-0abc1234",
     "environment_variables": "a variable name: letters, digits and '_', not starting with a digit",
+    "local_environment_variables": "a variable name: letters, digits and '_', not starting "
+                                   "with a digit",
     "secrets": "a variable name: letters, digits and '_', not starting with a digit",
     "bucket": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
     "key": "an S3 key of printable ASCII without '${' or '%{' (Terraform reads backend "
@@ -45,6 +47,10 @@ _FRIENDLY_PATTERNS = {
     "events": "an S3 event type such as s3:ObjectCreated:* or s3:ObjectRemoved:Delete",
     "event_fields": "a field name: a letter, then letters, digits and '_' (at most 64)",
     "event_fields[]": "a JSONPath into the event such as $.detail.object.key",
+    "image": "an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1 "
+             "(registry/repository[:tag][@sha256:digest], no spaces or template characters)",
+    "base_image": "an image reference such as public.ecr.aws/docker/library/python:3.11-slim "
+                  "(registry/repository[:tag][@sha256:digest])",
 }
 
 

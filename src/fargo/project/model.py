@@ -71,6 +71,7 @@ class TaskSpec:
     overlap: Overlap
     catchup: Catchup
     environment_variables: Mapping[str, str]
+    local_environment_variables: Mapping[str, str]  # fargo invoke / up only, never deployed
     secrets: Mapping[str, str]
     iam_policy_file: str | None  # relative to the project root
     iam_policy: Mapping[str, Any] | None
@@ -127,8 +128,10 @@ class TaskSpec:
         return fires[0] if fires else None
 
     def runtime_environment(self) -> dict[str, str]:
-        """The environment the job runs with (fargo's own variables last, so they win)."""
+        """The environment a local run gets: the deployed one with the local overrides (a
+        folder where AWS reads a bucket), fargo's own variables last, so they win."""
         env = dict(self.environment_variables)
+        env.update(self.local_environment_variables)
         env.update(job_variables(self.app_name, self.stage, self.name, self.timeout))
         return env
 
@@ -149,6 +152,7 @@ class Stage:
     security_groups: tuple[str, ...]
     assign_public_ip: bool
     image: str | None
+    base_image: str | None  # FROM of fargo build's Dockerfile; None: python:<X.Y>-slim
     schedule_backend: ScheduleBackend
     max_parallel: int | None
     terraform_state: Mapping[str, Any] | None

@@ -193,7 +193,7 @@ class TaskResolver:
                           "needs no setting)")
         env = values["environment_variables"]
         secrets = values["secrets"]
-        self._check_env(compute, env, secrets)
+        self._check_env(compute, env, secrets, values["local_environment_variables"])
         self._check_secrets(secrets)
         self._check_tags(values["tags"])
         self._check_description(compute, values["description"])
@@ -220,7 +220,9 @@ class TaskResolver:
             s3=self._s3(compute, values["s3"]), step_of=tuple(values["step_of"] or ()),
             retries=int(values["retries"]),
             retry_timeouts=bool(values["retry_timeouts"]), overlap=values["overlap"],
-            catchup=values["catchup"], environment_variables=dict(env), secrets=dict(secrets),
+            catchup=values["catchup"], environment_variables=dict(env),
+            local_environment_variables=dict(values["local_environment_variables"]),
+            secrets=dict(secrets),
             iam_policy_file=policy_file, iam_policy=policy, task_role_arn=role,
             tags=dict(values["tags"]),
             log_retention_days=int(values["log_retention_days"]),
@@ -441,7 +443,8 @@ class TaskResolver:
                           "move this job to Fargate (compute: fargate), which has no limit")
         return int(seconds)
 
-    def _check_env(self, compute: str, env: dict[str, str], secrets: dict[str, str]) -> None:
+    def _check_env(self, compute: str, env: dict[str, str], secrets: dict[str, str],
+                   local: dict[str, str]) -> None:
         source = self.sources["environment_variables"]
         for key, value in env.items():
             if key.startswith(contract.RESERVED_PREFIX):
@@ -453,6 +456,10 @@ class TaskResolver:
                               "evaluates Terraform expressions in settings (a Chalice project "
                               "that used ${...} references needs the real value, or a secret)",
                               "warning")
+        for key in local:
+            if key.startswith(contract.RESERVED_PREFIX):
+                self._problem(self.key_source("local_environment_variables", key),
+                              f"{key}: names starting with FARGO_ are reserved for fargo")
         for key in sorted(set(env) & set(secrets)):
             self._problem(self.key_source("secrets", key),
                           f"{key} is both an environment variable and a secret; keep one")
@@ -687,6 +694,7 @@ def resolve_stage(config: dict[str, Any], stage: str,
         execution_role_arn=values["execution_role_arn"],
         subnets=tuple(values["subnets"]), security_groups=tuple(values["security_groups"]),
         assign_public_ip=bool(values["assign_public_ip"]), image=values["image"],
+        base_image=values["base_image"],
         schedule_backend=values["schedule_backend"], max_parallel=values["max_parallel"],
         terraform_state=values["terraform_state"],
         create_dead_letter_queue=bool(values["create_dead_letter_queue"]),

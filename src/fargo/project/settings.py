@@ -58,6 +58,8 @@ TASK_SETTINGS: tuple[Setting, ...] = (
     Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),
     Setting("catchup", "latest", "fires missed while the scheduler was down: none, latest, all"),
     Setting("environment_variables", {}, "environment of the job", merge=True),
+    Setting("local_environment_variables", {}, "environment of local runs only (fargo invoke, "
+            "fargo up), over environment_variables; never deployed", merge=True),
     Setting("secrets", {}, "env var -> SSM parameter name/ARN or Secrets Manager ARN",
             merge=True),
     Setting("iam_policy_file", None, "IAM policy for the job's role, relative to .fargo/ "
@@ -79,6 +81,8 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
             "<app>-<stage>-exec, created)"),
     Setting("assign_public_ip", False, "give Fargate tasks a public IP"),
     Setting("image", None, "container image for Fargate jobs (default: built by fargo build)"),
+    Setting("base_image", None, "base image of fargo build's Dockerfile (default: "
+            "python:<major.minor>-slim of the packaging Python)"),
     Setting("schedule_backend", "scheduler", "scheduler (EventBridge Scheduler) or rules"),
     Setting("max_parallel", None, "fargo up: jobs running at once (default: CPU count)"),
     Setting("terraform_state", None, "S3 backend {bucket, key, region, dynamodb_table} "

@@ -1,23 +1,26 @@
 """Shared ETL code, used by the Fargate jobs and the Lambda jobs alike."""
 
 import json
-import os
 import time
 from collections import defaultdict
-from pathlib import Path
 
 REQUIRED = ("id", "ts", "type", "amount")
 
 
-def read_jsonl(path):
-    """Yield one object per line; a line that is not JSON yields None (counted as malformed)."""
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    yield None
+def parse_jsonl(text):
+    """One object per line; a line that is not JSON gives None (counted as malformed)."""
+    rows = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                rows.append(None)
+    return rows
+
+
+def to_jsonl(rows):
+    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
 
 
 def is_valid(row):
@@ -43,21 +46,12 @@ def deduplicate(rows):
     return unique
 
 
-def write_partitions(rows, directory):
-    """One JSON-lines file per day; written to a temporary name, then renamed."""
+def partitions(rows):
+    """{file name: rows}: one JSON-lines file per day."""
     by_day = defaultdict(list)
     for row in rows:
         by_day[row["ts"][:10]].append(row)
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    written = []
-    for day, day_rows in sorted(by_day.items()):
-        target = Path(directory) / f"events-{day}.jsonl"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in day_rows),
-                       encoding="utf-8")
-        os.replace(tmp, target)
-        written.append(target)
-    return written
+    return {f"events-{day}.jsonl": day_rows for day, day_rows in sorted(by_day.items())}
 
 
 def totals_per_day(rows):
@@ -67,18 +61,7 @@ def totals_per_day(rows):
     return {day: {k: round(v, 2) for k, v in sorted(t.items())} for day, t in sorted(totals.items())}
 
 
-def write_json(path, data):
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def purge_older_than(directory, days):
-    cutoff = time.time() - days * 86400
-    removed = 0
-    for path in Path(directory).glob("*.jsonl") if Path(directory).exists() else []:
-        if path.stat().st_mtime < cutoff:
-            path.unlink()
-            removed += 1
-    return removed
+def older_than(listing, days, now=None):
+    """The names in a (name, modified epoch seconds) listing older than `days`."""
+    cutoff = (time.time() if now is None else now) - days * 86400
+    return [name for name, modified in listing if modified < cutoff]

@@ -32,12 +32,9 @@ def test_ingest_handler_writes_partitions(tmp_path, monkeypatch):
     (data / "events.jsonl").write_text(
         json.dumps({"id": "x", "ts": "2024-05-01T00:00:00Z", "type": "sale", "amount": 1}) + "\n"
         + "not json\n")
-    monkeypatch.setenv("DATA_DIR", str(data))
-    monkeypatch.setenv("OUTPUT_DIR", str(tmp_path / "out"))
-    import importlib
-
+    monkeypatch.setenv("DATA_URL", str(data))
+    monkeypatch.setenv("OUTPUT_URL", str(tmp_path / "out"))
     import app as app_module
-    importlib.reload(app_module)
 
     class Context:
         import logging
@@ -46,3 +43,20 @@ def test_ingest_handler_writes_partitions(tmp_path, monkeypatch):
     result = app_module.ingest_events(None, Context())
     assert result == {"rows": 2, "rejected": 1, "written": 1}
     assert (tmp_path / "out" / "clean" / "events-2024-05-01.jsonl").exists()
+
+
+def test_ingest_handler_with_nothing_landed(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_URL", str(tmp_path / "empty"))
+    monkeypatch.setenv("OUTPUT_URL", str(tmp_path / "out"))
+    import app as app_module
+
+    class Context:
+        import logging
+        logger = logging.getLogger("test")
+
+    assert app_module.ingest_events(None, Context()) == {"rows": 0, "rejected": 0, "written": 0}
+
+
+def test_older_than():
+    listing = [("clean/a.jsonl", 0.0), ("clean/b.jsonl", 100 * 86400.0)]
+    assert etl.older_than(listing, days=30, now=100 * 86400.0) == ["clean/a.jsonl"]
