@@ -19,12 +19,17 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+NO_ENGINE = "unix:///nonexistent/fargo-tests-no-docker-engine.sock"
+
+
 def _run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
          timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)
     full_env.pop("FARGO_PROJECT_DIR", None)
     full_env["COLUMNS"] = "200"
     full_env["NO_COLOR"] = "1"
+    # No Docker engine unless the test asks for one (docker_env): builds stay deterministic
+    full_env["DOCKER_HOST"] = NO_ENGINE
     if env:
         full_env.update(env)
     return subprocess.run(
@@ -211,3 +216,40 @@ def publish_image(aws_env: dict[str, str], repository: str, tag: str,
     with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
         ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest),
                       imageTag=tag)
+
+
+# --- A real Docker engine: the image and the Lambda zip run as AWS runs them -------------------
+@pytest.fixture(scope="session")
+def docker_env() -> dict[str, str]:
+    """The environment that reaches a Docker engine with the base image: skips without one,
+    fails without one when FARGO_REQUIRE_DOCKER=1 (CI: .ci/run starts scripts/docker-engine)."""
+    import shutil
+
+    base = os.environ.get("FARGO_TEST_BASE_IMAGE",
+                          f"python:{sys.version_info.major}.{sys.version_info.minor}-slim")
+    env = {"DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
+    probe_env = {**os.environ, **env}
+    problem = None
+    if shutil.which("docker") is None:
+        problem = "no docker client is installed"
+    elif subprocess.run(["docker", "info"], env=probe_env, capture_output=True,
+                        timeout=30).returncode != 0:
+        problem = "no Docker engine answers (scripts/docker-engine start brings one up)"
+    elif subprocess.run(["docker", "image", "inspect", base], env=probe_env,
+                        capture_output=True, timeout=30).returncode != 0:
+        problem = f"the engine has no base image {base} (scripts/docker-engine start makes it)"
+    if problem is not None:
+        if os.environ.get("FARGO_REQUIRE_DOCKER") == "1":
+            pytest.fail(problem + " (FARGO_REQUIRE_DOCKER=1: CI must run these tests)")
+        pytest.skip(problem)
+    return {**env, "FARGO_TEST_BASE_IMAGE": base}
+
+
+def use_base_image(root: Path, base: str) -> None:
+    """Point the project's image at the engine's local base (no registry is reachable)."""
+    import json
+
+    path = root / ".fargo" / "config.json"
+    config = json.loads(path.read_text())
+    config["base_image"] = base
+    path.write_text(json.dumps(config, indent=2))

@@ -325,3 +325,31 @@ def test_fargo_emit_starts_exactly_the_matching_jobs_once(tmp_path: Path) -> Non
     assert again.returncode == 0, again.stdout
     assert "already taken" in again.stdout and not inbox.waiting(root)
     assert len(_marks(root, "load_file")) == 1
+
+
+def test_no_caller_string_becomes_a_path_or_an_id(tmp_path: Path) -> None:
+    """PutEvents takes no id, account, version or region: fargo emit refuses them (before it
+    looks for a fargo up), and the inbox names its files without any part of the event."""
+    from fargo.local import inbox
+
+    root = project(tmp_path, app=EMIT_APP)
+    before = (root / ".fargo" / "config.json").read_bytes()
+    for key, value in (("id", "../../../../config"), ("account", "999999999999"),
+                       ("version", "1"), ("region", "mars-1")):
+        event = {"source": "x", "detail-type": "t", "detail": {}, key: value}
+        assert_clean_error(_run(["emit", json.dumps(event)], cwd=root),
+                           f"the event sets {key!r}: EventBridge sets it")
+    assert_clean_error(_run(["emit", '{"source": "x", "detail-type": "t", "detail": {}, '
+                                     '"time": "yesterday"}'], cwd=root),
+                       "time 'yesterday' is not an RFC 3339 instant")
+    assert_clean_error(_run(["emit", '{"source": "x", "detail-type": "t", '
+                                     '"detail": {"n": NaN}}'], cwd=root),
+                       "the event holds NaN")
+    assert (root / ".fargo" / "config.json").read_bytes() == before
+    # a time is the caller's to give, as PutEvents' Time
+    ok = _run(["emit", '{"source": "x", "detail-type": "t", "detail": {}, '
+                       '"time": "2026-12-07T06:30:00Z"}'], cwd=root)
+    assert ok.returncode == 1 and "no fargo up is running" in ok.stderr
+    written = inbox.post(root, {"id": "../../../../config", "source": "x"})
+    assert written.parent == inbox.inbox_dir(root) and "config" not in written.name
+    assert (root / ".fargo" / "config.json").read_bytes() == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -73,7 +74,14 @@ def emit(ctx: click.Context, event: str, source: str | None, detail_type: str | 
     EVENT_JSON is a whole event ({"source": ..., "detail-type": ..., "detail": {...}}) or only
     its detail; id, time, account and region are filled in as EventBridge fills them.
     """
-    given = json.loads(read_event(event, "EVENT") or "{}")
+    def not_json(constant: str) -> Any:
+        raise ProblemsError([Problem(f"the event holds {constant}, which JSON does not have "
+                                     "(EventBridge refuses it)", key="EVENT")])
+
+    given = json.loads(read_event(event, "EVENT") or "{}", parse_constant=not_json)
+    refused = inbox.caller_problems(given)
+    if refused:
+        raise ProblemsError([Problem(text, key="EVENT") for text in refused])
     project = project_of(ctx, stage)
     full = inbox.envelope(given, source, detail_type, "000000000000",
                           project.stage.region or "us-east-1")

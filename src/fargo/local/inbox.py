@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -48,6 +49,26 @@ def envelope(given: dict[str, Any], source: str | None, detail_type: str | None,
     return filled
 
 
+# Fields EventBridge sets itself: a PutEvents entry has no place for them.
+SET_BY_EVENTBRIDGE = ("id", "account", "version", "region")
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$")
+
+
+def caller_problems(given: dict[str, Any]) -> list[str]:
+    """What a caller may not set: the fields EventBridge fills in, a time that is no instant."""
+    whole = bool({"source", "detail-type", "detail"} & set(given))
+    if not whole:
+        return []
+    problems = [f"the event sets {key!r}: EventBridge sets it (PutEvents takes Source, "
+                "DetailType, Detail, Resources and Time only); leave it out"
+                for key in SET_BY_EVENTBRIDGE if key in given]
+    stamp = given.get("time")
+    if "time" in given and not (isinstance(stamp, str) and _TIME.match(stamp)):
+        problems.append(f"time {stamp!r} is not an RFC 3339 instant such as "
+                        "2026-12-07T06:30:00Z")
+    return problems
+
+
 def envelope_problems(event: dict[str, Any]) -> list[str]:
     """What PutEvents would refuse: no source or detail-type, a detail that is not an object,
     more than 256 KB."""
@@ -73,8 +94,9 @@ def inbox_dir(root: Path) -> Path:
 
 
 def post(root: Path, event: dict[str, Any]) -> Path:
-    """Put the event in the inbox; the name sorts in arrival order."""
-    name = f"{time.time_ns():020d}-{event['id']}.json"
+    """Put the event in the inbox; the name sorts in arrival order, and no part of it comes
+    from the event (a caller's string never becomes a path)."""
+    name = f"{time.time_ns():020d}-{uuid.uuid4().hex}.json"
     path = inbox_dir(root) / name
     write_atomic(path, json.dumps(event).encode())
     return path

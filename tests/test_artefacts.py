@@ -1,0 +1,308 @@
+"""What fargo ships, run as AWS runs it: the image in a real container from the task definition
+terraform applied, the Lambda zip under Lambda's own runtime interface client (awslambdaric).
+
+These need a Docker engine with a Python base image (scripts/docker-engine start); they skip
+without one, and fail without one under FARGO_REQUIRE_DOCKER=1 (CI).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fargo.local import container, lambda_sandbox
+from tests.conftest import (
+    _run,
+    boto,
+    publish_image,
+    use_base_image,
+    use_network,
+    write_project,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docker")]
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+SCHEDULED = {"version": "0", "id": "5f2c1a6e-0000-4000-8000-000000000001",
+             "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-12-07T06:30:00Z", "region": "us-east-1",
+             "resources": [], "detail": {}}
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    found = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+    return found
+
+
+def ended(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runtime's last line: status, result, error."""
+    return next(line for line in reversed(lines) if "status" in line)
+
+
+@pytest.fixture(scope="session")
+def lambda_image(docker_env: dict[str, str]) -> str:
+    return lambda_sandbox.ensure_runtime_image(docker_env["FARGO_TEST_BASE_IMAGE"], PYTHON,
+                                               {**os.environ, **docker_env}, network="host")
+
+
+def scaffold(tmp_path: Path, docker_env: dict[str, str]) -> Path:
+    r = _run(["new", "demo"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    root = tmp_path / "demo"
+    use_base_image(root, docker_env["FARGO_TEST_BASE_IMAGE"])
+    return root
+
+
+def test_scaffold_runs_in_its_image_and_zip_as_deployed(tmp_path: Path, aws: dict[str, str],
+                                                       docker_env: dict[str, str],
+                                                       lambda_image: str) -> None:
+    """fargo new, build, deploy on moto with terraform; then every job runs from what was
+    deployed (task definition, function configuration, zip) against the stage's bucket, and
+    ends as `fargo invoke` of the same job on the same data does."""
+    root = scaffold(tmp_path, docker_env)
+    env = {**aws, **docker_env}
+    use_network(root, aws, "dev")
+    r = _run(["build", "--stage", "dev", "--network", "host"], cwd=root, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    built = json.loads((root / ".fargo/build/dev/image.json").read_text())
+    publish_image(aws, "demo", built["tag"])
+    r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", built["tag"]], cwd=root,
+             env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    # the stage's bucket holds what the local folder holds
+    s3 = boto(aws, "s3")
+    s3.create_bucket(Bucket="demo-dev-data")
+    s3.put_object(Bucket="demo-dev-data", Key="raw/events.jsonl",
+                  Body=(root / "data" / "events.jsonl").read_bytes())
+    local = {}
+    for job in ("ingest_events", "daily_rollup", "purge_old_outputs"):
+        r = _run(["invoke", job, "--json"], cwd=root, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        local[job] = ended(json_lines(r.stdout))
+
+    ecs = boto(aws, "ecs")
+    client_env = {**os.environ, **docker_env}
+    credentials = {k: aws[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_ENDPOINT_URL")}
+    for job in ("ingest_events", "daily_rollup"):
+        definition = ecs.describe_task_definition(taskDefinition=f"demo-dev-{job}")[
+            "taskDefinition"]
+        from fargo.project.load import load_project
+
+        spec = load_project(root, "dev").require(job)
+        image = definition["containerDefinitions"][0]["image"]
+        assert image == f"{built['repository']}:{built['tag']}"
+        model = container.task_definition(spec, image)
+        applied = definition["containerDefinitions"][0]
+        for key in ("entryPoint", "command", "environment", "mountPoints"):
+            assert applied[key] == model["containerDefinitions"][0][key], key
+        assert applied.get("secrets", []) == model["containerDefinitions"][0]["secrets"]
+        assert (definition["cpu"], definition["memory"]) == (model["cpu"], model["memory"])
+        run = container.docker_run(definition, f"t-{job}-{os.getpid()}", region="us-east-1",
+                                   overrides={"FARGO_RUN_ID": f"ecs-{job}", **credentials},
+                                   secrets={}, client_env=client_env)
+        output: list[str] = []
+        stopped = container.run(run, root, 120, on_line=output.append)
+        assert stopped.code == 0, "\n".join(output)
+        last = ended(json_lines("\n".join(output)))
+        assert last["status"] == "succeeded"
+        assert last["result"] == local[job]["result"], (last, local[job])
+    days = json.loads(s3.get_object(Bucket="demo-dev-data",
+                                    Key="curated/daily_totals.json")["Body"].read())
+    assert days == json.loads((root / "output" / "daily_totals.json").read_text())
+
+    # the Lambda job, from the zip the function was created with, under awslambdaric
+    function = boto(aws, "lambda").get_function_configuration(
+        FunctionName="demo-dev-purge_old_outputs")
+    zip_path = root / ".fargo/build/dev/lambda.zip"
+    assert function["CodeSha256"] == base64.b64encode(
+        hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+    function["Environment"]["Variables"].update(credentials)
+    output = []
+    answer = lambda_sandbox.invoke(zip_path, function, SCHEDULED, image=lambda_image,
+                                   region="us-east-1", client_env=client_env,
+                                   on_line=output.append)
+    assert answer.status == "succeeded", (answer, output)
+    assert "removed 0 old partitions from s3://demo-dev-data/curated/clean" in output
+
+
+def test_invoke_container_runs_the_example_in_its_artefacts(example: Path,
+                                                            docker_env: dict[str, str],
+                                                            lambda_image: str) -> None:
+    """`fargo invoke JOB --container` for every job of the example: each ends as `fargo invoke`
+    does, and is recorded in the local history."""
+    use_base_image(example, docker_env["FARGO_TEST_BASE_IMAGE"])
+    env = {**docker_env, "AWS_DEFAULT_REGION": "us-east-1"}
+    r = _run(["build", "--stage", "dev", "--network", "host"], cwd=example, env=env,
+             timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    event = json.dumps({"time": "2026-12-07T06:30:00Z"})
+    for job in ("fetch_events", "transform_events", "daily_report", "maint_compact_landing",
+                "maint_heartbeat"):
+        here = _run(["invoke", job, "--json", "--event", event], cwd=example, env=env)
+        shipped = _run(["invoke", job, "--json", "--event", event, "--container"],
+                       cwd=example, env=env, timeout=300)
+        assert (shipped.returncode, here.returncode) == (0, 0), shipped.stdout + shipped.stderr
+        a, b = ended(json_lines(here.stdout)), ended(json_lines(shipped.stdout))
+        assert a["status"] == b["status"] == "succeeded", (a, b)
+        if job.startswith("maint_"):
+            continue  # the Lambda jobs' results go to Lambda, not to the log line
+        keys = set(a["result"])
+        assert keys == set(b["result"]), (a, b)
+    history = _run(["history", "--json"], cwd=example, env=env)
+    runs = json.loads(history.stdout)
+    rows = runs if isinstance(runs, list) else runs.get("runs", [])
+    assert len(rows) == 10 and all(row["status"] == "succeeded" for row in rows), rows
+
+
+TRAPS = '''\
+import os
+import time
+from fargo import App
+
+app = App("traps")
+
+
+@app.task(timeout="3s")
+def sleepy(event, context):
+    time.sleep(30)
+
+
+@app.task(memory=512)
+def hog(event, context):
+    blocks = [bytearray(64 * 2**20) for _ in range(40)]
+    return len(blocks)
+
+
+@app.task()
+def explode(event, context):
+    raise ValueError("bad input")
+
+
+@app.task()
+def reads_unshipped(event, context):
+    with open("notes/reference.txt", encoding="utf-8") as handle:
+        return {"chars": len(handle.read())}
+
+
+@app.task()
+def needs_undeclared(event, context):
+    import jsonschema  # installed where fargo runs, not in requirements.txt
+    return {"module": jsonschema.__name__}
+
+
+@app.lambda_function()
+def lambda_explode(event, context):
+    raise KeyError("missing")
+
+
+@app.lambda_function()
+def lambda_writes_task_root(event, context):
+    with open("written-here.txt", "w", encoding="utf-8") as handle:
+        handle.write("only /tmp is writable on Lambda")
+    return {"ok": True}
+
+
+@app.lambda_function()
+def lambda_tmp(event, context):
+    with open("/tmp/scratch.txt", "w", encoding="utf-8") as handle:
+        handle.write("x")
+    return {"user": os.getuid() != 0, "root": os.environ.get("LAMBDA_TASK_ROOT")}
+'''
+
+
+def test_what_only_works_in_a_subprocess_fails_in_the_artefact(tmp_path: Path,
+                                                               docker_env: dict[str, str],
+                                                               lambda_image: str) -> None:
+    config = {"app_name": "traps", "base_image": docker_env["FARGO_TEST_BASE_IMAGE"],
+              "stages": {"dev": {"region": "us-east-1"}},
+              "tasks": {"lambda_sleepy": {}}}
+    config["tasks"] = {}
+    root = write_project(tmp_path / "traps", TRAPS, config,
+                         files={"notes/reference.txt": "not shipped: not code\n"})
+    (root / "app.py").write_text((root / "app.py").read_text() + (
+        "\n\n@app.lambda_function()\ndef lambda_sleepy(event, context):\n"
+        "    time.sleep(30)\n"))
+    config["tasks"] = {"lambda_sleepy": {"timeout": 2}}
+    (root / ".fargo" / "config.json").write_text(json.dumps(config))
+    env = {**docker_env, "AWS_DEFAULT_REGION": "us-east-1"}
+    r = _run(["build", "--stage", "dev", "--network", "host"], cwd=root, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    def both(job: str) -> tuple[Any, Any]:
+        here = _run(["invoke", job, "--json"], cwd=root, env=env, timeout=120)
+        shipped = _run(["invoke", job, "--json", "--container"], cwd=root, env=env,
+                       timeout=300)
+        assert "Traceback (most recent call last)" not in shipped.stderr.split("warning")[0] \
+            or job.endswith("explode"), shipped.stderr
+        return here, shipped
+
+    here, shipped = both("reads_unshipped")
+    assert here.returncode == 0 and shipped.returncode == 1, shipped.stdout
+    assert "FileNotFoundError" in ended(json_lines(shipped.stdout))["error"]
+    here, shipped = both("needs_undeclared")
+    assert here.returncode == 0 and shipped.returncode == 1, shipped.stdout
+    assert "ModuleNotFoundError" in ended(json_lines(shipped.stdout))["error"]
+    here, shipped = both("lambda_writes_task_root")
+    assert here.returncode == 0 and shipped.returncode == 1, shipped.stdout + shipped.stderr
+    assert "Read-only file system" in shipped.stdout + shipped.stderr
+    here, shipped = both("lambda_tmp")
+    assert (here.returncode, shipped.returncode) == (0, 0), shipped.stdout + shipped.stderr
+
+    # the same endings in both: a timeout is 124, a raise is 1
+    for job, code in (("sleepy", 124), ("explode", 1), ("lambda_explode", 1),
+                      ("lambda_sleepy", 124)):
+        here, shipped = both(job)
+        assert (here.returncode, shipped.returncode) == (code, code), (
+            job, here.stdout[-500:], shipped.stdout[-500:] + shipped.stderr[-500:])
+    assert "Task timed out after 2.00 seconds" in shipped.stderr
+    # a memory limit: ECS kills the container and says why; fargo shows and records that
+    shipped = _run(["invoke", "hog", "--container"], cwd=root, env=env, timeout=300)
+    assert shipped.returncode == 137, shipped.stdout + shipped.stderr
+    assert container.OOM_REASON in shipped.stderr
+    history = json.loads(_run(["history", "--json", "hog"], cwd=root, env=env).stdout)
+    rows = history if isinstance(history, list) else history.get("runs", [])
+    assert rows[0]["reason"] == container.OOM_REASON, rows
+
+
+def test_container_needs_a_built_image(tmp_path: Path, docker_env: dict[str, str]) -> None:
+    root = scaffold(tmp_path, docker_env)
+    r = _run(["invoke", "ingest_events", "--container"], cwd=root, env=docker_env)
+    assert r.returncode == 2 and "no image was built for stage dev" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    shutil.rmtree(root / ".fargo" / "local", ignore_errors=True)
+    assert not (root / ".fargo" / "local" / "runs.sqlite").exists()
+
+
+def test_the_scaffold_config_keeps_local_folders_out_of_aws(tmp_path: Path) -> None:
+    """Locally the jobs use folders; deployed, the stage's bucket (never a folder)."""
+    r = _run(["new", "demo"], cwd=tmp_path)
+    assert r.returncode == 0
+    r = _run(["config", "ingest_events", "--stage", "prod", "--json"], cwd=tmp_path / "demo")
+    values = json.loads(r.stdout)
+    assert values["environment_variables"]["value"]["DATA_URL"] == "s3://demo-prod-data/raw"
+    assert values["local_environment_variables"]["value"]["DATA_URL"] == "data"
+    path = tmp_path / "demo" / ".fargo" / "config.json"
+    config = json.loads(path.read_text())
+    config["stages"]["prod"].update(subnets=["subnet-0a1b2c3d"], security_groups=["sg-0a1b2c3d"])
+    path.write_text(json.dumps(config))
+    r = _run(["package", "--stage", "prod"], cwd=tmp_path / "demo")
+    assert r.returncode == 0, r.stderr
+    packaged = "\n".join(p.read_text() for p in (tmp_path / "demo" / ".fargo" / "deploy"
+                                                  / "prod").glob("*.tf.json"))
+    assert '"DATA_URL": "s3://demo-prod-data/raw"' in packaged
+    assert '"DATA_URL": "data"' not in packaged
