@@ -353,3 +353,129 @@ def test_no_caller_string_becomes_a_path_or_an_id(tmp_path: Path) -> None:
     written = inbox.post(root, {"id": "../../../../config", "source": "x"})
     assert written.parent == inbox.inbox_dir(root) and "config" not in written.name
     assert (root / ".fargo" / "config.json").read_bytes() == before
+
+
+KILLED_APP = '''
+import os
+import time
+
+from fargo import App
+
+app = App("lake")
+
+
+@app.task(events={"source": ["fargo.lake"]}, retries=3, timeout="1m")
+def load(event):
+    time.sleep(event.detail["sleep"])
+    with open(os.path.join(os.environ["MARKS"], event.id), "a") as handle:
+        handle.write(os.environ["FARGO_ATTEMPT"] + "\\n")
+'''
+
+
+def test_every_event_runs_once_across_sigkills_of_fargo_up(tmp_path: Path) -> None:
+    """Events arrive while fargo up is SIGKILLed at random moments and started again: every
+    event's job ends succeeded exactly once in the history and did its work once. A run that
+    never started starts after the restart; one cut off is retried; one that ended unseen is
+    recorded from its log."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fargo.local import inbox
+
+    root = project(tmp_path, app=KILLED_APP)
+    config = json.loads((root / ".fargo" / "config.json").read_text())
+    config["stages"]["dev"]["max_parallel"] = 6
+    (root / ".fargo" / "config.json").write_text(json.dumps(config))
+    marks = root / "marks"
+    marks.mkdir()
+    env = {**os.environ, "MARKS": str(marks), "NO_COLOR": "1"}
+    env.pop("FARGO_PROJECT_DIR", None)
+    chance = random.Random(7)
+
+    def start() -> subprocess.Popen[str]:
+        up = subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain"], cwd=root,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              text=True)
+        _wait(lambda: inbox.running_scheduler(root) is not None)
+        return up
+
+    ids: list[str] = []
+    up = start()
+    try:
+        for _kill in range(5):
+            for _ in range(12):
+                event = inbox.envelope({"source": "fargo.lake", "detail-type": "Landed",
+                                        "detail": {"sleep": chance.choice([0.05, 0.3, 0.5])}},
+                                       None, None, "000000000000", "us-east-1")
+                ids.append(event["id"])
+                inbox.post(root, event)
+                pid = inbox.running_scheduler(root)
+                if pid is not None:
+                    inbox.wake(pid)
+                time.sleep(chance.uniform(0, 0.05))
+            time.sleep(chance.uniform(0.05, 0.8))
+            up.send_signal(signal.SIGKILL)
+            up.wait(timeout=30)
+            up = start()
+
+        def settled() -> bool:
+            runs = json.loads(_run(["history", "--json", "--last", "1000"], cwd=root).stdout)
+            done = {r["event_id"] for r in runs if r["status"] == "succeeded"}
+            return done >= set(ids) and not any(r["status"] == "running" for r in runs)
+
+        _wait(settled, 120)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=30)
+    runs = json.loads(_run(["history", "--json", "--last", "1000"], cwd=root).stdout)
+    succeeded = [r["event_id"] for r in runs if r["status"] == "succeeded"]
+    assert sorted(succeeded) == sorted(ids), "each event's job succeeded exactly once"
+    assert {r["event_id"] for r in runs} == set(ids)
+    worked = {path.name: path.read_text().split() for path in marks.iterdir()}
+    assert set(worked) == set(ids)
+    assert [e for e, attempts in worked.items() if len(attempts) != 1] == []
+
+
+def test_a_clean_stop_keeps_the_events_it_did_not_start(tmp_path: Path) -> None:
+    """SIGTERM with events queued behind max_parallel: their runs wait for the next fargo up
+    (an event is never skipped), which starts each once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from fargo.local import inbox
+
+    root = project(tmp_path, app=KILLED_APP)
+    config = json.loads((root / ".fargo" / "config.json").read_text())
+    config["stages"]["dev"]["max_parallel"] = 1
+    (root / ".fargo" / "config.json").write_text(json.dumps(config))
+    (root / "marks").mkdir()
+    env = {**os.environ, "MARKS": str(root / "marks"), "NO_COLOR": "1"}
+    env.pop("FARGO_PROJECT_DIR", None)
+    up = subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain"], cwd=root, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _wait(lambda: inbox.running_scheduler(root) is not None)
+    ids = []
+    for _ in range(4):
+        event = inbox.envelope({"source": "fargo.lake", "detail-type": "Landed",
+                                "detail": {"sleep": 0.5}}, None, None, "0" * 12, "us-east-1")
+        ids.append(event["id"])
+        inbox.post(root, event)
+    inbox.wake(up.pid)
+    _wait(lambda: len(json.loads(_run(["history", "--json"], cwd=root).stdout)) == 4)
+    up.send_signal(signal.SIGTERM)
+    output, _ = up.communicate(timeout=30)
+    assert "waits for the next fargo up" in output, output
+    again = _run(["up", "--plain", "--for", "4s"], cwd=root, env={"MARKS": str(root / "marks")})
+    assert "never started; starting it now" in again.stdout, again.stdout
+    runs = json.loads(_run(["history", "--json"], cwd=root).stdout)
+    done = sorted(r["event_id"] for r in runs if r["status"] == "succeeded")
+    stopped = [r for r in runs if r["status"] not in ("succeeded",)]
+    # the one SIGTERM cut off is failed, and its retry succeeded
+    assert sorted(set(done)) == sorted(ids) and len(done) == 4, (runs, again.stdout)
+    assert all(r["status"] == "failed" for r in stopped), stopped

@@ -7,14 +7,35 @@ import os
 from pathlib import Path
 
 
-def last_error(log_path: Path) -> str | None:
-    """The exception a failed job reported (its runtime's last JSON line with an `error`)."""
+def _tail(log_path: Path) -> str | None:
     try:
         with open(log_path, "rb") as log:
             log.seek(0, os.SEEK_END)
             log.seek(max(0, log.tell() - 65536))
-            tail = log.read().decode("utf-8", errors="replace")
+            return log.read().decode("utf-8", errors="replace")
     except OSError:
+        return None
+
+
+def ended_in_log(log_path: Path) -> str | None:
+    """The status the job's runtime wrote as its last word (succeeded, failed, timed_out), or
+    None when it never got that far: what a run was, when its scheduler died before seeing it
+    end."""
+    for line in reversed((_tail(log_path) or "").splitlines()):
+        if line.startswith("{") and '"status"' in line:
+            try:
+                status = json.loads(line).get("status")
+            except ValueError:
+                continue
+            if status in ("succeeded", "failed", "timed_out"):
+                return str(status)
+    return None
+
+
+def last_error(log_path: Path) -> str | None:
+    """The exception a failed job reported (its runtime's last JSON line with an `error`)."""
+    tail = _tail(log_path)
+    if tail is None:
         return None
     for line in reversed(tail.splitlines()):
         if line.startswith("{") and '"error"' in line:

@@ -29,7 +29,7 @@ from fargo.local.clock import Clock
 from fargo.local.executor import Job, kill_leftovers, reap, start_job
 from fargo.local.inbox import WAKE_SIGNAL, post, waiting
 from fargo.local.launcher import Launcher, LauncherGone, start_launcher
-from fargo.local.outcome import last_error
+from fargo.local.outcome import ended_in_log, last_error
 from fargo.local.plan import Due, due_slots, next_slot
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.local.watch import POLL_SECONDS, DirectoryWatch
@@ -148,6 +148,7 @@ class Scheduler:
     flow_news: deque[str] = field(default_factory=deque)  # said by workflow threads
     heap: list[tuple[datetime, str]] = field(default_factory=list)
     last_results: dict[str, str] = field(default_factory=dict)
+    resumed: list[Request] = field(default_factory=list)  # event runs recover() starts again
     stop_reason: str | None = None
     _kill_now: bool = False
     _seq: int = 0
@@ -188,7 +189,13 @@ class Scheduler:
         self._lock_file.flush()
 
     def recover(self) -> None:
-        """Runs left 'running' by a scheduler that died are lost; kill their leftover processes."""
+        """Settle the runs a scheduler that died left 'running'.
+
+        A run whose job wrote its last word is recorded as it ended. An event's run that never
+        started starts now, once (its event was claimed: nothing else would start it). A run
+        cut off is lost, its leftover processes killed, and an event's run then follows the
+        job's retries, as a failed run does.
+        """
         now = stamp_ms(self.clock.now())
         # A run whose owner still lives is not an orphan: a fargo invoke going on beside us.
         orphans = [run for run in self.store.running()
@@ -198,13 +205,38 @@ class Scheduler:
         # Found by the run id in their environment, not only by the stored pid: a job started
         # just before the scheduler died may have no pid in the store yet.
         killed = kill_leftovers({run.run_id for run in orphans})
+        specs = {spec.name: spec for spec in self.event_specs}
         for run in orphans:
+            spec = specs.get(run.task) if self.takes_events else None
+            body = self.store.event_body(run.event_id) if run.event_id and spec else None
+            log_path = self.logs / run.task / f"{run.run_id}.log"
+            ended = ended_in_log(log_path) if log_path.exists() else None
+            if ended is not None and not killed.get(run.run_id):
+                self.store.update_run(run.run_id, status=ended, ended_at=now, reason=(
+                    f"fargo up (pid {run.owner_pid}) stopped before it saw the run end; "
+                    "recorded from the job's log"))
+                self.reporter.event(f"{run.task}: run {run.run_id} {ended} (from its log)")
+                continue
+            if spec is not None and body is not None and run.started_at is None \
+                    and not killed.get(run.run_id) and not log_path.exists():
+                self.store.update_run(run.run_id, owner_pid=os.getpid())
+                self.resumed.append(Request(run.run_id, spec, None, run.attempt, event=body,
+                                            event_id=run.event_id))
+                self.reporter.event(f"{run.task}: run {run.run_id} of event {run.event_id} "
+                                    "never started; starting it now")
+                continue
             reason = f"fargo up (pid {run.owner_pid}) stopped while this run was in progress"
             if killed.get(run.run_id):
                 pids = ", ".join(map(str, killed[run.run_id]))
                 reason += f"; its leftover process {pids} was killed"
             self.store.update_run(run.run_id, status="lost", ended_at=now, reason=reason)
             self.reporter.event(f"{run.task}: run {run.run_id} marked lost ({reason})")
+            if spec is not None and body is not None and run.attempt <= spec.retries:
+                request = self._request(spec, None, run.attempt + 1, event=body,
+                                        event_id=run.event_id)
+                self.resumed.append(request)
+                self.reporter.event(f"{spec.name}: retry {run.attempt + 1} of "
+                                    f"{spec.retries + 1} of event {run.event_id}")
 
     def setup_timers(self) -> None:
         now = self.clock.now()
@@ -260,6 +292,9 @@ class Scheduler:
             self.recover()
             self.setup_timers()  # first: the grid of a new job starts at the clock's start
             self.launcher = start_launcher(self.root) if self.warm else None
+            for request in self.resumed:
+                self._dispatch(request)
+            self.resumed.clear()
             self.reporter.event(
                 f"fargo up: {len(self.timers)} scheduled "
                 f"{'job' if len(self.timers) == 1 else 'jobs'}"
@@ -437,7 +472,8 @@ class Scheduler:
             requests: list[Request] = []
             with self.store.transaction():
                 if self.store.claim_event(event_id, stamp_ms(now), event.get("source"),
-                                          event.get("detail-type"), [s.name for s in jobs]):
+                                          event.get("detail-type"), [s.name for s in jobs],
+                                          text):
                     requests = [self._request(spec, None, 1, event=text, event_id=event_id)
                                 for spec in jobs]
             path.unlink(missing_ok=True)  # recorded: a crash before this only leaves a copy
@@ -637,6 +673,16 @@ class Scheduler:
 
     def _maybe_retry(self, job: Job, outcome: Outcome) -> None:
         spec = job.spec
+        if job.stopping and job.event_id is not None and self.takes_events \
+                and job.attempt <= spec.retries:
+            # an event's run cut off by the stop: its retry waits, queued, for the next fargo up
+            request = self._request(spec, None, job.attempt + 1, event=job.event,
+                                    event_id=job.event_id)
+            self.store.update_run(request.run_id, reason="fargo up stopped before it "
+                                  "started; the next fargo up starts it")
+            self.reporter.event(f"{spec.name}: retry {job.attempt + 1} of event "
+                                f"{job.event_id} waits for the next fargo up")
+            return
         retryable = (outcome.status == "failed" and not job.stopping) or (
             outcome.status == "timed_out" and spec.retry_timeouts)
         if not retryable or job.attempt > spec.retries or self.stop_reason is not None:
@@ -664,6 +710,13 @@ class Scheduler:
         now = self.clock.now()
         for request in [*self.pending, *(r for q in self.waiting.values() for r in q),
                         *(r for _, _, r in self.retries)]:
+            if request.event_id is not None and self.takes_events:
+                # an event is never dropped: its run waits, queued, for the next fargo up
+                self.store.update_run(request.run_id, reason="fargo up stopped before it "
+                                      "started; the next fargo up starts it")
+                self.reporter.event(f"{request.spec.name}: run {request.run_id} of event "
+                                    f"{request.event_id} waits for the next fargo up")
+                continue
             self._record_skip(request.spec, request.slot, "fargo up stopped before it started",
                               now, request.run_id)
         self.pending.clear()

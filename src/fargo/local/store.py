@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS events (
     received_at TEXT NOT NULL,
     source TEXT,
     detail_type TEXT,
-    jobs TEXT NOT NULL
+    jobs TEXT NOT NULL,
+    body TEXT
 );
 CREATE TABLE IF NOT EXISTS task_state (
     task TEXT NOT NULL,
@@ -74,6 +75,7 @@ CREATE TABLE IF NOT EXISTS task_state (
 NEW_COLUMNS = (("duration_s", "REAL"), ("trigger", "TEXT"), ("max_rss_kib", "INTEGER"),
                ("cpu_s", "REAL"), ("event_id", "TEXT"), ("workflow_run", "TEXT"),
                ("step", "TEXT"))
+NEW_EVENT_COLUMNS = (("body", "TEXT"),)  # the event itself: a run it never started starts later
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,11 @@ class RunStore:
 
     def _add_columns(self) -> None:
         """Stores written by an earlier fargo lack the newer columns: add them, keep the rows."""
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
-        for column, kind in NEW_COLUMNS:
-            if column not in have:
-                self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        for table, columns in (("runs", NEW_COLUMNS), ("events", NEW_EVENT_COLUMNS)):
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for column, kind in columns:
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -192,13 +195,18 @@ class RunStore:
             (task, stage, schedule, anchor, last_slot))
 
     def claim_event(self, event_id: str, received_at: str, source: str | None,
-                    detail_type: str | None, jobs: list[str]) -> bool:
+                    detail_type: str | None, jobs: list[str], body: str | None = None) -> bool:
         """True once per event id: the guard against starting an event's jobs twice."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO events(event_id, received_at, source, detail_type, jobs) "
-            "VALUES (?, ?, ?, ?, ?)", (event_id, received_at, source, detail_type,
-                                       json.dumps(jobs)))
+            "INSERT OR IGNORE INTO events(event_id, received_at, source, detail_type, jobs, "
+            "body) VALUES (?, ?, ?, ?, ?, ?)", (event_id, received_at, source, detail_type,
+                                                json.dumps(jobs), body))
         return cursor.rowcount == 1
+
+    def event_body(self, event_id: str) -> str | None:
+        """The event as it was claimed (JSON), to start a run of it that never started."""
+        row = self.db.execute("SELECT body FROM events WHERE event_id=?", (event_id,)).fetchone()
+        return row["body"] if row is not None else None
 
     def events(self, last: int = 20) -> list[dict[str, Any]]:
         """Events received, newest first, with the jobs each one started."""
