@@ -221,3 +221,47 @@ def test_s3_triggers_deployed_the_fargate_way_and_the_chalice_way(tmp_path: Path
                  timeout=600)
     changes = json.loads(again.stdout)
     assert (changes["add"], changes["change"], changes["destroy"]) == (0, 0, 0), changes
+
+
+def test_watch_dir_takes_only_regular_files_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """A FIFO, and a link to a file outside the folder, are not objects: fargo up goes on
+    announcing the files after them, and a SIGTERM stops it within a second."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fargo.local import inbox
+
+    root = project(tmp_path, tasks={"load_csv": {"compute": "fargate"}})
+    landing = root / "data" / "raw-landing" / "incoming"
+    landing.mkdir(parents=True)
+    outside = tmp_path / "secret.csv"
+    outside.write_text("not in the watched folder\n")
+    up = subprocess.Popen([sys.executable, "-m", "fargo", "up", "--plain", "--watch-dir",
+                           str(root / "data")], cwd=root, env={**os.environ, "NO_COLOR": "1"},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while inbox.running_scheduler(root) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.mkfifo(landing / "pipe.csv")
+        (landing / "link.csv").symlink_to(outside)
+        time.sleep(1.2)
+        (landing / "after.csv").write_text("a,b\n")
+        while time.monotonic() < deadline + 30:
+            runs = json.loads(_run(["history", "--json"], cwd=root).stdout)
+            if runs and runs[0]["status"] != "running":
+                break
+            time.sleep(0.1)
+    finally:
+        began = time.monotonic()
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=30)
+        stopped = time.monotonic() - began
+    assert stopped < 5, stopped  # it does not hang (a FIFO used to block it for good)
+    (run,) = json.loads(_run(["history", "--json"], cwd=root).stdout)
+    assert "KEY incoming/after.csv" in (root / run["log_file"]).read_text(), output
+    assert "pipe.csv" not in output and "link.csv" not in output

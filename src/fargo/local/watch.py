@@ -4,7 +4,8 @@ DIR/<bucket>/<key> stands for s3://<bucket>/<key>. Files there when fargo up sta
 events; a file counts once it has stayed the same size and age between two looks, so a file
 still being copied in is not announced half-written. Writing it again is another event, as an
 overwrite is in S3. Names starting with "." (editors' and copy tools' temporary files) are
-never events.
+never events, and only regular files are objects: a FIFO, a socket or a device is not (reading
+one would block the scheduler), and a symbolic link is not followed (it may point outside DIR).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from fargo.patterns.s3 import object_created
@@ -43,8 +45,10 @@ class DirectoryWatch:
                     continue
                 path = Path(folder) / name
                 try:
-                    stat = path.stat()
+                    stat = path.lstat()
                 except OSError:  # gone between the listing and the look
+                    continue
+                if not S_ISREG(stat.st_mode):
                     continue
                 found.append((path, (stat.st_size, stat.st_mtime_ns)))
         return found
@@ -73,10 +77,23 @@ class DirectoryWatch:
     def _event(self, bucket: str, key: str, path: Path, size: int) -> dict[str, Any]:
         etag = ""
         if size <= ETAG_MAX_BYTES:
-            try:
-                etag = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
-            except OSError:
-                etag = ""
+            etag = _md5(path)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return object_created(bucket, key, size, etag, self.account, self.region,
                               str(uuid.uuid4()), stamp)
+
+
+def _md5(path: Path) -> str:
+    """The file's MD5, read without blocking and without following a link ("" when it is
+    not a regular file by the time it is opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as handle:
+        if not S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return ""
+        digest = hashlib.md5(usedforsecurity=False)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+        return digest.hexdigest()
