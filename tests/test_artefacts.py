@@ -205,6 +205,11 @@ def needs_undeclared(event, context):
     return {"module": jsonschema.__name__}
 
 
+@app.task(events={"source": ["fargo.lake"], "detail-type": ["Landed"]})
+def on_landed(event, context):
+    return {"key": event.detail["key"], "source": event.source, "id": event.id}
+
+
 @app.lambda_function()
 def lambda_explode(event, context):
     raise KeyError("missing")
@@ -263,6 +268,16 @@ def test_what_only_works_in_a_subprocess_fails_in_the_artefact(tmp_path: Path,
     here, shipped = both("lambda_tmp")
     assert (here.returncode, shipped.returncode) == (0, 0), shipped.stdout + shipped.stderr
 
+    # an event-triggered job gets its event as the rule's target hands it over
+    landed = json.dumps({"version": "0", "id": "e-1", "source": "fargo.lake",
+                         "detail-type": "Landed", "account": "123456789012",
+                         "time": "2026-12-07T06:30:00Z", "region": "us-east-1",
+                         "resources": [], "detail": {"key": "in/a.csv"}})
+    here = _run(["invoke", "on_landed", "--json", "--event", landed], cwd=root, env=env)
+    shipped = _run(["invoke", "on_landed", "--json", "--event", landed, "--container"],
+                   cwd=root, env=env, timeout=300)
+    assert ended(json_lines(shipped.stdout))["result"] == ended(json_lines(here.stdout))[
+        "result"] == {"key": "in/a.csv", "source": "fargo.lake", "id": "e-1"}, shipped.stdout
     # the same endings in both: a timeout is 124, a raise is 1
     for job, code in (("sleepy", 124), ("explode", 1), ("lambda_explode", 1),
                       ("lambda_sleepy", 124)):
@@ -306,3 +321,142 @@ def test_the_scaffold_config_keeps_local_folders_out_of_aws(tmp_path: Path) -> N
                                                   / "prod").glob("*.tf.json"))
     assert '"DATA_URL": "s3://demo-prod-data/raw"' in packaged
     assert '"DATA_URL": "data"' not in packaged
+
+
+FLOW = '''\
+from fargo import App
+
+app = App("flow")
+
+
+@app.task
+def extract(event):
+    return {"files": [f"part-{i}.csv" for i in range(3)], "day": event.get("day")}
+
+
+@app.task
+def report(event):
+    return {"files": len(event["files"]), "day": event["day"]}
+
+
+app.workflow("nightly", extract, report)
+'''
+
+
+def test_workflow_steps_answer_step_functions_from_their_container(
+        tmp_path: Path, aws: dict[str, str], docker_env: dict[str, str]) -> None:
+    """A deployed workflow on moto: each ECS task its state machine starts runs in the image,
+    from its task definition with RunTask's overrides (the task token among them), and the
+    runtime in the container answers Step Functions itself."""
+    import time
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(
+        f"{aws['AWS_ENDPOINT_URL']}/moto-api/config", method="POST",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())).read()
+    config = {"app_name": "flow", "base_image": docker_env["FARGO_TEST_BASE_IMAGE"],
+              "stages": {"dev": {"region": "us-east-1"}}}
+    root = write_project(tmp_path / "flow", FLOW, config)
+    env = {**aws, **docker_env}
+    local = _run(["invoke", "nightly", "--event", '{"day": "2026-02-02"}'], cwd=root, env=env)
+    assert local.returncode == 0, local.stderr
+    use_network(root, aws, "dev")
+    r = _run(["build", "--stage", "dev", "--network", "host", "--tag", "v1"], cwd=root, env=env,
+             timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "boto3" in (root / ".fargo/build/dev/image/requirements.txt").read_text()
+    publish_image(aws, "flow", "v1")
+    r = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "v1"], cwd=root, env=env,
+             timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sfn, ecs = boto(aws, "stepfunctions"), boto(aws, "ecs")
+    (machine,) = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
+                  if m["name"] == "flow-dev-nightly"]
+    execution = sfn.start_execution(stateMachineArn=machine,
+                                    input=json.dumps({"day": "2026-02-02"}))["executionArn"]
+    client_env = {**os.environ, **docker_env}
+    credentials = {k: aws[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_ENDPOINT_URL")}
+    seen: set[str] = set()
+    codes = []
+    deadline = time.monotonic() + 240
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not end"
+        for task_arn in set(ecs.list_tasks(cluster="flow-dev")["taskArns"]) - seen:
+            seen.add(task_arn)
+            (task,) = ecs.describe_tasks(cluster="flow-dev", tasks=[task_arn])["tasks"]
+            definition = ecs.describe_task_definition(
+                taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
+            overrides = {e["name"]: e["value"] for e in
+                         task["overrides"]["containerOverrides"][0]["environment"]}
+            assert "FARGO_TASK_TOKEN" in overrides
+            run = container.docker_run(definition, f"step-{len(seen)}-{os.getpid()}",
+                                       region="us-east-1",
+                                       overrides={**overrides, **credentials}, secrets={},
+                                       client_env=client_env)
+            output: list[str] = []
+            codes.append(container.run(run, root, 120, on_line=output.append).code)
+            assert codes[-1] == 0, "\n".join(output)
+        time.sleep(0.2)
+    done = sfn.describe_execution(executionArn=execution)
+    assert done["status"] == "SUCCEEDED", done
+    assert codes == [0, 0]
+    assert json.loads(done["output"]) == json.loads(local.stdout[local.stdout.index("{"):])
+
+
+CHALICE = '''\
+from chalice import Chalice
+
+app = Chalice(app_name="lake")
+
+
+@app.schedule("rate(1 hour)")
+def hourly(event):
+    return {"time": event.time, "source": event.source}
+
+
+@app.on_cw_event({"source": ["fargo.lake"]})
+def landed(event):
+    return {"detail": event.detail, "type": event.detail_type}
+
+
+@app.on_s3_event(bucket="raw-landing", events=["s3:ObjectCreated:*"])
+def object_in(event):
+    return {"bucket": event.bucket, "key": event.key}
+'''
+
+
+def test_chalice_handlers_run_from_the_zip_under_lambdas_runtime_client(
+        tmp_path: Path, docker_env: dict[str, str], lambda_image: str) -> None:
+    """A Chalice app (chalice's own runtime shipped in the zip): a schedule, a CloudWatch event
+    and an S3 notification, each in the event shape Lambda hands it, answer what
+    `fargo invoke` of the same event answers."""
+    config = {"app_name": "lake", "base_image": docker_env["FARGO_TEST_BASE_IMAGE"],
+              "stages": {"dev": {"region": "us-east-1"}}}
+    root = write_project(tmp_path / "lake", CHALICE, config)
+    env = {**docker_env, "AWS_DEFAULT_REGION": "us-east-1"}
+    r = _run(["build", "--stage", "dev"], cwd=root, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    from fargo.project.load import load_project
+
+    project = load_project(root, "dev")
+    s3_event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                             "s3": {"bucket": {"name": "raw-landing"},
+                                    "object": {"key": "in/q1+2026.csv", "size": 5}}}]}
+    cw_event = {**SCHEDULED, "source": "fargo.lake", "detail-type": "Landed",
+                "detail": {"key": "in/a.csv"}}
+    for job, event, expected in (
+            ("hourly", SCHEDULED, {"time": SCHEDULED["time"], "source": "aws.events"}),
+            ("landed", cw_event, {"detail": {"key": "in/a.csv"}, "type": "Landed"}),
+            ("object_in", s3_event, {"bucket": "raw-landing", "key": "in/q1 2026.csv"})):
+        here = _run(["invoke", job, "--json", "--event", json.dumps(event)], cwd=root, env=env)
+        assert here.returncode == 0, here.stdout + here.stderr
+        assert ended(json_lines(here.stdout))["result"] == expected
+        configuration = lambda_sandbox.function_configuration(project.require(job), PYTHON)
+        output: list[str] = []
+        answer = lambda_sandbox.invoke(root / ".fargo/build/dev/lambda.zip", configuration,
+                                       event, image=lambda_image, region="us-east-1",
+                                       client_env={**os.environ, **docker_env},
+                                       on_line=output.append)
+        assert answer.status == "succeeded", (answer, output)
+        assert answer.payload == expected, (job, answer.payload)
