@@ -253,3 +253,39 @@ def use_base_image(root: Path, base: str) -> None:
     config = json.loads(path.read_text())
     config["base_image"] = base
     path.write_text(json.dumps(config, indent=2))
+
+
+@pytest.fixture
+def registry(tmp_path: Path, docker_env: dict[str, str]):
+    """A real image registry (Debian's docker-registry) on a free loopback port: host:port."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        message = "docker-registry is not installed (apt-get install docker-registry)"
+        if os.environ.get("FARGO_REQUIRE_DOCKER") == "1":
+            pytest.fail(message + " (FARGO_REQUIRE_DOCKER=1: CI must run these tests)")
+        pytest.skip(message)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "registry.yml"
+    config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                      f"    rootdirectory: {tmp_path / 'registry'}\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\n")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).read()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, "no registry"
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)

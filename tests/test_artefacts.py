@@ -460,3 +460,33 @@ def test_chalice_handlers_run_from_the_zip_under_lambdas_runtime_client(
                                        on_line=output.append)
         assert answer.status == "succeeded", (answer, output)
         assert answer.payload == expected, (job, answer.payload)
+
+
+def test_build_push_to_a_real_registry_then_deploy_what_it_has(
+        tmp_path: Path, aws: dict[str, str], docker_env: dict[str, str], registry: str) -> None:
+    """fargo build --push to a registry on loopback; fargo deploy checks that registry for the
+    tag, deploys it, and refuses a tag the registry does not have."""
+    import urllib.request
+
+    root = scaffold(tmp_path, docker_env)
+    env = {**aws, **docker_env}
+    use_network(root, aws, "dev")
+    config = json.loads((root / ".fargo" / "config.json").read_text())
+    config["stages"]["dev"]["image"] = f"{registry}/demo"
+    (root / ".fargo" / "config.json").write_text(json.dumps(config))
+    r = _run(["build", "--stage", "dev", "--network", "host", "--push"], cwd=root, env=env,
+             timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    tag = json.loads((root / ".fargo/build/dev/image.json").read_text())["tag"]
+    assert f"Image: {registry}/demo:{tag} (pushed)" in r.stdout
+    tags = json.loads(urllib.request.urlopen(f"http://{registry}/v2/demo/tags/list").read())
+    assert tags["tags"] == [tag]
+    assert_refused = _run(["deploy", "--stage", "dev", "--yes", "--image-tag", "never-pushed"],
+                          cwd=root, env=env, timeout=600)
+    assert assert_refused.returncode == 2, assert_refused.stdout + assert_refused.stderr
+    assert f"{registry}/demo:never-pushed is not in the registry" in assert_refused.stderr
+    r = _run(["deploy", "--stage", "dev", "--yes"], cwd=root, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    definition = boto(aws, "ecs").describe_task_definition(
+        taskDefinition="demo-dev-ingest_events")["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"] == f"{registry}/demo:{tag}"

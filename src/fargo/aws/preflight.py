@@ -60,10 +60,11 @@ def ensure_repository(project: Project, repository: str) -> bool:
 
 
 def image_in_registry(repository: str, tag: str) -> bool | None:
-    """True/False for an ECR repository; None when the registry is not ECR (not checkable)."""
+    """True/False for an ECR repository, or a registry that answers the Registry API without
+    a login; None when it cannot be checked (Docker Hub, a registry that wants a login)."""
     match = _ECR.match(repository)
     if match is None:
-        return None
+        return _registry_has(repository, tag)
     ecr = client("ecr", match.group(2))
     with aws_errors(f"looking up {repository}:{tag}"):
         try:
@@ -73,6 +74,39 @@ def image_in_registry(repository: str, tag: str) -> bool | None:
                 ecr.exceptions.RepositoryNotFoundException):
             return False
     return True
+
+
+_MANIFESTS = ", ".join((
+    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json"))
+
+
+def _registry_has(repository: str, tag: str) -> bool | None:
+    """Ask the registry (Registry HTTP API v2) whether it has the tag's manifest."""
+    import ipaddress
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    host, _, path = repository.partition("/")
+    if not path or not ("." in host or ":" in host or host == "localhost"):
+        return None  # Docker Hub: its API wants a token even to read
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        loopback = name == "localhost" or ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    scheme = "http" if loopback else "https"  # as Docker treats a loopback registry
+    url = f"{scheme}://{host}/v2/{path}/manifests/{urllib.parse.quote(tag, safe='')}"
+    request = urllib.request.Request(url, method="HEAD", headers={"Accept": _MANIFESTS})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return bool(answer.status == 200)
+    except urllib.error.HTTPError as exc:
+        return False if exc.code == 404 else None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
 
 def _split(image: str) -> tuple[str, str | None]:
