@@ -66,9 +66,27 @@ def scaffold(tmp_path: Path, docker_env: dict[str, str]) -> Path:
     return root
 
 
+@pytest.fixture
+def moto_runs_lambdas(docker_env: dict[str, str], lambda_image: str,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's Lambda backend (in this process) runs functions in the Lambda-shaped image, on
+    the host's network; its helper image `busybox` is the base (no registry to pull from)."""
+    import subprocess
+
+    env = {**os.environ, **docker_env}
+    if subprocess.run(["docker", "image", "inspect", "busybox"], env=env,
+                      capture_output=True).returncode != 0:
+        subprocess.run(["docker", "tag", docker_env["FARGO_TEST_BASE_IMAGE"], "busybox"],
+                       env=env, check=True)
+    monkeypatch.setenv("DOCKER_HOST", docker_env["DOCKER_HOST"])
+    monkeypatch.setenv("MOTO_DOCKER_LAMBDA_IMAGE", lambda_image)
+    monkeypatch.setenv("MOTO_DOCKER_NETWORK_MODE", "host")
+
+
 def test_scaffold_runs_in_its_image_and_zip_as_deployed(tmp_path: Path, aws: dict[str, str],
                                                        docker_env: dict[str, str],
-                                                       lambda_image: str) -> None:
+                                                       lambda_image: str,
+                                                       moto_runs_lambdas: None) -> None:
     """fargo new, build, deploy on moto with terraform; then every job runs from what was
     deployed (task definition, function configuration, zip) against the stage's bucket, and
     ends as `fargo invoke` of the same job on the same data does."""
@@ -138,6 +156,15 @@ def test_scaffold_runs_in_its_image_and_zip_as_deployed(tmp_path: Path, aws: dic
                                    on_line=output.append)
     assert answer.status == "succeeded", (answer, output)
     assert "removed 0 old partitions from s3://demo-dev-data/curated/clean" in output
+
+    # and as the deployed function, invoked on moto: moto runs it in the same image
+    r = _run(["run", "purge_old_outputs", "--stage", "dev", "--wait"], cwd=root, env=env,
+             timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    logs = boto(aws, "logs")
+    events = logs.filter_log_events(logGroupName="/aws/lambda/demo-dev-purge_old_outputs")
+    said = "\n".join(e["message"] for e in events["events"])
+    assert "removed 0 old partitions from s3://demo-dev-data/curated/clean" in said, said
 
 
 def test_invoke_container_runs_the_example_in_its_artefacts(example: Path,

@@ -18,46 +18,60 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fargo.local.invoke import run_streaming
+from fargo.local.runtime_api import Invocation, serve, timed_out
 from fargo.project import names
 from fargo.project.model import TaskSpec
 from fargo.runtime import contract
 
 HANDLER = "fargo.runtime.lambda_handler"  # what the module deploys (synth/module/lambda.tf)
 USER = "993:990"  # Lambda's sandbox user is not root
-API = "/2018-06-01/runtime"
 
 
-def runtime_image_name(python: str) -> str:
-    return f"fargo-lambda-python:{python}"
+ENTRY = "/var/runtime/fargo_invoke_once.py"  # runtime_api.py: one invocation, lambci-style
 
 
 def runtime_dockerfile(base: str, python: str) -> str:
-    """Lambda's runtime directory over the base: the runtime client, and boto3 as Lambda has it."""
+    """Lambda's runtime directory over the base: the runtime client, boto3 as Lambda has it,
+    and the one-shot entry (`docker run IMAGE HANDLER EVENT`, as moto runs a function)."""
     return (f"FROM {base}\n"
             "RUN python -m pip install --no-cache-dir --target /var/runtime awslambdaric boto3"
             " && mkdir -p /var/task /opt\n"
+            f"COPY runtime_api.py {ENTRY}\n"
             f"ENV LAMBDA_RUNTIME_DIR=/var/runtime LAMBDA_TASK_ROOT=/var/task "
-            f"AWS_EXECUTION_ENV=AWS_Lambda_python{python}\n"
-            "WORKDIR /var/task\n")
+            f"AWS_EXECUTION_ENV=AWS_Lambda_python{python} PYTHONPATH=/var/runtime\n"
+            "WORKDIR /var/task\n"
+            f"USER {USER}\n"
+            f'ENTRYPOINT ["python", "{ENTRY}"]\n')
 
 
 def ensure_runtime_image(base: str, python: str, env: Mapping[str, str],
                          network: str | None = None) -> str:
-    """The Lambda-shaped image for `python`, built from `base` once per engine."""
-    name = runtime_image_name(python)
+    """The Lambda-shaped image for `python`, built from `base` once per engine (its tag names
+    what went into it, so a change of either builds it anew)."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    from fargo.local import runtime_api
+
+    script = Path(runtime_api.__file__)
+    dockerfile = runtime_dockerfile(base, python)
+    digest = hashlib.sha256(dockerfile.encode() + script.read_bytes()).hexdigest()[:10]
+    name = f"fargo-lambda-python:{python}-{digest}"
     if subprocess.run(["docker", "image", "inspect", name], env=dict(env),
                       capture_output=True).returncode == 0:
         return name
-    done = subprocess.run(["docker", "build", *(["--network", network] if network else []),
-                           "-t", name, "-"], env=dict(env),
-                          input=runtime_dockerfile(base, python), text=True,
-                          capture_output=True)
+    with tempfile.TemporaryDirectory() as context:
+        (Path(context) / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+        shutil.copyfile(script, Path(context) / "runtime_api.py")
+        done = subprocess.run(["docker", "build", *(["--network", network] if network else []),
+                               "-t", name, context], env=dict(env), text=True,
+                              capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"building {name} from {base} failed: "
                            + (done.stderr.strip().splitlines() or ["no output"])[-1])
@@ -71,76 +85,6 @@ def function_configuration(spec: TaskSpec, python: str) -> dict[str, Any]:
     return {"FunctionName": spec.full_name, "Handler": HANDLER, "Runtime": f"python{python}",
             "MemorySize": spec.memory, "Timeout": spec.timeout,
             "Environment": {"Variables": env}, "Layers": [{"Arn": a} for a in spec.layers]}
-
-
-@dataclass
-class Invocation:
-    """What the runtime client answered (filled in by the Runtime API's thread)."""
-
-    request_id: str
-    event: bytes
-    deadline_ms: int
-    function_arn: str
-    response: bytes | None = None
-    error: dict[str, Any] | None = None
-    init_error: dict[str, Any] | None = None
-    answered: threading.Event = field(default_factory=threading.Event)
-    on_answer: Callable[[], None] = lambda: None
-    handed_out: bool = False
-
-
-class _Api(BaseHTTPRequestHandler):
-    invocation: Invocation
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        call = self.invocation
-        if self.path != f"{API}/invocation/next":
-            self.send_error(404)
-            return
-        if call.handed_out:  # one invocation per run: the next one never comes
-            call.answered.wait()
-            time.sleep(3600)
-            return
-        call.handed_out = True
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Lambda-Runtime-Aws-Request-Id", call.request_id)
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(call.deadline_ms))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", call.function_arn)
-        self.send_header("Lambda-Runtime-Trace-Id",
-                         f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")
-        self.send_header("Content-Length", str(len(call.event)))
-        self.end_headers()
-        self.wfile.write(call.event)
-
-    def do_POST(self) -> None:
-        call = self.invocation
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path == f"{API}/invocation/{call.request_id}/response":
-            call.response = body
-        elif self.path == f"{API}/invocation/{call.request_id}/error":
-            call.error = _json_object(body)
-        elif self.path == f"{API}/init/error":
-            call.init_error = _json_object(body)
-        else:
-            self.send_error(404)
-            return
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        call.answered.set()
-        call.on_answer()
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        value = None
-    return value if isinstance(value, dict) else {"errorMessage": body.decode("utf-8", "replace")}
 
 
 @dataclass(frozen=True)
@@ -161,16 +105,12 @@ def invoke(zip_path: Path, configuration: Mapping[str, Any], event: Any, *, imag
     name = f"fargo-lambda-{uuid.uuid4().hex[:12]}"
     timeout = int(configuration.get("Timeout") or 3)
     function = str(configuration["FunctionName"])
-    call = Invocation(str(uuid.uuid4()), json.dumps(event).encode(),
-                      int((time.time() + timeout) * 1000),
+    call = Invocation(json.dumps(event).encode(), int((time.time() + timeout) * 1000),
                       f"arn:{names.partition(region)}:lambda:{region}:000000000000:function:"
                       f"{function}")
     call.on_answer = lambda: threading.Thread(target=_remove, args=(name, client_env),
                                               daemon=True).start()
-    handler = type("Api", (_Api,), {"invocation": call})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(call)
     with tempfile.TemporaryDirectory(prefix="fargo-task-") as task:
         os.chmod(task, 0o755)
         with zipfile.ZipFile(zip_path) as archive:
@@ -190,8 +130,7 @@ def invoke(zip_path: Path, configuration: Mapping[str, Any], event: Any, *, imag
         return Answer("failed", contract.EXIT_FAILED, error,
                       f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}")
     if finished.code == contract.EXIT_TIMEOUT:
-        return Answer("timed_out", contract.EXIT_TIMEOUT, None,
-                      f"Task timed out after {timeout:.2f} seconds")
+        return Answer("timed_out", contract.EXIT_TIMEOUT, None, timed_out(timeout))
     return Answer("failed", contract.EXIT_FAILED, None,
                   f"Runtime exited with error: exit status {finished.code}")
 
@@ -236,7 +175,8 @@ def _docker_run(name: str, configuration: Mapping[str, Any], call: Invocation, i
     for key, value in values.items():
         argv += ["--env", key]
         env[key] = str(value)
-    argv += [image, "python", "-m", "awslambdaric", str(configuration["Handler"])]
+    argv += ["--entrypoint", "python", image, "-m", "awslambdaric",
+             str(configuration["Handler"])]
     return argv, env
 
 
