@@ -86,13 +86,23 @@ def moto_runs_lambdas(docker_env: dict[str, str], lambda_image: str,
 def test_scaffold_runs_in_its_image_and_zip_as_deployed(tmp_path: Path, aws: dict[str, str],
                                                        docker_env: dict[str, str],
                                                        lambda_image: str,
-                                                       moto_runs_lambdas: None) -> None:
+                                                       moto_runs_lambdas: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """fargo new, build, deploy on moto with terraform; then every job runs from what was
     deployed (task definition, function configuration, zip) against the stage's bucket, and
     ends as `fargo invoke` of the same job on the same data does."""
     root = scaffold(tmp_path, docker_env)
     env = {**aws, **docker_env}
     use_network(root, aws, "dev")
+    secret_arn = boto(aws, "secretsmanager").create_secret(
+        Name="demo-db", SecretString=json.dumps({"password": "s3cr3t"}))["ARN"]
+    boto(aws, "ssm").put_parameter(Name="/demo/dev/api-token", Value="t0ken",
+                                   Type="SecureString")
+    path = root / ".fargo" / "config.json"
+    config = json.loads(path.read_text())
+    config["stages"]["dev"]["secrets"] = {"API_TOKEN": "/demo/dev/api-token",
+                                          "DB_PASSWORD": f"{secret_arn}:password::"}
+    path.write_text(json.dumps(config))
     r = _run(["build", "--stage", "dev", "--network", "host"], cwd=root, env=env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     built = json.loads((root / ".fargo/build/dev/image.json").read_text())
@@ -130,9 +140,28 @@ def test_scaffold_runs_in_its_image_and_zip_as_deployed(tmp_path: Path, aws: dic
             assert applied[key] == model["containerDefinitions"][0][key], key
         assert applied.get("secrets", []) == model["containerDefinitions"][0]["secrets"]
         assert (definition["cpu"], definition["memory"]) == (model["cpu"], model["memory"])
+        from fargo.aws.secrets import resolve
+
+        with_aws = {**client_env, **aws}
+        for key, value in credentials.items():  # resolve() reads moto as ECS's agent would
+            monkeypatch.setenv(key, value)
+        resolved = resolve({s["name"]: s["valueFrom"] for s in applied["secrets"]}, "us-east-1")
+        assert resolved == {"API_TOKEN": "t0ken", "DB_PASSWORD": "s3cr3t"}
+        probe = json.loads(json.dumps(definition))
+        probe["containerDefinitions"][0].update(command=[], entryPoint=[
+            "python", "-c", "import os; print(os.environ['API_TOKEN'], "
+                            "os.environ['DB_PASSWORD'], os.environ['AWS_EXECUTION_ENV'])"])
+        seen: list[str] = []
+        container.run(container.docker_run(probe, f"p-{job}-{os.getpid()}", region="us-east-1",
+                                           overrides={}, secrets=resolved,
+                                           client_env=with_aws), root, 60, on_line=seen.append)
+        assert seen == ["t0ken s3cr3t AWS_ECS_FARGATE"], seen
+        assert "s3cr3t" not in " ".join(container.docker_run(
+            definition, "x", region="us-east-1", overrides={}, secrets=resolved,
+            client_env=with_aws).argv), "a secret's value never reaches docker's argv"
         run = container.docker_run(definition, f"t-{job}-{os.getpid()}", region="us-east-1",
                                    overrides={"FARGO_RUN_ID": f"ecs-{job}", **credentials},
-                                   secrets={}, client_env=client_env)
+                                   secrets=resolved, client_env=client_env)
         output: list[str] = []
         stopped = container.run(run, root, 120, on_line=output.append)
         assert stopped.code == 0, "\n".join(output)
@@ -168,12 +197,16 @@ def test_scaffold_runs_in_its_image_and_zip_as_deployed(tmp_path: Path, aws: dic
 
 
 def test_invoke_container_runs_the_example_in_its_artefacts(example: Path,
+                                                            aws: dict[str, str],
                                                             docker_env: dict[str, str],
                                                             lambda_image: str) -> None:
-    """`fargo invoke JOB --container` for every job of the example: each ends as `fargo invoke`
-    does, and is recorded in the local history."""
+    """`fargo invoke JOB --container` for every job of the example: each reads and writes the
+    stage's bucket (on moto) where `fargo invoke` uses the local folder, ends as `fargo invoke`
+    does with the same result, and is recorded in the local history."""
     use_base_image(example, docker_env["FARGO_TEST_BASE_IMAGE"])
-    env = {**docker_env, "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {**aws, **docker_env}
+    s3 = boto(aws, "s3")
+    s3.create_bucket(Bucket="etl-platform-data")
     r = _run(["build", "--stage", "dev", "--network", "host"], cwd=example, env=env,
              timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -188,8 +221,9 @@ def test_invoke_container_runs_the_example_in_its_artefacts(example: Path,
         assert a["status"] == b["status"] == "succeeded", (a, b)
         if job.startswith("maint_"):
             continue  # the Lambda jobs' results go to Lambda, not to the log line
-        keys = set(a["result"])
-        assert keys == set(b["result"]), (a, b)
+        assert a["result"] == b["result"], (job, a, b)
+    landed = s3.list_objects_v2(Bucket="etl-platform-data")["Contents"]
+    assert {item["Key"].split("/")[0] for item in landed} == {"landing", "clean", "reports"}
     history = _run(["history", "--json"], cwd=example, env=env)
     runs = json.loads(history.stdout)
     rows = runs if isinstance(runs, list) else runs.get("runs", [])

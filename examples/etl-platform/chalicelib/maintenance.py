@@ -1,7 +1,6 @@
 """Maintenance jobs: short, so they stay on Lambda. Registered with name_prefix="maint_"."""
 
 import os
-from pathlib import Path
 
 from fargo import Blueprint
 
@@ -12,7 +11,7 @@ bp = Blueprint(__name__)
 
 @bp.schedule("rate(10 minutes)", description="Keep the landing zone small")
 def compact_landing(event):
-    removed = storage.remove_old(Path(os.environ.get("DATA_DIR", "data")) / "landing", keep=30)
+    removed = storage.remove_old(f"{storage.root().rstrip('/')}/landing", keep=30)
     print(f"removed {removed} landed files")
     return {"removed": removed}
 

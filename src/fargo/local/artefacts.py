@@ -3,7 +3,8 @@
 A Fargate job runs in the stage's last built image, from the task definition the module deploys;
 a Lambda job runs from the stage's zip under Lambda's runtime interface client. The job gets the
 stage's deployed environment (not local_environment_variables), the caller's AWS credentials as
-its role would give them, and its secrets from the caller's environment.
+its role would give them, and its secrets from the caller's environment, else read from SSM and
+Secrets Manager as ECS reads them.
 """
 
 from __future__ import annotations
@@ -50,8 +51,17 @@ def prepare(project: Project, spec: TaskSpec, event_json: str | None, run_id: st
     client_env = dict(os.environ)
     passed = {**{k: client_env[k] for k in AWS_PASSED if k in client_env}, **(extra or {})}
     secrets = {k: client_env[k] for k in spec.secrets if k in client_env}
-    warnings = tuple(f"secret {k} ({spec.secrets[k]}) is not resolved locally; set {k} in your "
-                     "environment to provide it" for k in spec.secrets if k not in client_env)
+    warnings: tuple[str, ...] = ()
+    wanted = {k: v for k, v in spec.secrets.items() if k not in secrets}
+    if wanted:  # as ECS does at the start: read from SSM / Secrets Manager
+        from fargo.aws.secrets import resolve
+        from fargo.aws.session import AwsFailed
+
+        try:
+            secrets.update(resolve(wanted, region))
+        except AwsFailed as exc:
+            warnings = (f"secrets {', '.join(sorted(wanted))} are not resolved ({exc}); set "
+                        "them in your environment to provide them",)
     if spec.compute == "lambda":
         return _lambda(project, spec, event_json, run_id, region, client_env,
                        {**passed, **secrets}, network, warnings)
