@@ -355,3 +355,27 @@ def test_history_says_when_the_fargo_that_ran_a_run_is_gone(tmp_path: Path) -> N
     os.kill(job_pid, signal.SIGKILL)
     shown = " ".join(history().split())
     assert "running" in shown and f"(pid {process.pid}) is gone" in shown, shown
+
+
+def test_a_hand_damaged_history_row_is_named_and_skipped(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tests.conftest import _run
+
+    assert _run(["new", "demo"], cwd=tmp_path).returncode == 0
+    root = tmp_path / "demo"
+    for _ in range(3):
+        assert _run(["invoke", "ingest_events"], cwd=root).returncode == 0
+    db = sqlite3.connect(root / ".fargo" / "local" / "runs.db")
+    ids = [r[0] for r in db.execute("SELECT run_id FROM runs ORDER BY rowid")]
+    db.execute("UPDATE runs SET duration_s='abc' WHERE run_id=?", (ids[0],))
+    db.execute("UPDATE runs SET attempt='x' WHERE run_id=?", (ids[1],))
+    db.commit()
+    db.close()
+    for args in (["history"], ["history", "--json"], ["size"], ["cost", "--stage", "prod"]):
+        r = _run(args, cwd=root)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, (args, r.stderr)
+    r = _run(["history", "--json"], cwd=root)
+    assert [run["run_id"] for run in json.loads(r.stdout)] == [ids[2]]
+    assert f"run {ids[0]!r} of the history has duration_s 'abc'" in r.stderr
+    assert f"run {ids[1]!r} of the history has attempt 'x'" in r.stderr

@@ -81,3 +81,18 @@ def test_messages_say_the_fix(fargo) -> None:
     assert "did you mean cron(0 9 ? * MON *)?" in r.stderr
     r = fargo(["schedule", "rate(1 day)", "--tz", "Mars/Base"])
     assert "timezone: timezone" not in r.stderr and "--tz: 'Mars/Base' is not" in r.stderr
+
+
+def test_instants_outside_the_years_schedules_work_in_are_refused(tmp_path) -> None:
+    from tests.conftest import _run, assert_clean_error
+
+    r = _run(["new", "demo"], cwd=tmp_path)
+    assert r.returncode == 0
+    root = tmp_path / "demo"
+    for args, key in ((["schedule", "rate(1 hour)", "--after", "0001-01-01T00:00:00Z"],
+                       "--after"),
+                      (["schedule", "rate(1 hour)", "--after", "9999-12-31T23:00:00Z"],
+                       "--after"),
+                      (["up", "--from", "9999-12-31T23:59:00Z", "--for", "1m"], "--from"),
+                      (["cost", "--stage", "prod", "--from", "0001-01-01"], "--from")):
+        assert_clean_error(_run(args, cwd=root), f"{key}: ", "outside the years 1970-9998")

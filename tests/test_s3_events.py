@@ -265,3 +265,45 @@ def test_watch_dir_takes_only_regular_files_and_stops_on_sigterm(tmp_path: Path)
     (run,) = json.loads(_run(["history", "--json"], cwd=root).stdout)
     assert "KEY incoming/after.csv" in (root / run["log_file"]).read_text(), output
     assert "pipe.csv" not in output and "link.csv" not in output
+
+
+def test_s3_triggers_s3_would_refuse_are_errors(tmp_path: Path) -> None:
+    """Bucket names S3 cannot have, event types it does not know, and Lambda notifications
+    on one bucket that overlap: each one error at validate, not at terraform apply."""
+    app = textwrap.dedent('''
+        from fargo import App
+
+        app = App("lake")
+
+        def job(name, **s3):
+            def handler(event):
+                return None
+            handler.__name__ = name
+            app.task(s3=s3, compute="lambda")(handler)
+
+        job("dots", bucket="raw..landing")
+        job("address", bucket="192.168.5.4")
+        job("punycode", bucket="xn--landing")
+        job("alias", bucket="landing-s3alias")
+        job("bogus", bucket="raw-landing", events=["s3:ObjectCreated:Bogus"])
+        job("all_a", bucket="shared-bucket")
+        job("all_b", bucket="shared-bucket")
+        job("nested_a", bucket="nested-bucket", prefix="in/")
+        job("nested_b", bucket="nested-bucket", prefix="in/x")
+        job("family_a", bucket="family-bucket", events=["s3:ObjectCreated:*"], prefix="a/")
+        job("family_b", bucket="family-bucket", events=["s3:ObjectCreated:Put"], prefix="a/")
+        job("apart_a", bucket="apart-bucket", prefix="a/")
+        job("apart_b", bucket="apart-bucket", prefix="b/")
+        job("kinds_a", bucket="kinds-bucket", events=["s3:ObjectCreated:*"])
+        job("kinds_b", bucket="kinds-bucket", events=["s3:ObjectRemoved:*"])
+    ''')
+    root = project(tmp_path, app=app)
+    r = _run(["validate"], cwd=root)
+    assert_clean_error(r, "S3 bucket names have no '..'", "not an IP address",
+                       "do not start with 'xn--'", "do not end with '-s3alias'",
+                       "s3:ObjectCreated:Bogus: not an S3 event type",
+                       "all_a and all_b both take s3:ObjectCreated:*",
+                       "nested_a and nested_b both take",
+                       "family_a and family_b both take s3:ObjectCreated:* / "
+                       "s3:ObjectCreated:Put")
+    assert "apart_a and apart_b" not in r.stderr and "kinds_a and kinds_b" not in r.stderr

@@ -164,3 +164,16 @@ def test_fixed_and_odd_offsets(tz: str) -> None:
     local = datetime.fromisoformat(got[0].replace("Z", "+00:00")).astimezone(zone)
     assert (local.hour, local.minute) == (12, 0)
     assert local.astimezone(timezone.utc).date().isoformat().startswith("2024-01-01")
+
+
+@pytest.mark.parametrize("name", ["posix/Europe/Berlin", "right/UTC", "localtime",
+                                  "posixrules", "Factory"])
+def test_tz_database_files_that_are_no_zone_names_are_refused(name: str) -> None:
+    """zoneinfo loads them; EventBridge Scheduler takes only zone names."""
+    from fargo.schedule import ScheduleError
+
+    with pytest.raises(ScheduleError) as info:
+        load_zone(name)
+    assert "is not an IANA time zone name" in str(info.value)
+    if "/" in name:
+        assert f"'{name.split('/', 1)[1]}'" in str(info.value)

@@ -39,7 +39,21 @@ def parse_instant(text: str, key: str) -> datetime:
         raise ProblemsError(
             [Problem(f"{text!r} is not an ISO 8601 date-time (e.g. 2024-01-01T10:00:00Z)", key=key)]
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        year = parsed.astimezone(timezone.utc).year
+    except OverflowError:
+        year = 0
+    if not INSTANT_YEARS[0] <= year <= INSTANT_YEARS[1]:
+        raise ProblemsError([Problem(
+            f"{text!r} is outside the years {INSTANT_YEARS[0]}-{INSTANT_YEARS[1]} that fargo's "
+            "schedules and AWS's work in", key=key)])
+    return parsed
+
+
+# Instants fargo takes on its command line: AWS's schedules and timestamps live in these years,
+# and a year's worth of fires after the last one still fits a datetime.
+INSTANT_YEARS = (1970, 9998)
 
 
 def parse_duration(value: object, key: str, file: str | None = None) -> float:

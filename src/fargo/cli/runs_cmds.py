@@ -15,7 +15,7 @@ from fargo.aws import history as aws_history
 from fargo.aws.logs import follow_stream, search_logs
 from fargo.aws.session import poll_seconds
 from fargo.cli.context import project_of, root_of
-from fargo.cli.output import out, plural, print_json, styled
+from fargo.cli.output import out, plural, print_json, styled, warn
 from fargo.cli.params import stage_option
 from fargo.cli.render import render
 from fargo.local.display import STYLE
@@ -77,6 +77,8 @@ def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
         if task not in known:
             raise ProblemsError([Problem(f"no runs of {task!r}{did_you_mean(task, known)}",
                                          key="TASK")])
+    for note in store.damaged:
+        warn(note)
     if as_json:
         print_json([r.to_dict() for r in runs])
         return

@@ -129,6 +129,7 @@ class RunStore:
         `threads`: used from several threads, one at a time (the caller holds a lock).
         """
         self.path = path
+        self.damaged: list[str] = []  # rows read and left out, in words
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.exists() and path.stat().st_size == 0:
@@ -228,9 +229,20 @@ class RunStore:
         self.db.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
                         (*fields.values(), run_id))
 
+    def _records(self, rows: list[sqlite3.Row]) -> list[RunRecord]:
+        """The rows as records; a damaged one is named (`damaged`) and skipped, never fatal."""
+        found = []
+        for row in rows:
+            try:
+                found.append(_record(row))
+            except _Damaged as exc:
+                if str(exc) not in self.damaged:
+                    self.damaged.append(str(exc))
+        return found
+
     def running(self) -> list[RunRecord]:
         rows = self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall()
-        return [_record(r) for r in rows]
+        return self._records(rows)
 
     def history(self, task: str | None = None, last: int = 20) -> list[RunRecord]:
         """Most recent first."""
@@ -241,28 +253,55 @@ class RunStore:
             args = (task,)
         query += " ORDER BY COALESCE(started_at, queued_at, ended_at) DESC, rowid DESC LIMIT ?"
         rows = self.db.execute(query, (*args, last)).fetchall()
-        return [_record(r) for r in rows]
+        return self._records(rows)
 
     def get(self, run_id: str) -> RunRecord | None:
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return _record(row) if row else None
+        found = self._records([row]) if row else []
+        return found[0] if found else None
 
     def measurements(self, task: str, last: int = 100) -> tuple[list[float], list[int]]:
         """Durations (real seconds) and peak memory (KiB) of the job's recent successful runs."""
         rows = self.db.execute(
             "SELECT duration_s, max_rss_kib FROM runs WHERE task=? AND status='succeeded' "
             "ORDER BY started_at DESC LIMIT ?", (task, last)).fetchall()
-        return ([float(r["duration_s"]) for r in rows if r["duration_s"] is not None],
-                [int(r["max_rss_kib"]) for r in rows if r["max_rss_kib"] is not None])
+        return ([float(r["duration_s"]) for r in rows if _number(r["duration_s"])],
+                [int(r["max_rss_kib"]) for r in rows if _number(r["max_rss_kib"])])
 
     def last_run(self, task: str) -> RunRecord | None:
         runs = [r for r in self.history(task, 20) if r.status != "skipped"]
         return runs[0] if runs else None
 
 
+def _number(value: Any) -> bool:
+    """A measurement fargo wrote (a hand-edited text is passed over)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_INTEGERS = frozenset({"attempt", "exit_code", "pid", "owner_pid", "max_rss_kib"})
+_REALS = frozenset({"duration_s", "cpu_s"})
+
+
+class _Damaged(ValueError):
+    """A row whose values are not what fargo writes (edited by hand, another tool)."""
+
+
 def _record(row: sqlite3.Row) -> RunRecord:
     known = set(RunRecord.__dataclass_fields__)
-    return RunRecord(**{k: row[k] for k in row.keys() if k in known})  # noqa: SIM118 - a Row
+    values = {k: row[k] for k in row.keys() if k in known}  # noqa: SIM118 - a Row
+    for key, value in values.items():
+        if value is None:
+            continue
+        wrong = (key in _INTEGERS and (isinstance(value, bool) or not isinstance(value, int))) \
+            or (key in _REALS and not isinstance(value, (int, float))) \
+            or (key not in _INTEGERS | _REALS and not isinstance(value, str))
+        if wrong or (key == "status" and value not in STATUSES):
+            raise _Damaged(f"run {values.get('run_id')!r} of the history has {key} "
+                           f"{value!r}, which fargo does not write; it is left out")
+    if values.get("attempt") is None or not isinstance(values.get("run_id"), str):
+        raise _Damaged(f"a run of the history ({values.get('run_id')!r}) has no run id or "
+                       "attempt; it is left out")
+    return RunRecord(**values)
 
 
 def _check_status(fields: dict[str, Any]) -> None:

@@ -44,6 +44,76 @@ _TYPES: dict[str, list[tuple[str, dict[str, Any]]]] = {
                             "deletion-type": ["Delete Marker Created"]})],
 }
 DEFAULT_EVENTS = ("s3:ObjectCreated:*",)
+# Types a bucket notification takes that S3 does not send to EventBridge (Lambda only).
+_NOTIFICATION_ONLY = ("s3:ReducedRedundancyLostObject", "s3:Replication:*",
+                      "s3:Replication:OperationFailedReplication",
+                      "s3:Replication:OperationNotTracked",
+                      "s3:Replication:OperationMissedThreshold",
+                      "s3:Replication:OperationReplicatedAfterThreshold")
+KNOWN_EVENTS = (*_TYPES, *_NOTIFICATION_ONLY)
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_problems(bucket: str) -> list[str]:
+    """Why S3 would refuse the bucket name (beyond 3-63 lowercase letters, digits, '.', '-')."""
+    import ipaddress
+
+    found = []
+    if ".." in bucket or ".-" in bucket or "-." in bucket:
+        found.append(f"bucket {bucket!r}: S3 bucket names have no '..', '.-' or '-.'")
+    try:
+        ipaddress.IPv4Address(bucket)
+        found.append(f"bucket {bucket!r}: an S3 bucket name is not an IP address")
+    except ValueError:
+        pass
+    for prefix in _BUCKET_PREFIXES:
+        if bucket.startswith(prefix):
+            found.append(f"bucket {bucket!r}: S3 bucket names do not start with {prefix!r}")
+    for suffix in _BUCKET_SUFFIXES:
+        if bucket.endswith(suffix):
+            found.append(f"bucket {bucket!r}: S3 bucket names do not end with {suffix!r} "
+                         "(reserved for access points and directory buckets)")
+    return found
+
+
+def unknown_events(events: list[str]) -> list[str]:
+    return [e for e in events if e not in KNOWN_EVENTS]
+
+
+def _types_overlap(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    family_a, family_b = a.rsplit(":", 1)[0], b.rsplit(":", 1)[0]
+    return family_a == family_b and (a.endswith(":*") or b.endswith(":*"))
+
+
+def _affix_overlap(a: str, b: str, prefix: bool) -> bool:
+    if not a or not b:
+        return True
+    return (a.startswith(b) or b.startswith(a)) if prefix else (a.endswith(b) or b.endswith(a))
+
+
+def overlapping(triggers: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """S3 refuses a bucket's notification configuration when two of its configurations share
+    an event type and their prefix and suffix filters could both match one key."""
+    found = []
+    for i, (job_a, a) in enumerate(triggers):
+        for job_b, b in triggers[i + 1:]:
+            if a["bucket"] != b["bucket"]:
+                continue
+            shared = [(x, y) for x in (a.get("events") or DEFAULT_EVENTS)
+                      for y in (b.get("events") or DEFAULT_EVENTS) if _types_overlap(x, y)]
+            if shared and _affix_overlap(str(a.get("prefix") or ""), str(b.get("prefix") or ""),
+                                         True) and _affix_overlap(
+                    str(a.get("suffix") or ""), str(b.get("suffix") or ""), False):
+                x, y = shared[0]
+                found.append(
+                    f"{job_a} and {job_b} both take {x}{'' if x == y else f' / {y}'} from "
+                    f"bucket {a['bucket']!r} with prefix/suffix filters that overlap: S3 refuses "
+                    "overlapping notifications for one event type; give them prefixes or "
+                    "suffixes that cannot both match a key, or start one job from the other")
+    return found
 
 
 def unsupported(events: list[str]) -> list[str]:

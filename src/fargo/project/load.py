@@ -270,6 +270,12 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
             "the code imports chalice and requirements.txt does not list it: fargo ships "
             "Chalice's runtime module (chalice/app.py) with the jobs, as Chalice does",
             "requirements.txt", None, "notice"))
+    from fargo.patterns.s3 import overlapping
+
+    notified = [(t.name, dict(trigger)) for t in specs if t.compute == "lambda"
+                for trigger in t.s3]  # Lambda jobs' triggers are the bucket's notifications
+    for message in overlapping(notified):
+        problems.append(Problem(message, "app.py"))
     offline = [t.name for t in specs if t.compute == "fargate" and not t.subnets]
     if offline:
         notices.append(Problem(

@@ -320,7 +320,7 @@ class TaskResolver:
         if not value:
             return ()
         from fargo.patterns import check
-        from fargo.patterns.s3 import s3_patterns, unsupported
+        from fargo.patterns.s3 import bucket_problems, s3_patterns, unknown_events, unsupported
 
         source = self.sources["s3"]
         triggers = [t for t in (value if isinstance(value, list) else [value])
@@ -328,6 +328,15 @@ class TaskResolver:
         for trigger in triggers:
             events = list(trigger.get("events") or [])
             bucket = trigger["bucket"]
+            for message in bucket_problems(bucket):
+                self._problem(source, message)
+            unknown = unknown_events(events)
+            if unknown:
+                self._problem(source, f"{', '.join(unknown)}: not an S3 event type (S3 sends "
+                              "s3:ObjectCreated:*, s3:ObjectRemoved:*, s3:ObjectRestore:*, "
+                              "s3:ObjectTagging:*, s3:LifecycleExpiration:*, ... and their "
+                              "members)")
+                events = [e for e in events if e not in unknown]
             if compute == "fargate":
                 missing = unsupported(events)
                 if missing:

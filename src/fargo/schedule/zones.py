@@ -30,6 +30,12 @@ def load_zone(name: str) -> tzinfo:
     problem = f"{name!r} is not an IANA time zone name (for example Europe/Berlin)"
     if name.startswith("/") or ".." in name or "\\" in name or "\0" in name:
         raise ScheduleError(problem)
+    if name.split("/", 1)[0] in ("posix", "right") or name in ("localtime", "posixrules",
+                                                               "Factory"):
+        # files of the tz database that are no zone names: Scheduler refuses them
+        plain = name.split("/", 1)[1] if "/" in name else None
+        raise ScheduleError(problem + (f"; EventBridge Scheduler takes the zone's own name: "
+                                       f"'{plain}'" if plain else ""))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError, OSError):
