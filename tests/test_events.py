@@ -479,3 +479,21 @@ def test_a_clean_stop_keeps_the_events_it_did_not_start(tmp_path: Path) -> None:
     # the one SIGTERM cut off is failed, and its retry succeeded
     assert sorted(set(done)) == sorted(ids) and len(done) == 4, (runs, again.stdout)
     assert all(r["status"] == "failed" for r in stopped), stopped
+
+
+def test_patterns_that_fit_alone_but_not_joined_in_one_rule_are_refused(tmp_path: Path) -> None:
+    sources = [f"fargo.source.{'x' * 40}.{i}" for i in range(30)]
+    patterns = [{"source": [s], "detail-type": ["Landed"]} for s in sources]
+    app = f'''
+from fargo import App
+
+app = App("lake")
+
+
+@app.task(events={patterns!r})
+def many(event):
+    return None
+'''
+    root = project(tmp_path, app=app)
+    assert_clean_error(_run(["validate"], cwd=root), "event patterns make one rule pattern of",
+                       "EventBridge allows 2048")

@@ -50,6 +50,16 @@ def test_names_agree() -> None:
     assert names.schedule_group("APP", "STAGE") == "APP-STAGE"
 
 
+def test_the_stage_resource_names_agree() -> None:
+    """Every <app>-<stage>-<suffix> the module names is in names.STAGE_SUFFIXES: the home that
+    the length and collision checks read."""
+    text = "".join(tf(path.name) for path in sorted(MODULE.glob("*.tf")))
+    found = set(re.findall(r'"\$\{local\.prefix\}-([a-z][a-z-]*)"', text))
+    found |= set(re.findall(r'\$\{local\.use_scheduler \? "([a-z]+)" : "([a-z]+)"\}',
+                            text)[0])
+    assert found == set(names.STAGE_SUFFIXES)
+
+
 def test_failure_stop_codes_agree() -> None:
     listed = re.search(r'stopCode = \[([^\]]+)\]', tf("operations.tf")).group(1)
     assert tuple(re.findall(r'"(\w+)"', listed)) == names.FAILURE_STOP_CODES

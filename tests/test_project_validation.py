@@ -284,7 +284,9 @@ def test_names_aws_would_refuse(tmp_path: Path) -> None:
     long_app = APP.replace('App("shop")', 'App("' + "s" * 38 + '")')
     problems = problems_for(tmp_path / "a", {"app_name": "s" * 38,
                                              "stages": {"stage-name-16chr": {}}}, app=long_app)
-    assert_one(problems, "stages.stage-name-16chr", "would be 65 characters", "IAM allows 64")
+    # the runner's failure rule is the stage's longest name (the scheduler role was checked alone)
+    assert_one(problems, "stages.stage-name-16chr", "runner-failures' would be 71 characters",
+               "allow 64")
     upper = APP.replace('App("shop")', 'App("Shop")')
     problems = problems_for(tmp_path / "b", {"app_name": "Shop"}, app=upper)
     assert_one(problems, "app_name", "cannot name the app's ECR repository")
@@ -407,3 +409,79 @@ def test_every_pattern_in_the_schema_has_words_for_it() -> None:
 
     missing = sorted(set(fields(schema(), "")) - set(_FRIENDLY_PATTERNS))
     assert not missing, missing
+
+
+def test_every_stage_resource_name_fits_and_no_job_takes_one(tmp_path: Path) -> None:
+    """The longest name a stage creates (<app>-<stage>-workflow-failures) is checked, not the
+    scheduler role alone; a job or workflow named like a stage resource is refused."""
+    from fargo.project import names
+    from tests.conftest import _run, assert_clean_error
+
+    app_name = "a" * 40
+    root = write_project(tmp_path / "long", f"""
+        from fargo import App
+        app = App("{app_name}")
+
+        @app.task("rate(1 hour)")
+        def nightly(event):
+            return None
+
+        app.workflow("flow", nightly)
+        """, {"app_name": app_name, "stages": {"s" * 13: {"region": "us-east-1"}}})
+    longest = max(names.stage_names(app_name, "s" * 13, runner=False), key=len)
+    assert longest.endswith("-workflow-failures")
+    assert_clean_error(_run(["validate"], cwd=root), f"{longest!r} would be {len(longest)} "
+                       "characters")
+    root = write_project(tmp_path / "clash", """
+        from fargo import App
+        app = App("lake")
+
+        @app.task("rate(1 hour)")
+        def workflows(event):
+            return None
+
+        @app.task("rate(1 hour)")
+        def extract(event):
+            return None
+
+        app.workflow("runner", extract)
+        """, {"app_name": "lake", "stages": {"dev": {"region": "us-east-1"}}})
+    assert_clean_error(_run(["validate"], cwd=root),
+                       "job 'workflows' would be named lake-dev-workflows",
+                       "workflow 'runner' would be named lake-dev-runner")
+
+
+def test_workflow_names_and_descriptions_as_aws_takes_them(tmp_path: Path) -> None:
+    from tests.conftest import _run, assert_clean_error
+
+    long_name = "w" * 55  # lake-dev- + 55 = 64: fits a schedule; 56 does not
+    source = f"""
+        from fargo import App
+        app = App("lake")
+
+        @app.task("rate(1 hour)")
+        def extract(event):
+            return None
+
+        app.workflow("{long_name}", extract, schedule="rate(1 hour)")
+        app.workflow("{long_name}xx", extract)
+        """
+    config = {"app_name": "lake", "stages": {"dev": {"region": "us-east-1"}}}
+    root = write_project(tmp_path / "ok", source, config)
+    r = _run(["validate"], cwd=root)
+    assert r.returncode == 0, r.stderr  # unscheduled, a 57-character name needs no schedule
+    root = write_project(tmp_path / "bad", source.replace(
+        'extract)\n', 'extract, schedule="rate(2 hours)")\n').replace(
+        'schedule="rate(1 hour)")', 'schedule="rate(1 hour)", description="d" * 600)'), config)
+    assert_clean_error(_run(["validate"], cwd=root),
+                       "would be 66 characters; EventBridge Scheduler allows 64",
+                       "600 characters; a schedule's description allows 512")
+    root = write_project(tmp_path / "nul", """
+        from fargo import App
+        app = App("lake")
+
+        @app.task("rate(1 hour)", description="nightly\\x00load")
+        def extract(event):
+            return None
+        """, config)
+    assert_clean_error(_run(["validate"], cwd=root), "holds a NUL or a lone surrogate")

@@ -15,6 +15,7 @@ from typing import Any
 from fargo import limits
 from fargo.app import App
 from fargo.problems import Problem, ProblemsError, did_you_mean, listed
+from fargo.project import names
 from fargo.project.config import read_config
 from fargo.project.model import Project, TaskSpec
 from fargo.project.paths import CONFIG_FILE
@@ -187,12 +188,6 @@ def check(root: Path, stages: list[str] | None = None,
             result.problems.append(Problem(
                 f"stages {other!r} and {stage!r} differ only in case; IAM role names ignore "
                 "case, so their roles would collide: rename one", CONFIG_FILE, "stages"))
-        longest = f"{app_name}-{stage}-scheduler"
-        if len(longest) > limits.NAME_MAX:
-            result.problems.append(Problem(
-                f"the stage's role {longest!r} would be {len(longest)} characters; IAM allows "
-                f"{limits.NAME_MAX}: shorten the app or stage name", CONFIG_FILE,
-                f"stages.{stage}"))
     if config.get("app_name") and config["app_name"] != app.app_name:
         if any(t.kind.startswith("chalice_") for t in app.tasks.values()):
             # Chalice deploys under its config's app_name whatever app.py says; so does fargo
@@ -284,6 +279,20 @@ def _resolve(root: Path, app: App, app_name: str, config: dict[str, Any], stage:
             f"stages.{stage}", "warning"))
     workflows, workflow_problems = resolve_workflows(app, app_name, stage, "app.py")
     problems.extend(workflow_problems)
+    longest = max(names.stage_names(app_name, stage, runner=any(t.uses_runner for t in specs),
+                                    workflows=bool(workflows),
+                                    events=any(t.rule_patterns for t in specs)), key=len)
+    if len(longest) > limits.NAME_MAX:
+        problems.append(Problem(
+            f"the stage's resource name {longest!r} would be {len(longest)} characters; "
+            f"IAM and EventBridge allow {limits.NAME_MAX}: shorten the app or stage name "
+            f"by {len(longest) - limits.NAME_MAX}", CONFIG_FILE, f"stages.{stage}"))
+    for kind, name in [*(("job", t.name) for t in specs), *(("workflow", w.name)
+                                                          for w in workflows)]:
+        if name in names.STAGE_SUFFIXES:
+            problems.append(Problem(
+                f"{kind} {name!r} would be named {names.prefix(app_name, stage)}-{name}, as "
+                "one of the stage's own resources is: rename it", "app.py"))
     for problem in problems:
         marker = (problem.file, problem.key, problem.message)
         if marker not in seen:

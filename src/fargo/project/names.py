@@ -15,6 +15,29 @@ FAILURE_STOP_CODES = ("TaskFailedToStart", "SpotInterruption", "TerminationNotic
                       "InfrastructureHealth")
 
 
+# The names the module gives a stage's own resources: <app>-<stage>-<suffix> (roles, queues,
+# rules, topics, state machines). tests/test_module_parity.py holds this list equal to the
+# module's; a job or workflow named like one of them would collide with it.
+STAGE_SUFFIXES = ("alerts", "dead-letter", "dead-letters", "event-rules", "events", "exec",
+                  "failures", "runner", "runner-failures", "runner-runs", "runs", "scheduler",
+                  "wf-start", "workflow-failures", "workflows")
+
+
+_RUNNER_SUFFIXES = ("runner", "runner-failures", "runner-runs")
+_WORKFLOW_SUFFIXES = ("wf-start", "workflow-failures", "workflows")
+_EVENT_SUFFIXES = ("event-rules",)
+
+
+def stage_names(app: str, stage: str, runner: bool = True, workflows: bool = True,
+                events: bool = True) -> list[str]:
+    """The names of the stage's own resources: those of the runner, of workflows and of event
+    rules only when the stage has them (the module creates them only then)."""
+    left_out = (() if runner else _RUNNER_SUFFIXES) + (() if workflows else _WORKFLOW_SUFFIXES) \
+        + (() if events else _EVENT_SUFFIXES)
+    return [f"{prefix(app, stage)}-{suffix}" for suffix in STAGE_SUFFIXES
+            if suffix not in left_out]
+
+
 def prefix(app: str, stage: str) -> str:
     """<app>-<stage>: the start of every name of the stage."""
     return f"{app}-{stage}"

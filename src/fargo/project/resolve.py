@@ -254,6 +254,16 @@ class TaskResolver:
                 self._problem(self.sources["events"], f"the job's event rule {rule!r} would be "
                               f"{len(rule)} characters; EventBridge allows {limits.NAME_MAX}: "
                               "shorten the job, stage or app name")
+            if len(spec.rule_patterns) > 1:  # each was checked alone; the rule takes them all
+                from fargo.patterns.check import PATTERN_MAX_CHARS
+
+                joined = names.event_pattern([dict(p) for p in spec.rule_patterns])
+                size = len(json.dumps(joined, separators=(",", ":")))
+                if size > PATTERN_MAX_CHARS:
+                    self._problem(self.sources["events"], f"the job's {len(spec.rule_patterns)} "
+                                  f"event patterns make one rule pattern of {size} characters "
+                                  f"($or); EventBridge allows {PATTERN_MAX_CHARS} (a quota that "
+                                  "can be raised to 4096): merge the patterns, or shorten them")
         if spec.schedule is not None and not spec.provenance.get("catchup", "default") \
                 .startswith("default"):
             self._problem(self.sources["catchup"], f"catchup={spec.catchup} applies to fargo up "
@@ -555,6 +565,9 @@ class TaskResolver:
             where = "a Lambda function's" if compute == "lambda" else "a schedule's"
             self._problem(self.sources["description"], f"{len(description)} characters; "
                           f"{where} description allows {most}")
+        if any(c == "\0" or "\ud800" <= c <= "\udfff" for c in description):
+            self._problem(self.sources["description"], "holds a NUL or a lone surrogate, which "
+                          "AWS refuses in a description")
 
     def _window(self, start: Any, end: Any) -> tuple[str | None, str | None]:
         """start_date/end_date as RFC 3339 UTC; end after start."""

@@ -218,8 +218,6 @@ def resolve_workflows(app: Any, app_name: str, stage: str, file: str
         if len(full) > STATE_MACHINE_NAME_MAX:
             resolver.problem("name", f"its state machine {full!r} would be {len(full)} "
                              f"characters; Step Functions allows {STATE_MACHINE_NAME_MAX}")
-        elif len(full) + len("-schedule") > limits.NAME_MAX:
-            resolver.problem("name", f"{full!r} is too long for its schedule's name")
         steps = resolver.nodes(definition.steps, "steps")
         settings = definition.settings
         schedule = settings.get("schedule")
@@ -231,6 +229,18 @@ def resolve_workflows(app: Any, app_name: str, stage: str, file: str
                 for message in exc.messages:
                     resolver.problem("schedule", message)
                 schedule = None
+        if schedule is not None and len(full) > limits.NAME_MAX:
+            resolver.problem("name", f"its schedule {full!r} would be {len(full)} characters; "
+                             f"EventBridge Scheduler allows {limits.NAME_MAX}: shorten the "
+                             "workflow's name, or leave it unscheduled")
+        description = settings.get("description")
+        if isinstance(description, str):
+            if schedule is not None and len(description) > limits.DESCRIPTION_MAX:
+                resolver.problem("description", f"{len(description)} characters; a "
+                                 f"schedule's description allows {limits.DESCRIPTION_MAX}")
+            if any(c == "\0" or "\ud800" <= c <= "\udfff" for c in description):
+                resolver.problem("description", "holds a NUL or a lone surrogate, which AWS "
+                                 "refuses in a description")
         try:
             load_zone(timezone)
         except ScheduleError as exc:
