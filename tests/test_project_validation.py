@@ -485,3 +485,61 @@ def test_workflow_names_and_descriptions_as_aws_takes_them(tmp_path: Path) -> No
             return None
         """, config)
     assert_clean_error(_run(["validate"], cwd=root), "holds a NUL or a lone surrogate")
+
+
+def test_what_is_no_json_or_too_big_for_aws_is_one_clear_error(tmp_path: Path) -> None:
+    """Patterns from app.py that are no JSON (a set, bytes, a date, 2,000 levels deep), a
+    workflow definition over Step Functions' 1 MB, an image reference with a space, a role ARN
+    with non-ASCII letters, a state name over 80: each one message, exit 2, no traceback."""
+    import json
+
+    from tests.conftest import _run, assert_clean_error
+
+    root = write_project(tmp_path / "p", """
+        import datetime
+        from fargo import App, parallel
+
+        app = App("lake")
+        deep = node = {"source": ["x"]}
+        for _ in range(2000):
+            node["detail"] = node = {}
+        node["k"] = ["v"]
+
+        @app.task(events={"source": {"a", "b"}})
+        def a_set(event):
+            return None
+
+        @app.task(events={"source": [b"x"]})
+        def a_bytes(event):
+            return None
+
+        @app.task(events={"source": [datetime.date(2020, 1, 1)]})
+        def a_date(event):
+            return None
+
+        @app.task(events=deep)
+        def a_deep(event):
+            return None
+
+        @app.task()
+        def s1(event):
+            return "x"
+
+        app.workflow("huge", parallel(*([s1] * 3000)))
+        """, {"app_name": "lake", "image": "repo with space:1",
+              "task_role_arn": "arn:aws:iam::123456789012:role/\u00fcn\u00ef",
+              "stages": {"dev": {"region": "us-east-1"}}})
+    assert_clean_error(_run(["validate"], cwd=root), "source: a set is not JSON",
+                       "source[0]: a bytes is not JSON", "source[0]: a date is not JSON",
+                       "nested deeper than 50 levels", "\"repo with space:1\" is not an image",
+                       "is not an IAM role ARN")
+    config = json.loads((root / ".fargo" / "config.json").read_text())
+    del config["image"], config["task_role_arn"]
+    (root / ".fargo" / "config.json").write_text(json.dumps(config))
+    (root / "app.py").write_text("\n".join(
+        line for line in (root / "app.py").read_text().splitlines()
+        if not line.startswith("@app.task(events")).replace("def a_", "def _a_"))
+    assert_clean_error(_run(["validate"], cwd=root), "workflow 'huge': its state machine "
+                       "definition is 2.0 MB; Step Functions allows 1 MB")
+    assert_clean_error(_run(["asl", "s1", "--stage", "dev", "--name", "N" * 81], cwd=root),
+                       "--name: a state name is 1-80 characters")

@@ -7,9 +7,11 @@ import click
 from fargo.cli.context import project_of
 from fargo.cli.output import notice, print_json
 from fargo.cli.params import stage_option
-from fargo.problems import ProblemsError
+from fargo.problems import Problem, ProblemsError
 from fargo.project import names
 from fargo.synth.workflow_asl import task_state
+
+STATE_NAME_MAX = 80  # Step Functions: a state's name
 
 
 @click.command()
@@ -21,6 +23,9 @@ from fargo.synth.workflow_asl import task_state
 def asl(ctx: click.Context, task: str, stage: str, state_name: str | None) -> None:
     """Print the Task state that runs TASK as a step: its input is the job's event, its output
     the job's return value (a Fargate job answers with the task token; add Next or End)."""
+    if state_name is not None and not 1 <= len(state_name) <= STATE_NAME_MAX:
+        raise ProblemsError([Problem(f"a state name is 1-{STATE_NAME_MAX} characters; "
+                                     f"{len(state_name)} given", key="--name")])
     project = project_of(ctx, stage)
     spec = project.require(task)
     problems = project.network_problems((spec.name,))

@@ -12,7 +12,7 @@ from rich.table import Table
 from fargo.cli.context import project_of, root_of
 from fargo.cli.output import err, out, plural, print_json, report, styled
 from fargo.cli.params import stage_option
-from fargo.problems import Problem
+from fargo.problems import Problem, ProblemsError
 from fargo.project.config import read_config
 from fargo.project.load import check, pick_stage, stage_names
 from fargo.project.model import TaskSpec
@@ -50,6 +50,14 @@ def validate(ctx: click.Context, stage: str | None, as_json: bool) -> None:
         stages = [] if stage_problems else [chosen]
     result = check(root, stages, read)
     problems = [*stage_problems, *result.problems]
+    from fargo.synth.workflow_asl import definition_text
+
+    for project in result.projects:  # what Step Functions would refuse of the definitions
+        for workflow in project.workflows:
+            try:
+                definition_text(project, workflow)
+            except ProblemsError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         print_json({

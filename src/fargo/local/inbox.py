@@ -82,6 +82,11 @@ def envelope_problems(event: dict[str, Any]) -> list[str]:
     if not isinstance(event.get("resources"), list) or not all(
             isinstance(r, str) for r in event.get("resources", [])):
         problems.append("resources must be a list of strings (ARNs)")
+    try:
+        json.dumps(event, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        problems.append("the event holds a lone surrogate (\\ud800-\\udfff alone), which is "
+                        "not UTF-8: EventBridge refuses it")
     size = len(json.dumps(event).encode())
     if size > EVENT_MAX_BYTES:
         problems.append(f"the event is {size} bytes; EventBridge accepts at most "

@@ -24,12 +24,43 @@ def check(pattern: Any) -> list[str]:
         return [f"an event pattern is a JSON object, found {json.dumps(pattern)}"]
     if not pattern:
         return ["an event pattern needs at least one field, such as {\"source\": [\"aws.s3\"]}"]
+    not_json = _not_json(pattern)
+    if not_json:
+        return [not_json]
     _object(pattern, "", problems)
     size = len(json.dumps(pattern, separators=(",", ":")))
     if size > PATTERN_MAX_CHARS:
         problems.append(f"the pattern is {size} characters; EventBridge allows "
                         f"{PATTERN_MAX_CHARS} (a quota that can be raised to 4096)")
     return problems
+
+
+DEPTH_MAX = 50  # deeper than any pattern EventBridge matches; bounds the checks' recursion
+
+
+def _not_json(pattern: Any) -> str | None:
+    """Why the pattern is no JSON document (a set, bytes, a date, NaN, too deep), or None."""
+    import math
+
+    stack: list[tuple[Any, str, int]] = [(pattern, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        where = path or "the pattern"
+        if depth > DEPTH_MAX:
+            return f"{where}: nested deeper than {DEPTH_MAX} levels"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return f"{where}: the key {key!r} is not a string"
+                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{where}: {value!r} is not a JSON number"
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            return (f"{where}: a {type(value).__name__} is not JSON (a pattern holds objects, "
+                    "lists, strings, numbers, true, false and null)")
+    return None
 
 
 def _object(node: dict[str, Any], path: str, problems: list[str]) -> None:

@@ -106,12 +106,11 @@ def image_expression(project: Project) -> tuple[str, bool]:
 
 def workflow_input(project: Project, workflow: WorkflowSpec) -> dict[str, Any]:
     """One entry of the module's `workflows`: the definition fargo wrote and its jobs."""
-    from fargo.synth.workflow_asl import definition
+    from fargo.synth.workflow_asl import definition_text
 
     jobs = [project.require(name) for name in workflow.jobs]
     entry: dict[str, Any] = {
-        "definition": json.dumps(definition(project, workflow), sort_keys=True,
-                                 separators=(",", ":")),
+        "definition": definition_text(project, workflow),
         "fargate_jobs": [j.name for j in jobs if j.compute == "fargate"],
         "lambda_jobs": [j.name for j in jobs if j.compute == "lambda"],
         "schedule": workflow.schedule,

@@ -9,6 +9,7 @@ shape runs locally (fargo.local.workflow), with the same retries, catches and li
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fargo.project import names
@@ -142,6 +143,23 @@ def _first_job(nodes: tuple[Node, ...]) -> str:
     if isinstance(node, ParallelSpec):
         return "parallel"
     return "each"
+
+
+DEFINITION_MAX_BYTES = 1024 * 1024  # Step Functions: a state machine's definition, at most 1 MB
+
+
+def definition_text(project: Project, workflow: WorkflowSpec) -> str:
+    """The definition as deployed; ProblemsError when Step Functions would refuse its size."""
+    text = json.dumps(definition(project, workflow), sort_keys=True, separators=(",", ":"))
+    size = len(text.encode())
+    if size > DEFINITION_MAX_BYTES:
+        from fargo.problems import Problem, ProblemsError
+
+        raise ProblemsError([Problem(
+            f"workflow {workflow.name!r}: its state machine definition is {size / 2**20:.1f} MB; "
+            "Step Functions allows 1 MB: split it into workflows, or use each() over a list "
+            "instead of repeating steps", "app.py")])
+    return text
 
 
 def definition(project: Project, workflow: WorkflowSpec) -> dict[str, Any]:
