@@ -551,3 +551,33 @@ def test_stopping_a_workflow_kills_the_step_that_runs(tmp_path: Path) -> None:
     thread.join(timeout=30)
     assert not thread.is_alive() and getattr(outcome[0], "error", None) == "fargo.JobFailed"
     _ended(root)
+
+
+def test_a_result_nested_too_deep_fails_the_step_as_not_json(tmp_path: Path) -> None:
+    root = project(tmp_path, """
+        from fargo import App
+
+        app = App("lake")
+
+
+        @app.task
+        def deep(event):
+            node = []
+            for _ in range(5000):
+                node = [node]
+            return node
+
+
+        @app.task
+        def after(event):
+            return 1
+
+
+        app.workflow("flow", deep, after)
+        """)
+    r = invoke(root, "flow", "{}")
+    assert r.returncode != 0 and "fargo.OutputNotJSON" in r.stderr, r.stderr
+    assert "nested deeper than JSON can be written" in r.stderr
+    alone = _run(["invoke", "deep", "--json"], cwd=root)
+    assert alone.returncode == 0, alone.stdout + alone.stderr  # a job alone hands nothing on
+    assert "nested too deep to show" in alone.stdout

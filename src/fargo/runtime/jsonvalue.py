@@ -46,13 +46,20 @@ def dumps(entry: dict[str, Any]) -> str:
     already succeeded."""
     try:
         return encode(entry, default=str, allow_nan=False)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         pass
     try:
         return encode(_plain(entry, set()), default=str, allow_nan=False)
     except (ValueError, TypeError, RecursionError):  # nested deeper than Python recurses
-        return encode({str(k): v if _flat(v) else str(v) for k, v in entry.items()},
+        return encode({str(k): v if _flat(v) else _text(v) for k, v in entry.items()},
                       default=str)
+
+
+def _text(value: Any) -> str:
+    try:
+        return str(value)
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deep to show>"
 
 
 def _plain(value: Any, seen: set[int]) -> Any:

@@ -39,6 +39,9 @@ def encode(result: Any) -> tuple[str | None, str | None, str | None]:
     except (TypeError, ValueError) as exc:
         return None, OUTPUT_NOT_JSON, f"the job's result is not JSON ({exc}): return dicts, " \
             "lists, strings, finite numbers, booleans or None"
+    except RecursionError:
+        return None, OUTPUT_NOT_JSON, "the job's result is nested deeper than JSON can be " \
+            "written here (and than Step Functions reads): return a flatter structure"
     size = len(text.encode())
     if size > PAYLOAD_MAX_BYTES:
         return None, OUTPUT_TOO_LARGE, (
