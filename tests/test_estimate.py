@@ -142,3 +142,38 @@ def test_a_job_pays_only_for_the_runs_its_overlap_lets_start(tmp_path: Path,
         assert job["runner_transitions_per_month"] > 52_560 * 6 / 12 * 1000
     table = _run(["cost", "--stage", "dev", "--from", START], cwd=root).stdout
     assert f"4380.0 of 43799.9 fires (overlap={overlap}" in table
+
+
+@pytest.mark.parametrize("schedule", ["rate(1 minute)", "rate(7 minutes)", "rate(3 hours)",
+                                      "rate(2 days)"])
+@pytest.mark.parametrize("overlap", ["skip", "allow", "queue"])
+def test_a_rates_year_is_counted_as_the_walk_counts_it(schedule: str, overlap: str) -> None:
+    """rate() years are counted arithmetically (1,000 every-minute jobs priced in a second,
+    not 80): the same fires, runs, skips and polls as walking the schedule engine's fires."""
+    import math
+    from datetime import datetime, timedelta, timezone
+
+    from fargo import estimate
+    from fargo.schedule import iter_fires, load_zone, parse
+
+    start = datetime(2026, 3, 1, 12, 0, 7, tzinfo=timezone.utc)
+    expression = parse(schedule)
+    for duration in (0.0, 30.0, 60.0, 61.0, 420.0, 3000.0, 10800.0, 200000.0):
+        counted = estimate._rate_year(expression, overlap, duration)
+        if counted is None:
+            assert overlap == "queue" and duration > expression.interval.total_seconds()
+            continue
+        end, free = start + timedelta(days=estimate.DAYS), start
+        fires = runs = skipped = polls = 0
+        for fire in iter_fires(expression, load_zone("UTC"), start):
+            if fire >= end or fires >= estimate.FIRES_MAX:
+                break
+            fires += 1
+            if overlap == "skip" and fire < free:
+                skipped += 1
+                continue
+            begins = max(fire, free) if overlap == "queue" else fire
+            polls += math.ceil((begins - fire).total_seconds() / 60)
+            runs += 1
+            free = max(free, begins + timedelta(seconds=duration))
+        assert counted == estimate.Runs(fires, runs, skipped, polls), (duration, counted)

@@ -61,12 +61,16 @@ def runs_in_year(spec: TaskSpec, start: datetime, duration: float) -> Runs | Non
         return None
     from fargo.schedule import iter_fires, load_zone, parse
 
+    expression = parse(spec.schedule)
+    counted = _rate_year(expression, spec.overlap, duration)
+    if counted is not None:
+        return counted
     end = start + timedelta(days=DAYS)
     length = timedelta(seconds=duration)
     fires = runs = skipped = polls = 0
     free = start  # when the run going ends
-    for fire in iter_fires(parse(spec.schedule), load_zone(spec.timezone), start):
-        if fire >= end or fires >= 600_000:  # every minute of a year is 525,600
+    for fire in iter_fires(expression, load_zone(spec.timezone), start):
+        if fire >= end or fires >= FIRES_MAX:
             break
         fires += 1
         if spec.overlap == "skip" and fire < free:
@@ -80,6 +84,29 @@ def runs_in_year(spec: TaskSpec, start: datetime, duration: float) -> Runs | Non
         runs += 1
         free = max(free, begins + length)
     return Runs(fires, runs, skipped, polls)
+
+
+FIRES_MAX = 600_000  # the simulation's bound: every minute of a year is 525,600
+
+
+def _rate_year(expression: Any, overlap: str, duration: float) -> Runs | None:
+    """A rate()'s year counted, not walked: its fires are `start + k * interval`, k >= 1, so
+    the runs its overlap lets start follow from the interval and the duration. None where a
+    queue backs up (runs wait past their fires), which the walk counts."""
+    from fargo.schedule.expressions import Rate
+
+    if not isinstance(expression, Rate):
+        return None
+    period = expression.interval.total_seconds()
+    year = DAYS * 86400
+    fires = min(math.ceil(year / period) - 1, FIRES_MAX)
+    if overlap == "skip":
+        step = max(1, math.ceil(duration / period))  # the next fire at or after the run's end
+        runs = math.ceil(fires / step)
+        return Runs(fires, runs, fires - runs, 0)
+    if overlap == "allow" or duration <= period:
+        return Runs(fires, fires, 0, 0)
+    return None
 
 
 def runner_transitions(spec: TaskSpec, year: Runs, compute: Compute | None = None) -> int:
