@@ -33,9 +33,16 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 
 def print_json(data: Any) -> None:
-    """Exactly one JSON document on stdout, for scripts."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Exactly one JSON document on stdout, for scripts. A long list has one element a line
+    (json's C encoder writes each; indenting goes through its slow Python one)."""
+    if isinstance(data, list) and len(data) > LIST_INDENTED_MAX:
+        sys.stdout.write("[\n" + ",\n".join(json.dumps(item) for item in data) + "\n]\n")
+    else:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+LIST_INDENTED_MAX = 100  # longer lists (a history of thousands of runs) one element a line
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:

@@ -278,8 +278,11 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_INTEGERS = frozenset({"attempt", "exit_code", "pid", "owner_pid", "max_rss_kib"})
-_REALS = frozenset({"duration_s", "cpu_s"})
+_KNOWN = frozenset(RunRecord.__dataclass_fields__)
+_KINDS: dict[str, tuple[type, ...]] = {
+    **{k: (int,) for k in ("attempt", "exit_code", "pid", "owner_pid", "max_rss_kib")},
+    **{k: (float, int) for k in ("duration_s", "cpu_s")}}
+_TEXT = (str,)
 
 
 class _Damaged(ValueError):
@@ -287,20 +290,16 @@ class _Damaged(ValueError):
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
-    known = set(RunRecord.__dataclass_fields__)
-    values = {k: row[k] for k in row.keys() if k in known}  # noqa: SIM118 - a Row
+    values = {k: row[k] for k in row.keys() if k in _KNOWN}  # noqa: SIM118 - a Row
     for key, value in values.items():
-        if value is None:
-            continue
-        wrong = (key in _INTEGERS and (isinstance(value, bool) or not isinstance(value, int))) \
-            or (key in _REALS and not isinstance(value, (int, float))) \
-            or (key not in _INTEGERS | _REALS and not isinstance(value, str))
-        if wrong or (key == "status" and value not in STATUSES):
+        # type(), not isinstance: a bool is no count, and this runs for every row read
+        if value is not None and type(value) not in _KINDS.get(key, _TEXT):
             raise _Damaged(f"run {values.get('run_id')!r} of the history has {key} "
                            f"{value!r}, which fargo does not write; it is left out")
-    if values.get("attempt") is None or not isinstance(values.get("run_id"), str):
-        raise _Damaged(f"a run of the history ({values.get('run_id')!r}) has no run id or "
-                       "attempt; it is left out")
+    if values.get("status") not in STATUSES or values.get("attempt") is None \
+            or values.get("run_id") is None:
+        raise _Damaged(f"run {values.get('run_id')!r} of the history has no run id, attempt "
+                       f"or known status ({values.get('status')!r}); it is left out")
     return RunRecord(**values)
 
 
