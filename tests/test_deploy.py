@@ -351,3 +351,48 @@ def test_module_is_terraform_fmt_clean(terraform_env: dict[str, str]) -> None:
                        cwd=REPO / "terraform" / "modules" / "fargo-jobs", capture_output=True,
                        text=True, env={**os.environ, **terraform_env})
     assert r.returncode == 0, r.stdout
+
+
+def test_the_longest_names_the_validator_allows_are_applied(tmp_path: Path,
+                                                            aws: dict[str, str]) -> None:
+    """An app and stage whose longest stage name (<prefix>-workflow-failures) is 64
+    characters, jobs whose role, schedule, function and event rule names are 64, and a
+    scheduled workflow of 64: fargo validate passes them, and terraform applies them with the
+    real provider (which checks AWS's name lengths itself)."""
+    from fargo.project import names
+    from tests.conftest import write_project
+
+    app, stage = "a" * 33, "s" * 12
+    prefix = names.prefix(app, stage)
+    assert len(max(names.stage_names(app, stage), key=len)) == 64
+    fargate, function, evented, flow = "f" * 17, "l" * 17, "e" * 14, "w" * 17
+    root = write_project(tmp_path / "long", f"""
+        from fargo import App
+
+        app = App("{app}")
+
+        @app.task("rate(1 hour)", retries=1)
+        def {fargate}(event):
+            return None
+
+        @app.schedule("rate(1 hour)")
+        def {function}(event):
+            return None
+
+        @app.task(events={{"source": ["fargo.long"]}})
+        def {evented}(event):
+            return None
+
+        app.workflow("{flow}", {fargate}, schedule="rate(1 day)")
+        """, {"app_name": app, "stages": {stage: {"region": "us-east-1"}}})
+    assert len(names.job_name(app, stage, fargate)) == 64
+    assert len(names.event_rule(app, stage, evented)) == 64
+    use_network(root, aws, stage)
+    r = fargo(root, aws, "validate", "--stage", stage)
+    assert r.returncode == 0, r.stderr
+    publish_image(aws, app, "v1")
+    r = fargo(root, aws, "deploy", "--stage", stage, "--yes", "--image-tag", "v1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert boto(aws, "lambda").get_function(FunctionName=f"{prefix}-{function}")
+    assert boto(aws, "events").describe_rule(Name=f"{prefix}-{evented}-on")
+    assert boto(aws, "iam").get_role(RoleName=f"{prefix}-{fargate}")
