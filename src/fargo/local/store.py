@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS runs (
     step TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs(task, stage, started_at);
+CREATE INDEX IF NOT EXISTS runs_newest ON runs(COALESCE(started_at, queued_at, ended_at));
 CREATE TABLE IF NOT EXISTS slots (
     task TEXT NOT NULL,
     stage TEXT NOT NULL,
@@ -232,9 +233,11 @@ class RunStore:
     def _records(self, rows: list[sqlite3.Row]) -> list[RunRecord]:
         """The rows as records; a damaged one is named (`damaged`) and skipped, never fatal."""
         found = []
+        keys = [k for k in rows[0].keys() if k in _KNOWN] if rows else []  # noqa: SIM118
+        kinds = [_KINDS.get(k, _TEXT) for k in keys]
         for row in rows:
             try:
-                found.append(_record(row))
+                found.append(_record(row, keys, kinds))
             except _Damaged as exc:
                 if str(exc) not in self.damaged:
                     self.damaged.append(str(exc))
@@ -289,11 +292,13 @@ class _Damaged(ValueError):
     """A row whose values are not what fargo writes (edited by hand, another tool)."""
 
 
-def _record(row: sqlite3.Row) -> RunRecord:
-    values = {k: row[k] for k in row.keys() if k in _KNOWN}  # noqa: SIM118 - a Row
-    for key, value in values.items():
+def _record(row: sqlite3.Row, keys: list[str], kinds: list[tuple[type, ...]]) -> RunRecord:
+    """The row as a record; `keys` are its known columns, `kinds` their types (once a query)."""
+    values = {k: row[k] for k in keys}
+    for key, kind in zip(keys, kinds, strict=True):
+        value = values[key]
         # type(), not isinstance: a bool is no count, and this runs for every row read
-        if value is not None and type(value) not in _KINDS.get(key, _TEXT):
+        if value is not None and type(value) not in kind:
             raise _Damaged(f"run {values.get('run_id')!r} of the history has {key} "
                            f"{value!r}, which fargo does not write; it is left out")
     if values.get("status") not in STATUSES or values.get("attempt") is None \
