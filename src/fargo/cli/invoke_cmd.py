@@ -71,7 +71,7 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
     if container:
         from fargo.local.artefacts import prepare
 
-        start = prepare(project, spec, event_json, run_id, network, extra)
+        start = prepare(project, spec, event_json, run_id, network, extra, say=warn)
     log_path = logs_dir(project.root) / spec.name / f"{run_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     store = RunStore(store_path(project.root))
@@ -101,8 +101,6 @@ def invoke(ctx: click.Context, task: str, stage: str | None, event: str | None, 
     stopped: str | None = None
     if start is not None:
         ended = start(log_path, show)
-        for warning in ended.warnings:
-            warn(warning)
         code, stopped = ended.code, ended.reason
     else:
         finished = run_foreground(spec, project.root, event_json, run_id, log_path, show)

@@ -30,28 +30,28 @@ AWS_PASSED = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 class Ended:
     code: int
     reason: str | None  # what ECS or Lambda would report beyond the exit code
-    warnings: tuple[str, ...] = ()
 
 
 Start = Callable[[Path, Callable[[str], None]], Ended]  # (log path, on_line) -> how it ended
 
 
 def prepare(project: Project, spec: TaskSpec, event_json: str | None, run_id: str,
-            network: str = "host", extra: dict[str, str] | None = None) -> Start:
+            network: str = "host", extra: dict[str, str] | None = None,
+            say: Callable[[str], None] = lambda _text: None) -> Start:
     """Everything the run needs checked and made (the image, the zip, the runtime image);
-    ProblemsError (exit 2) when it cannot start, before anything is recorded."""
+    ProblemsError (exit 2) when it cannot start, before anything is recorded. What the caller
+    should know before the run (a stale image, secrets not found) goes to `say`."""
     from fargo.packaging.image import docker_available
 
     if not docker_available():
         raise ProblemsError([Problem(
-            "--container needs a Docker engine, and none answers (docker info failed): start "
+            "a Docker engine is needed, and none answers (docker info failed): start "
             "one, or set DOCKER_HOST (docs/build.md says how on a machine without one)",
             key="--container")])
     region = project.stage.region or "us-east-1"
     client_env = dict(os.environ)
     passed = {**{k: client_env[k] for k in AWS_PASSED if k in client_env}, **(extra or {})}
     secrets = {k: client_env[k] for k in spec.secrets if k in client_env}
-    warnings: tuple[str, ...] = ()
     wanted = {k: v for k, v in spec.secrets.items() if k not in secrets}
     if wanted:  # as ECS does at the start: read from SSM / Secrets Manager
         from fargo.aws.secrets import resolve
@@ -60,11 +60,11 @@ def prepare(project: Project, spec: TaskSpec, event_json: str | None, run_id: st
         try:
             secrets.update(resolve(wanted, region))
         except AwsFailed as exc:
-            warnings = (f"secrets {', '.join(sorted(wanted))} are not resolved ({exc}); set "
-                        "them in your environment to provide them",)
+            say(f"secrets {', '.join(sorted(wanted))} are not resolved ({exc}); set them in "
+                "your environment to provide them")
     if spec.compute == "lambda":
         return _lambda(project, spec, event_json, run_id, region, client_env,
-                       {**passed, **secrets}, network, warnings)
+                       {**passed, **secrets}, network)
     from fargo.local import container
 
     built = last_build(project)
@@ -78,8 +78,8 @@ def prepare(project: Project, spec: TaskSpec, event_json: str | None, run_id: st
             f"the image {reference} is not on this Docker engine: run fargo build --stage "
             f"{project.stage.name}", key="--container")])
     if built.context_digest != context_digest(project):
-        warnings += (f"the code changed since {reference} was built; this runs the image as "
-                     f"built (fargo build --stage {project.stage.name} to rebuild)",)
+        say(f"the code changed since {reference} was built; this runs the image as built "
+            f"(fargo build --stage {project.stage.name} to rebuild)")
     overrides = {contract.RUN_ID: run_id, **passed}
     if event_json is not None:
         overrides[contract.EVENT] = event_json
@@ -89,14 +89,14 @@ def prepare(project: Project, spec: TaskSpec, event_json: str | None, run_id: st
 
     def start(log_path: Path, on_line: Callable[[str], None]) -> Ended:
         stopped = container.run(command, project.root, spec.timeout + 30, log_path, on_line)
-        return Ended(stopped.code, stopped.reason, warnings)
+        return Ended(stopped.code, stopped.reason)
 
     return start
 
 
 def _lambda(project: Project, spec: TaskSpec, event_json: str | None, run_id: str,
-            region: str, client_env: dict[str, str], extra: dict[str, str], network: str,
-            warnings: tuple[str, ...]) -> Start:
+            region: str, client_env: dict[str, str], extra: dict[str, str],
+            network: str) -> Start:
     from fargo.local import lambda_sandbox
     from fargo.packaging.image import build_dir
     from fargo.packaging.lambda_zip import lambda_zip
@@ -120,7 +120,7 @@ def _lambda(project: Project, spec: TaskSpec, event_json: str | None, run_id: st
         answer = lambda_sandbox.invoke(zip_path, configuration, event, image=image,
                                        region=region, client_env=client_env, log_path=log_path,
                                        on_line=on_line)
-        return Ended(answer.code, answer.reason, warnings)
+        return Ended(answer.code, answer.reason)
 
     return start
 
