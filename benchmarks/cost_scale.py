@@ -7,12 +7,11 @@ Run: python benchmarks/cost_scale.py [jobs] [runs]
 from __future__ import annotations
 
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import interleaved, report
 
 
 def main() -> None:
@@ -33,17 +32,8 @@ def main() -> None:
             "fargo validate": [sys.executable, "-m", "fargo", "validate", "--stage", "prod"],
             "fargo cost": [sys.executable, "-m", "fargo", "cost", "--stage", "prod"],
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(runs):
-            for name, command in commands.items():
-                began = time.perf_counter()
-                subprocess.run(command, cwd=root, capture_output=True, check=True)
-                times[name].append(time.perf_counter() - began)
-    floor = statistics.median(times["python -c pass"])
-    print(f"{jobs} every-minute jobs, medians of {runs}:")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"  {name:16} {median * 1000:8.0f} ms  {median / floor:6.1f}x python -c pass")
+        times = interleaved(commands, root, runs)
+    report(f"{jobs} every-minute jobs", times)
 
 
 if __name__ == "__main__":

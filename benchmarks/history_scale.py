@@ -6,12 +6,12 @@ Run: python benchmarks/history_scale.py [runs in the store] [rounds]
 from __future__ import annotations
 
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import interleaved, report
 
 
 def main() -> None:
@@ -43,17 +43,8 @@ def main() -> None:
                     "fargo cost": [*fargo, "cost", "--stage", "prod"],
                     "fargo history --json (all)": [*fargo, "history", "--json", "--last",
                                                    str(count)]}
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(rounds):
-            for name, command in commands.items():
-                began = time.perf_counter()
-                subprocess.run(command, cwd=root, capture_output=True, check=True)
-                times[name].append(time.perf_counter() - began)
-    floor = statistics.median(times["python -c pass"])
-    print(f"{count} runs in the store, medians of {rounds}:")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"  {name:28} {median * 1000:8.0f} ms  {median / floor:7.1f}x python -c pass")
+        times = interleaved(commands, root, rounds)
+    report(f"{count} runs in the store", times)
 
 
 if __name__ == "__main__":
