@@ -396,3 +396,50 @@ def test_the_longest_names_the_validator_allows_are_applied(tmp_path: Path,
     assert boto(aws, "lambda").get_function(FunctionName=f"{prefix}-{function}")
     assert boto(aws, "events").describe_rule(Name=f"{prefix}-{evented}-on")
     assert boto(aws, "iam").get_role(RoleName=f"{prefix}-{fargate}")
+
+
+def test_job_groups_apply_and_a_stage_moves_between_layouts(example: Path,
+                                                            aws: dict[str, str]) -> None:
+    """Above the split line each job's resources live in its group's module instance; a stage
+    that crosses the line keeps every resource (moved, never destroyed and re-created)."""
+    use_network(example, aws, "dev")
+    publish_image(aws, "etl-platform", "v1")
+    grouped = {**aws, "FARGO_SPLIT_ABOVE": "0"}
+    r = fargo(example, grouped, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    package = example / ".fargo" / "deploy" / "dev"
+    root = json.loads((package / "main.tf.json").read_text())
+    assert root["module"]["jobs"]["part"] == "stage" and len(root["module"]) > 2
+    state = subprocess.run(["terraform", "state", "list"], cwd=package, capture_output=True,
+                           text=True, env={**__import__("os").environ, **aws}, check=True)
+    addresses = state.stdout.split()
+    assert 'module.jobs.aws_ecs_task_definition.job["fetch_events"]' not in addresses
+    assert any(re.match(r'module\.jobs_\d\d\.aws_ecs_task_definition\.job\["fetch_events"\]', a)
+               for a in addresses)
+    assert "module.jobs.aws_iam_role.scheduler[0]" in addresses
+    # the deployed jobs work as before: names, the schedule's target, the root's jobs output
+    schedule = boto(aws, "scheduler").get_schedule(Name="etl-platform-dev-daily_report",
+                                                   GroupName="etl-platform-dev")
+    assert schedule["Target"]["RoleArn"].endswith("/etl-platform-dev-scheduler")
+    assert schedule["Target"]["EcsParameters"]["TaskDefinitionArn"].endswith(
+        ":task-definition/etl-platform-dev-daily_report")
+    from fargo.project.load import load_project
+
+    output = subprocess.run(["terraform", "output", "-json", "jobs"], cwd=package,
+                            capture_output=True, text=True,
+                            env={**__import__("os").environ, **aws}, check=True)
+    assert set(json.loads(output.stdout)) == set(load_project(example, "dev").task_names)
+    assert plan(example, grouped, tag="v1")["change"] == 0
+    # back below the line: every job resource moves to module.jobs, nothing is re-created
+    back = plan(example, aws, tag="v1")
+    assert (back["add"], back["destroy"]) == (0, 0), back
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "to this layout's job groups" in r.stdout + r.stderr
+    root = json.loads((package / "main.tf.json").read_text())
+    assert list(root["module"]) == ["jobs"] and "moved" in root
+    again = plan(example, aws, tag="v1")
+    assert (again["add"], again["change"], again["destroy"]) == (0, 0, 0)
+    # and up again
+    up = plan(example, grouped, tag="v1")
+    assert (up["add"], up["destroy"]) == (0, 0), up

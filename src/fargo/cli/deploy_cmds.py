@@ -15,6 +15,7 @@ from fargo.cli.params import stage_option
 from fargo.deploy.terraform import Changes, Terraform, find_terraform
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
+from fargo.synth import groups
 from fargo.synth.package import write_package
 
 
@@ -66,6 +67,10 @@ def _prepare(project: Project, out_dir: str | None, quiet: bool) -> Terraform:
     directory = write_package(project, Path(out_dir) if out_dir else None)
     terraform = Terraform(directory, _say(quiet))
     terraform.init()
+    moved = groups.moves(terraform.state_addresses(), project.tasks)
+    if moved:  # the stage crossed the job-group line (synth/groups.py): carry its resources
+        _say(quiet)(f"moving {plural(len(moved), 'resource')} to this layout's job groups")
+        write_package(project, directory, moved)
     return terraform
 
 

@@ -146,6 +146,17 @@ class Terraform:
         self.say("terraform init")
         self._run(["init", "-input=false", "-no-color"])
 
+    def state_addresses(self) -> list[str]:
+        """The resource addresses in the state (none before the first apply)."""
+        command = [self.binary, "state", "list"]
+        done = subprocess.run(command, cwd=self.workdir, env=self.env, capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            if "No state file" in done.stderr or "does not exist" in done.stderr:
+                return []
+            raise TerraformFailed(_clean(done.stderr or done.stdout))
+        return done.stdout.split()
+
     def plan(self, variables: dict[str, str], job_names: tuple[str, ...] = (),
              destroy: bool = False) -> Changes:
         args = ["plan", "-input=false", "-no-color", f"-out={PLAN_FILE}", "-lock-timeout=60s"]

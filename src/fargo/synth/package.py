@@ -47,12 +47,12 @@ def module_files() -> dict[str, bytes]:
     return files
 
 
-def package_files(project: Project) -> dict[str, bytes]:
+def package_files(project: Project, moved: list[dict[str, str]] | None = None) -> dict[str, bytes]:
     """Every file of the package, by relative path (all problems raised before any is written)."""
     problems = project.network_problems()
     if problems:
         raise ProblemsError(problems)
-    files = {"main.tf.json": render(build_root(project)).encode()}
+    files = {"main.tf.json": render(build_root(project, moved)).encode()}
     files.update(module_files())
     lambdas = [t for t in project.tasks if t.compute == "lambda"]
     if lambdas:
@@ -65,9 +65,10 @@ def default_dir(project: Project) -> Path:
     return ProjectPaths(project.root).deploy(project.stage.name)
 
 
-def write_package(project: Project, out: Path | None = None) -> Path:
+def write_package(project: Project, out: Path | None = None,
+                  moved: list[dict[str, str]] | None = None) -> Path:
     target = (out or default_dir(project)).resolve()
-    files = package_files(project)
+    files = package_files(project, moved)
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -1,13 +1,13 @@
 resource "aws_ecs_task_definition" "job" {
   #checkov:skip=CKV_AWS_336:ETL jobs often write scratch files next to their code; readonly_root_filesystem = true turns it on (/tmp stays writable)
-  for_each                 = local.fargate_jobs
+  for_each                 = local.job_part ? local.fargate_jobs : {}
   family                   = "${local.prefix}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = tostring(each.value.cpu)
   memory                   = tostring(each.value.memory)
   execution_role_arn       = local.execution_role_arn
-  task_role_arn            = each.value.task_role_arn != null ? each.value.task_role_arn : aws_iam_role.task[each.key].arn
+  task_role_arn            = each.value.task_role_arn != null ? each.value.task_role_arn : local.task_role_arns[each.key]
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -47,7 +47,7 @@ resource "aws_ecs_task_definition" "job" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.job[each.key].name
+        awslogs-group         = local.log_group_names[each.key]
         awslogs-region        = local.region
         awslogs-stream-prefix = "fargo"
       }

@@ -46,7 +46,7 @@ locals {
 }
 
 resource "aws_cloudwatch_event_rule" "events" {
-  for_each      = local.event_jobs
+  for_each      = local.job_part ? local.event_jobs : {}
   name          = "${local.prefix}-${each.key}-on"
   description   = "Events that start ${local.prefix}-${each.key}"
   event_pattern = each.value.event_pattern
@@ -55,11 +55,11 @@ resource "aws_cloudwatch_event_rule" "events" {
 }
 
 resource "aws_cloudwatch_event_target" "events" {
-  for_each  = local.event_jobs
-  rule      = aws_cloudwatch_event_rule.events[each.key].name
+  for_each  = local.job_part ? local.event_jobs : {}
+  rule      = local.event_rule_names[each.key]
   target_id = "job"
-  arn       = contains(keys(local.event_runner_jobs), each.key) ? aws_sfn_state_machine.runner[0].arn : aws_lambda_function.job[each.key].arn
-  role_arn  = contains(keys(local.event_runner_jobs), each.key) ? aws_iam_role.event_rules[0].arn : null
+  arn       = contains(keys(local.event_runner_jobs), each.key) ? local.runner_machine_arn : local.function_arns[each.key]
+  role_arn  = contains(keys(local.event_runner_jobs), each.key) ? local.event_rules_role_arn : null
 
   dynamic "input_transformer" {
     for_each = contains(keys(local.event_runner_jobs), each.key) ? [1] : []
@@ -71,17 +71,18 @@ resource "aws_cloudwatch_event_target" "events" {
 }
 
 resource "aws_lambda_permission" "events" {
-  for_each      = { for k, j in local.event_jobs : k => j if !contains(keys(local.event_runner_jobs), k) }
+  for_each      = local.job_part ? { for k, j in local.event_jobs : k => j if !contains(keys(local.event_runner_jobs), k) } : {}
   statement_id  = "fargo-events"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.job[each.key].function_name
+  function_name = local.function_names[each.key]
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.events[each.key].arn
+  source_arn    = local.event_rule_arns[each.key]
 }
 
 # The role the event rules start the runner with: only states:StartExecution on it, assumed
 # only by EventBridge for this stage's event rules.
 data "aws_iam_policy_document" "event_rules_trust" {
+  count = local.stage_part ? 1 : 0
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -102,16 +103,16 @@ data "aws_iam_policy_document" "event_rules_trust" {
 }
 
 resource "aws_iam_role" "event_rules" {
-  count              = length(local.event_runner_jobs) > 0 ? 1 : 0
+  count              = local.stage_part && (length(local.event_runner_jobs) > 0) ? 1 : 0
   name               = "${local.prefix}-event-rules"
   path               = local.role_path
   description        = "Starts ${local.prefix} jobs on their events, through the runner"
-  assume_role_policy = data.aws_iam_policy_document.event_rules_trust.json
+  assume_role_policy = data.aws_iam_policy_document.event_rules_trust[0].json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "event_rules" {
-  count = length(local.event_runner_jobs) > 0 ? 1 : 0
+  count = local.stage_part && (length(local.event_runner_jobs) > 0) ? 1 : 0
   statement {
     sid       = "StartRunner"
     actions   = ["states:StartExecution"]
@@ -120,7 +121,7 @@ data "aws_iam_policy_document" "event_rules" {
 }
 
 resource "aws_iam_role_policy" "event_rules" {
-  count  = length(local.event_runner_jobs) > 0 ? 1 : 0
+  count  = local.stage_part && (length(local.event_runner_jobs) > 0) ? 1 : 0
   name   = "${local.prefix}-event-rules"
   role   = aws_iam_role.event_rules[0].id
   policy = data.aws_iam_policy_document.event_rules[0].json

@@ -35,7 +35,7 @@ data "aws_iam_policy_document" "ecs_tasks_trust" {
 }
 
 resource "aws_iam_role" "execution" {
-  count              = length(local.fargate_jobs) > 0 && var.execution_role_arn == null ? 1 : 0
+  count              = local.stage_part && (length(local.fargate_jobs) > 0 && var.execution_role_arn == null) ? 1 : 0
   name               = "${local.prefix}-exec"
   path               = local.role_path
   description        = "Pulls the image, writes logs and reads the secrets of ${local.prefix} jobs"
@@ -44,7 +44,7 @@ resource "aws_iam_role" "execution" {
 }
 
 data "aws_iam_policy_document" "execution" {
-  count = length(local.fargate_jobs) > 0 && var.execution_role_arn == null ? 1 : 0
+  count = local.stage_part && (length(local.fargate_jobs) > 0 && var.execution_role_arn == null) ? 1 : 0
 
   dynamic "statement" {
     for_each = local.ecr_repository == null ? [] : [1]
@@ -102,7 +102,7 @@ data "aws_iam_policy_document" "execution" {
 }
 
 resource "aws_iam_role_policy" "execution" {
-  count  = length(local.fargate_jobs) > 0 && var.execution_role_arn == null ? 1 : 0
+  count  = local.stage_part && (length(local.fargate_jobs) > 0 && var.execution_role_arn == null) ? 1 : 0
   name   = "${local.prefix}-exec"
   role   = aws_iam_role.execution[0].id
   policy = data.aws_iam_policy_document.execution[0].json
@@ -111,7 +111,7 @@ resource "aws_iam_role_policy" "execution" {
 # --- task roles: the job's own permissions ---------------------------------------------------
 
 resource "aws_iam_role" "task" {
-  for_each           = local.created_task_roles
+  for_each           = local.job_part ? local.created_task_roles : {}
   name               = "${local.prefix}-${each.key}"
   path               = local.role_path
   description        = "Permissions of the ${local.prefix}-${each.key} job"
@@ -120,15 +120,16 @@ resource "aws_iam_role" "task" {
 }
 
 resource "aws_iam_role_policy" "task" {
-  for_each = { for k, j in local.created_task_roles : k => j if j.policy_json != null }
+  for_each = local.job_part ? { for k, j in local.created_task_roles : k => j if j.policy_json != null } : {}
   name     = "${local.prefix}-${each.key}"
-  role     = aws_iam_role.task[each.key].id
+  role     = local.task_role_ids[each.key]
   policy   = each.value.policy_json
 }
 
 # --- the scheduler's role (EventBridge Scheduler or rules) ----------------------------------
 
 data "aws_iam_policy_document" "scheduler_trust" {
+  count = local.stage_part ? 1 : 0
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -150,11 +151,11 @@ data "aws_iam_policy_document" "scheduler_trust" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  count              = length(local.scheduled_jobs) > 0 ? 1 : 0
+  count              = local.stage_part && (length(local.scheduled_jobs) > 0) ? 1 : 0
   name               = "${local.prefix}-${local.use_scheduler ? "scheduler" : "events"}"
   path               = local.role_path
   description        = "Starts the scheduled jobs of ${local.prefix}"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_trust.json
+  assume_role_policy = data.aws_iam_policy_document.scheduler_trust[0].json
   tags               = var.tags
 }
 
@@ -166,7 +167,7 @@ data "aws_iam_policy_document" "start_tasks" {
     scheduler = { families = local.direct_families, roles = concat(local.passed_roles, local.given_roles), used = length(local.direct_fargate) > 0 }
     runner    = { families = local.runner_families, roles = local.runner_passed_roles, used = length(local.runner_fargate) > 0 }
     workflows = { families = local.workflow_families, roles = local.workflow_passed_roles, used = length(local.workflow_fargate) > 0 }
-  } : who => grant if grant.used }
+  } : who => grant if grant.used && local.stage_part }
 
   statement {
     sid       = "RunJobTasks"
@@ -203,7 +204,7 @@ data "aws_iam_policy_document" "start_tasks" {
 }
 
 data "aws_iam_policy_document" "scheduler" {
-  count                   = length(local.scheduled_jobs) > 0 ? 1 : 0
+  count                   = local.stage_part && (length(local.scheduled_jobs) > 0) ? 1 : 0
   source_policy_documents = [for who, doc in data.aws_iam_policy_document.start_tasks : doc.json if who == "scheduler"]
 
   dynamic "statement" {
@@ -236,7 +237,7 @@ data "aws_iam_policy_document" "scheduler" {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  count  = length(local.scheduled_jobs) > 0 ? 1 : 0
+  count  = local.stage_part && (length(local.scheduled_jobs) > 0) ? 1 : 0
   name   = aws_iam_role.scheduler[0].name
   role   = aws_iam_role.scheduler[0].id
   policy = data.aws_iam_policy_document.scheduler[0].json
@@ -262,7 +263,7 @@ data "aws_iam_policy_document" "lambda_trust" {
 }
 
 resource "aws_iam_role" "function" {
-  for_each           = local.created_fn_roles
+  for_each           = local.job_part ? local.created_fn_roles : {}
   name               = "${local.prefix}-${each.key}"
   path               = local.role_path
   description        = "Permissions of the ${local.prefix}-${each.key} function"
@@ -271,7 +272,7 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "function" {
-  for_each                = local.created_fn_roles
+  for_each                = local.job_part ? local.created_fn_roles : {}
   source_policy_documents = each.value.policy_json == null ? [] : [each.value.policy_json]
 
   statement {
@@ -300,8 +301,8 @@ data "aws_iam_policy_document" "function" {
 resource "aws_iam_role_policy" "function" {
   #checkov:skip=CKV_AWS_290:only a Lambda job in a VPC gets write actions on "*": its network interfaces, which cannot be named before Lambda creates them (AWS's own AWSLambdaVPCAccessExecutionRole does the same)
   #checkov:skip=CKV_AWS_355:the same network-interface actions; every other statement names its resources
-  for_each = local.created_fn_roles
+  for_each = local.job_part ? local.created_fn_roles : {}
   name     = "${local.prefix}-${each.key}"
-  role     = aws_iam_role.function[each.key].id
-  policy   = data.aws_iam_policy_document.function[each.key].json
+  role     = local.function_role_ids[each.key]
+  policy   = local.function_policies[each.key]
 }

@@ -5,10 +5,10 @@ resource "aws_lambda_function" "job" {
   #checkov:skip=CKV_AWS_115:reserved concurrency is the job's reserved_concurrency setting; unset, the function shares the account's pool (Chalice's default too)
   #checkov:skip=CKV_AWS_173:environment values are plain configuration; secrets belong in SSM or Secrets Manager, read by the job at run time
   #checkov:skip=CKV_AWS_272:code signing needs a signing profile owned by the team; the zip is hashed by source_code_hash
-  for_each         = local.lambda_jobs
+  for_each         = local.job_part ? local.lambda_jobs : {}
   function_name    = "${local.prefix}-${each.key}"
-  description      = each.value.description
-  role             = each.value.task_role_arn != null ? each.value.task_role_arn : aws_iam_role.function[each.key].arn
+  description      = "${each.value.description}${local.function_after[each.key]}" # ordering: refs.tf
+  role             = each.value.task_role_arn != null ? each.value.task_role_arn : local.function_role_arns[each.key]
   handler          = "fargo.runtime.lambda_handler"
   runtime          = var.lambda_runtime
   filename         = var.lambda_package
@@ -32,8 +32,7 @@ resource "aws_lambda_function" "job" {
     variables = local.job_environment[each.key]
   }
 
-  tags       = local.job_tags[each.key]
-  depends_on = [aws_cloudwatch_log_group.job, aws_iam_role_policy.function]
+  tags = local.job_tags[each.key]
 
   lifecycle {
     precondition {

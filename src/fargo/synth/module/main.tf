@@ -1,12 +1,19 @@
-data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
-data "aws_partition" "current" {}
+# Read once per stage: instances with part = "jobs" take them from var.stage_refs.
+data "aws_caller_identity" "current" {
+  count = local.stage_part ? 1 : 0
+}
+data "aws_region" "current" {
+  count = local.stage_part ? 1 : 0
+}
+data "aws_partition" "current" {
+  count = local.stage_part ? 1 : 0
+}
 
 locals {
   prefix    = "${var.app_name}-${var.stage}"
-  account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.name
-  partition = data.aws_partition.current.partition
+  account   = local.stage_part ? data.aws_caller_identity.current[0].account_id : var.stage_refs.account
+  region    = local.stage_part ? data.aws_region.current[0].name : var.stage_refs.region
+  partition = local.stage_part ? data.aws_partition.current[0].partition : var.stage_refs.partition
   role_path = "/fargo/${var.app_name}/${var.stage}/"
 
   fargate_jobs   = { for k, j in var.jobs : k => j if j.compute == "fargate" }
@@ -14,12 +21,18 @@ locals {
   scheduled_jobs = { for k, j in var.jobs : k => j if j.schedule != null }
   use_scheduler  = var.schedule_backend == "scheduler"
 
+  # Which resources this instance of the module creates (variables.tf, `part`).
+  stage_part   = var.part != "jobs"
+  job_part     = var.part != "stage"
+  part_jobs    = local.job_part ? var.jobs : {}
+  part_fargate = local.job_part ? local.fargate_jobs : {}
+
   # An existing cluster may be given by ARN (var.cluster_arn) or name (var.cluster_name).
   cluster_name = var.cluster_arn != null ? element(split("/", var.cluster_arn), 1) : coalesce(var.cluster_name, local.prefix)
   cluster_arn  = var.cluster_arn != null ? var.cluster_arn : "arn:${local.partition}:ecs:${local.region}:${local.account}:cluster/${local.cluster_name}"
   group_name   = local.prefix
   group_arn    = "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule-group/${local.group_name}"
-  dlq_arn      = var.create_dead_letter_queue ? aws_sqs_queue.dead_letter[0].arn : var.dead_letter_queue_arn
+  dlq_arn      = !local.stage_part ? var.stage_refs.dead_letter_queue_arn : var.create_dead_letter_queue ? aws_sqs_queue.dead_letter[0].arn : var.dead_letter_queue_arn
   # Known at plan time (counts and dynamic blocks must not depend on ARNs made at apply).
   has_dlq    = var.create_dead_letter_queue || var.dead_letter_queue_arn != null
   has_alerts = var.create_alert_topic || var.alert_topic_arn != null
@@ -50,7 +63,8 @@ locals {
   job_security_groups = { for k, j in var.jobs : k => j.security_groups != null ? j.security_groups : var.security_groups }
   created_task_roles  = { for k, j in local.fargate_jobs : k => j if j.task_role_arn == null }
   created_fn_roles    = { for k, j in local.lambda_jobs : k => j if j.task_role_arn == null }
-  execution_role_arn  = var.execution_role_arn != null ? var.execution_role_arn : (length(local.fargate_jobs) > 0 ? aws_iam_role.execution[0].arn : null)
+  execution_role_arn = var.execution_role_arn != null ? var.execution_role_arn : !local.stage_part ? var.stage_refs.execution_role_arn : (
+  length(local.fargate_jobs) > 0 ? aws_iam_role.execution[0].arn : null)
   # Roles given by ARN that the scheduler must be allowed to pass to ECS.
   given_roles = distinct(compact(concat([var.execution_role_arn], [for k, j in local.direct_fargate : j.task_role_arn])))
 
@@ -65,7 +79,7 @@ locals {
 
 resource "aws_ecs_cluster" "this" {
   #checkov:skip=CKV_AWS_65:Container Insights costs per task; enable it with container_insights = true
-  count = var.create_cluster && length(local.fargate_jobs) > 0 ? 1 : 0
+  count = local.stage_part && (var.create_cluster && length(local.fargate_jobs) > 0) ? 1 : 0
   name  = local.cluster_name
 
   setting {
@@ -77,7 +91,7 @@ resource "aws_ecs_cluster" "this" {
 }
 
 resource "aws_ecs_cluster_capacity_providers" "this" {
-  count              = var.create_cluster && length(local.fargate_jobs) > 0 ? 1 : 0
+  count              = local.stage_part && (var.create_cluster && length(local.fargate_jobs) > 0) ? 1 : 0
   cluster_name       = aws_ecs_cluster.this[0].name
   capacity_providers = ["FARGATE", "FARGATE_SPOT"]
 }
@@ -98,7 +112,7 @@ removed {
 resource "aws_cloudwatch_log_group" "job" {
   #checkov:skip=CKV_AWS_158:KMS encryption is opt-in through log_kms_key_arn (the key's policy must allow CloudWatch Logs)
   #checkov:skip=CKV_AWS_338:retention is each job's log_retention_days (default 30); ETL run logs rarely need a year
-  for_each          = var.jobs
+  for_each          = local.part_jobs
   name              = each.value.compute == "lambda" ? "/aws/lambda/${local.prefix}-${each.key}" : "/fargo/${var.app_name}/${var.stage}/${each.key}"
   retention_in_days = each.value.log_retention_days
   kms_key_id        = var.log_kms_key_arn
@@ -110,7 +124,7 @@ resource "aws_cloudwatch_log_group" "job" {
 # EventBridge rules deliver to a dead-letter queue as the events service, which needs the
 # queue's permission (Scheduler sends with its execution role, which has sqs:SendMessage).
 data "aws_iam_policy_document" "dead_letter" {
-  count = var.create_dead_letter_queue && !local.use_scheduler ? 1 : 0
+  count = local.stage_part && (var.create_dead_letter_queue && !local.use_scheduler) ? 1 : 0
   statement {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letter[0].arn]
@@ -127,13 +141,13 @@ data "aws_iam_policy_document" "dead_letter" {
 }
 
 resource "aws_sqs_queue_policy" "dead_letter" {
-  count     = var.create_dead_letter_queue && !local.use_scheduler ? 1 : 0
+  count     = local.stage_part && (var.create_dead_letter_queue && !local.use_scheduler) ? 1 : 0
   queue_url = aws_sqs_queue.dead_letter[0].id
   policy    = data.aws_iam_policy_document.dead_letter[0].json
 }
 
 resource "aws_sqs_queue" "dead_letter" {
-  count                     = var.create_dead_letter_queue ? 1 : 0
+  count                     = local.stage_part && var.create_dead_letter_queue ? 1 : 0
   name                      = "${local.prefix}-dead-letter"
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = var.log_kms_key_arn == null

@@ -4,7 +4,7 @@
 locals {
   group_prefix   = "family:${local.prefix}-"
   runs_log_group = "/fargo/${var.app_name}/${var.stage}/_runs"
-  alert_topic    = var.create_alert_topic ? aws_sns_topic.alerts[0].arn : var.alert_topic_arn
+  alert_topic    = var.create_alert_topic ? one(aws_sns_topic.alerts[*].arn) : var.alert_topic_arn
   watch_tasks    = length(local.fargate_jobs) > 0 || local.has_runner
   # ECS Task State Change to STOPPED, for this stage's cluster and task groups (started
   # directly, or by the runner).
@@ -32,7 +32,7 @@ locals {
 resource "aws_cloudwatch_log_group" "runs" {
   #checkov:skip=CKV_AWS_158:KMS encryption is opt-in through log_kms_key_arn (the key's policy must allow CloudWatch Logs)
   #checkov:skip=CKV_AWS_338:run records are kept runs_retention_days (default 90)
-  count             = var.record_runs && local.watch_tasks ? 1 : 0
+  count             = local.stage_part && (var.record_runs && local.watch_tasks) ? 1 : 0
   name              = local.runs_log_group
   retention_in_days = var.runs_retention_days
   kms_key_id        = var.log_kms_key_arn
@@ -40,7 +40,7 @@ resource "aws_cloudwatch_log_group" "runs" {
 }
 
 resource "aws_cloudwatch_event_rule" "runs" {
-  count         = var.record_runs && length(local.fargate_jobs) > 0 ? 1 : 0
+  count         = local.stage_part && (var.record_runs && length(local.fargate_jobs) > 0) ? 1 : 0
   name          = "${local.prefix}-runs"
   description   = "Stopped tasks of ${local.prefix}, recorded for fargo history"
   event_pattern = jsonencode(local.stopped_tasks)
@@ -48,14 +48,14 @@ resource "aws_cloudwatch_event_rule" "runs" {
 }
 
 resource "aws_cloudwatch_event_target" "runs" {
-  count     = var.record_runs && length(local.fargate_jobs) > 0 ? 1 : 0
+  count     = local.stage_part && (var.record_runs && length(local.fargate_jobs) > 0) ? 1 : 0
   rule      = aws_cloudwatch_event_rule.runs[0].name
   target_id = "runs-log"
   arn       = aws_cloudwatch_log_group.runs[0].arn
 }
 
 resource "aws_cloudwatch_event_rule" "runner_runs" {
-  count         = var.record_runs && local.has_runner ? 1 : 0
+  count         = local.stage_part && (var.record_runs && local.has_runner) ? 1 : 0
   name          = "${local.prefix}-runner-runs"
   description   = "Ended runs of ${local.prefix}'s runner, recorded for fargo history"
   event_pattern = jsonencode(local.runner_executions)
@@ -63,14 +63,14 @@ resource "aws_cloudwatch_event_rule" "runner_runs" {
 }
 
 resource "aws_cloudwatch_event_target" "runner_runs" {
-  count     = var.record_runs && local.has_runner ? 1 : 0
+  count     = local.stage_part && (var.record_runs && local.has_runner) ? 1 : 0
   rule      = aws_cloudwatch_event_rule.runner_runs[0].name
   target_id = "runs-log"
   arn       = aws_cloudwatch_log_group.runs[0].arn
 }
 
 data "aws_iam_policy_document" "runs_delivery" {
-  count = var.record_runs && local.watch_tasks ? 1 : 0
+  count = local.stage_part && (var.record_runs && local.watch_tasks) ? 1 : 0
   statement {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.runs[0].arn}:*"]
@@ -87,7 +87,7 @@ data "aws_iam_policy_document" "runs_delivery" {
 }
 
 resource "aws_cloudwatch_log_resource_policy" "runs" {
-  count           = var.record_runs && local.watch_tasks ? 1 : 0
+  count           = local.stage_part && (var.record_runs && local.watch_tasks) ? 1 : 0
   policy_name     = "${local.prefix}-runs"
   policy_document = data.aws_iam_policy_document.runs_delivery[0].json
 }
@@ -96,21 +96,21 @@ resource "aws_cloudwatch_log_resource_policy" "runs" {
 
 resource "aws_sns_topic" "alerts" {
   #checkov:skip=CKV_AWS_26:EventBridge can publish to an encrypted topic only with a customer managed key; set log_kms_key_arn to use one
-  count             = var.create_alert_topic ? 1 : 0
+  count             = local.stage_part && var.create_alert_topic ? 1 : 0
   name              = "${local.prefix}-alerts"
   kms_master_key_id = var.log_kms_key_arn
   tags              = var.tags
 }
 
 resource "aws_sns_topic_subscription" "alerts" {
-  for_each  = var.create_alert_topic ? toset(var.alert_emails) : toset([])
+  for_each  = local.stage_part ? (var.create_alert_topic ? toset(var.alert_emails) : toset([])) : toset([])
   topic_arn = aws_sns_topic.alerts[0].arn
   protocol  = "email"
   endpoint  = each.value
 }
 
 data "aws_iam_policy_document" "alerts" {
-  count = var.create_alert_topic ? 1 : 0
+  count = local.stage_part && var.create_alert_topic ? 1 : 0
   statement {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.alerts[0].arn]
@@ -137,13 +137,13 @@ data "aws_iam_policy_document" "alerts" {
 }
 
 resource "aws_sns_topic_policy" "alerts" {
-  count  = var.create_alert_topic ? 1 : 0
+  count  = local.stage_part && var.create_alert_topic ? 1 : 0
   arn    = aws_sns_topic.alerts[0].arn
   policy = data.aws_iam_policy_document.alerts[0].json
 }
 
 resource "aws_cloudwatch_event_rule" "failures" {
-  count       = local.has_alerts && length(local.fargate_jobs) > 0 ? 1 : 0
+  count       = local.stage_part && (local.has_alerts && length(local.fargate_jobs) > 0) ? 1 : 0
   name        = "${local.prefix}-failures"
   description = "Tasks of ${local.prefix} that failed to start, were interrupted or exited non-zero"
   # Exit codes are absent when a container never started (image pull, secrets), so stop codes
@@ -161,7 +161,7 @@ resource "aws_cloudwatch_event_rule" "failures" {
 }
 
 resource "aws_cloudwatch_event_target" "failures" {
-  count     = local.has_alerts && length(local.fargate_jobs) > 0 ? 1 : 0
+  count     = local.stage_part && (local.has_alerts && length(local.fargate_jobs) > 0) ? 1 : 0
   rule      = aws_cloudwatch_event_rule.failures[0].name
   target_id = "alerts"
   arn       = local.alert_topic
@@ -180,7 +180,7 @@ resource "aws_cloudwatch_event_target" "failures" {
 
 # A run through the runner alerts once, when its last attempt failed (not once per attempt).
 resource "aws_cloudwatch_event_rule" "runner_failures" {
-  count       = local.has_alerts && local.has_runner ? 1 : 0
+  count       = local.stage_part && (local.has_alerts && local.has_runner) ? 1 : 0
   name        = "${local.prefix}-runner-failures"
   description = "Runs of ${local.prefix} jobs that failed after their last attempt, or timed out"
   event_pattern = jsonencode(merge(local.runner_executions, {
@@ -190,7 +190,7 @@ resource "aws_cloudwatch_event_rule" "runner_failures" {
 }
 
 resource "aws_cloudwatch_event_target" "runner_failures" {
-  count     = local.has_alerts && local.has_runner ? 1 : 0
+  count     = local.stage_part && (local.has_alerts && local.has_runner) ? 1 : 0
   rule      = aws_cloudwatch_event_rule.runner_failures[0].name
   target_id = "alerts"
   arn       = local.alert_topic
@@ -207,7 +207,7 @@ resource "aws_cloudwatch_event_target" "runner_failures" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  count               = local.has_dlq && local.has_alerts ? 1 : 0
+  count               = local.stage_part && (local.has_dlq && local.has_alerts) ? 1 : 0
   alarm_name          = "${local.prefix}-dead-letters"
   alarm_description   = "Schedule invocations of ${local.prefix} that could not be delivered"
   namespace           = "AWS/SQS"

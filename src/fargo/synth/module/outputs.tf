@@ -15,7 +15,7 @@ output "execution_role_arn" {
 
 output "scheduler_role_arn" {
   description = "The role EventBridge Scheduler (or rules) assumes to start the stage's jobs."
-  value       = length(local.scheduled_jobs) > 0 ? aws_iam_role.scheduler[0].arn : null
+  value       = local.scheduler_role_arn
 }
 
 output "dead_letter_queue_arn" {
@@ -35,7 +35,7 @@ output "network" {
 
 output "jobs" {
   description = "Per job: what fargo (or a script) needs to find and operate it."
-  value = { for k, j in var.jobs : k => {
+  value = { for k, j in local.part_jobs : k => {
     compute         = j.compute
     name            = "${local.prefix}-${k}"
     log_group       = aws_cloudwatch_log_group.job[k].name
@@ -53,7 +53,7 @@ output "jobs" {
 
 output "runner_arn" {
   description = "The stage's runner state machine (jobs with retries or an overlap guard go through it), if any."
-  value       = local.has_runner ? aws_sfn_state_machine.runner[0].arn : null
+  value       = local.runner_machine_arn
 }
 
 output "runs_log_group" {
@@ -64,4 +64,19 @@ output "runs_log_group" {
 output "alert_topic_arn" {
   description = "The SNS topic that receives failed runs and dead-letter alarms, if any."
   value       = local.alert_topic
+}
+
+output "stage_refs" {
+  description = "What instances with part = \"jobs\" take as var.stage_refs (part \"stage\" or \"all\")."
+  value = {
+    execution_role_arn    = local.execution_role_arn
+    scheduler_role_arn    = local.scheduler_role_arn
+    schedule_group        = local.schedule_group_name
+    runner_arn            = local.runner_machine_arn
+    event_rules_role_arn  = local.event_rules_role_arn
+    dead_letter_queue_arn = local.dlq_arn
+    account               = local.account
+    region                = local.region
+    partition             = local.partition
+  }
 }

@@ -67,7 +67,7 @@ locals {
 resource "aws_sfn_state_machine" "runner" {
   #checkov:skip=CKV_AWS_284:X-Ray traces request paths; every run is recorded in the stage's _runs log group instead
   #checkov:skip=CKV_AWS_285:execution status changes go to the _runs log group by an EventBridge rule (no vended-logs permissions on "*")
-  count      = local.has_runner ? 1 : 0
+  count      = local.stage_part && local.has_runner ? 1 : 0
   name       = local.runner_name
   type       = "STANDARD"
   role_arn   = aws_iam_role.runner[0].arn
@@ -76,6 +76,7 @@ resource "aws_sfn_state_machine" "runner" {
 }
 
 data "aws_iam_policy_document" "runner_trust" {
+  count = local.stage_part ? 1 : 0
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -96,16 +97,16 @@ data "aws_iam_policy_document" "runner_trust" {
 }
 
 resource "aws_iam_role" "runner" {
-  count              = local.has_runner ? 1 : 0
+  count              = local.stage_part && local.has_runner ? 1 : 0
   name               = local.runner_name
   path               = local.role_path
   description        = "Runs ${local.prefix} jobs with their retries, overlap and timeout"
-  assume_role_policy = data.aws_iam_policy_document.runner_trust.json
+  assume_role_policy = data.aws_iam_policy_document.runner_trust[0].json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "runner" {
-  count                   = local.has_runner ? 1 : 0
+  count                   = local.stage_part && local.has_runner ? 1 : 0
   source_policy_documents = [for who, doc in data.aws_iam_policy_document.start_tasks : doc.json if who == "runner"]
 
   dynamic "statement" {
@@ -156,7 +157,7 @@ data "aws_iam_policy_document" "runner" {
 
 resource "aws_iam_role_policy" "runner" {
   #checkov:skip=CKV_AWS_355:only ecs:ListTasks is on "*" (it has no task-level resource), limited by the ecs:cluster condition
-  count  = local.has_runner ? 1 : 0
+  count  = local.stage_part && local.has_runner ? 1 : 0
   name   = local.runner_name
   role   = aws_iam_role.runner[0].id
   policy = data.aws_iam_policy_document.runner[0].json

@@ -13,17 +13,17 @@ locals {
 }
 
 resource "aws_lambda_permission" "s3" {
-  for_each       = local.s3_permissions
+  for_each       = local.job_part ? local.s3_permissions : {}
   statement_id   = "fargo-s3-${replace(each.value[0].bucket, ".", "-")}"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.job[each.value[0].job].function_name
+  function_name  = local.function_names[each.value[0].job]
   principal      = "s3.amazonaws.com"
   source_arn     = "arn:${local.partition}:s3:::${each.value[0].bucket}"
   source_account = local.account
 }
 
 resource "aws_s3_bucket_notification" "lambda" {
-  for_each = toset([for t in local.s3_triggers : t.bucket])
+  for_each = local.job_part ? toset([for t in local.s3_triggers : t.bucket]) : toset([])
   bucket   = each.key
   # The bucket's whole configuration is this resource's: keep its EventBridge events on
   # where a Fargate job of the stage needs them.
@@ -33,7 +33,7 @@ resource "aws_s3_bucket_notification" "lambda" {
     for_each = [for t in local.s3_triggers : t if t.bucket == each.key]
     content {
       id                  = lambda_function.value.id
-      lambda_function_arn = aws_lambda_function.job[lambda_function.value.job].arn
+      lambda_function_arn = local.function_arns[lambda_function.value.job]
       events              = lambda_function.value.events
       filter_prefix       = lambda_function.value.prefix
       filter_suffix       = lambda_function.value.suffix

@@ -1,7 +1,7 @@
 locals {
   # The ECS target of each Fargate job, the same for Scheduler and rules (and what fargo run
   # passes to RunTask): one definition, used by both blocks below.
-  ecs_target = { for k, j in local.fargate_jobs : k => {
+  ecs_target = { for k, j in local.part_fargate : k => {
     task_definition_arn = aws_ecs_task_definition.job[k].arn_without_revision
     launch_type         = j.spot ? null : "FARGATE"
     capacity_providers  = j.spot ? ["FARGATE_SPOT"] : []
@@ -58,16 +58,16 @@ locals {
 # --- EventBridge Scheduler (default) -------------------------------------------------------
 
 resource "aws_scheduler_schedule_group" "this" {
-  count = (local.use_scheduler && length(local.scheduled_jobs) > 0) || length(local.scheduled_workflows) > 0 ? 1 : 0
+  count = local.stage_part && ((local.use_scheduler && length(local.scheduled_jobs) > 0) || length(local.scheduled_workflows) > 0) ? 1 : 0
   name  = local.group_name
   tags  = merge(var.tags, { "fargo:app" = var.app_name, "fargo:stage" = var.stage })
 }
 
 resource "aws_scheduler_schedule" "job" {
   #checkov:skip=CKV_AWS_297:schedules hold no secrets; a customer managed key is opt-in through schedule_kms_key_arn
-  for_each                     = local.use_scheduler ? local.scheduled_jobs : {}
+  for_each                     = local.job_part ? (local.use_scheduler ? local.scheduled_jobs : {}) : {}
   name                         = "${local.prefix}-${each.key}"
-  group_name                   = aws_scheduler_schedule_group.this[0].name
+  group_name                   = local.schedule_group_name
   description                  = each.value.description
   schedule_expression          = each.value.schedule
   schedule_expression_timezone = each.value.timezone
@@ -82,9 +82,9 @@ resource "aws_scheduler_schedule" "job" {
   }
 
   target {
-    arn = (contains(keys(local.runner_jobs), each.key) ? aws_sfn_state_machine.runner[0].arn :
-    each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn)
-    role_arn = aws_iam_role.scheduler[0].arn
+    arn = (contains(keys(local.runner_jobs), each.key) ? local.runner_machine_arn :
+    each.value.compute == "fargate" ? local.cluster_arn : local.function_arns[each.key])
+    role_arn = local.scheduler_role_arn
     input = (contains(keys(local.runner_jobs), each.key) ? local.scheduler_runner_input[each.key] :
     each.value.compute == "fargate" ? local.scheduler_overrides : local.scheduler_lambda_event)
 
@@ -139,7 +139,7 @@ resource "aws_scheduler_schedule" "job" {
 # --- EventBridge rules (UTC only), for parity with rule-based setups ----------------------
 
 resource "aws_cloudwatch_event_rule" "job" {
-  for_each            = local.use_scheduler ? {} : local.scheduled_jobs
+  for_each            = local.job_part ? (local.use_scheduler ? {} : local.scheduled_jobs) : {}
   name                = "${local.prefix}-${each.key}"
   description         = each.value.description
   schedule_expression = each.value.schedule
@@ -155,12 +155,12 @@ resource "aws_cloudwatch_event_rule" "job" {
 }
 
 resource "aws_cloudwatch_event_target" "job" {
-  for_each  = local.use_scheduler ? {} : local.scheduled_jobs
-  rule      = aws_cloudwatch_event_rule.job[each.key].name
+  for_each  = local.job_part ? (local.use_scheduler ? {} : local.scheduled_jobs) : {}
+  rule      = local.timer_rule_names[each.key]
   target_id = "job"
-  arn = (contains(keys(local.runner_jobs), each.key) ? aws_sfn_state_machine.runner[0].arn :
-  each.value.compute == "fargate" ? local.cluster_arn : aws_lambda_function.job[each.key].arn)
-  role_arn = each.value.compute == "fargate" || contains(keys(local.runner_jobs), each.key) ? aws_iam_role.scheduler[0].arn : null
+  arn = (contains(keys(local.runner_jobs), each.key) ? local.runner_machine_arn :
+  each.value.compute == "fargate" ? local.cluster_arn : local.function_arns[each.key])
+  role_arn = each.value.compute == "fargate" || contains(keys(local.runner_jobs), each.key) ? local.scheduler_role_arn : null
 
   dynamic "ecs_target" {
     for_each = each.value.compute == "fargate" && !contains(keys(local.runner_jobs), each.key) ? [1] : []
@@ -227,10 +227,10 @@ resource "aws_cloudwatch_event_target" "job" {
 }
 
 resource "aws_lambda_permission" "rule" {
-  for_each      = local.use_scheduler ? {} : { for k, j in local.direct_jobs : k => j if j.compute == "lambda" }
+  for_each      = local.job_part ? (local.use_scheduler ? {} : { for k, j in local.direct_jobs : k => j if j.compute == "lambda" }) : {}
   statement_id  = "fargo-schedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.job[each.key].function_name
+  function_name = local.function_names[each.key]
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.job[each.key].arn
+  source_arn    = local.timer_rule_arns[each.key]
 }

@@ -310,3 +310,30 @@ variable "workflows" {
   }))
   default = {}
 }
+
+variable "part" {
+  description = "What this instance creates: \"all\" (the stage and its jobs), \"stage\" (the stage's shared resources, for every job in `jobs`) or \"jobs\" (the per-job resources of `jobs`, with `stage_refs` from a \"stage\" instance). Terraform's plan time grows with the square of a resource's instance count, so fargo splits a stage of many jobs into one \"stage\" instance and groups of \"jobs\" instances."
+  type        = string
+  default     = "all"
+
+  validation {
+    condition     = contains(["all", "stage", "jobs"], var.part)
+    error_message = "part: \"all\", \"stage\" or \"jobs\"."
+  }
+}
+
+variable "stage_refs" {
+  description = "part = \"jobs\": the stage instance's outputs of the same names (execution_role_arn, scheduler_role_arn, schedule_group, runner_arn, event_rules_role_arn, dead_letter_queue_arn, account, region, partition)."
+  type = object({
+    execution_role_arn    = optional(string)
+    scheduler_role_arn    = optional(string)
+    schedule_group        = optional(string)
+    runner_arn            = optional(string)
+    event_rules_role_arn  = optional(string)
+    dead_letter_queue_arn = optional(string)
+    account               = optional(string)
+    region                = optional(string)
+    partition             = optional(string)
+  })
+  default = {}
+}

@@ -25,6 +25,7 @@ locals {
 }
 
 data "aws_iam_policy_document" "workflows_trust" {
+  count = local.stage_part ? 1 : 0
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -45,16 +46,16 @@ data "aws_iam_policy_document" "workflows_trust" {
 }
 
 resource "aws_iam_role" "workflows" {
-  count              = length(var.workflows) > 0 ? 1 : 0
+  count              = local.stage_part && (length(var.workflows) > 0) ? 1 : 0
   name               = "${local.prefix}-workflows"
   path               = local.role_path
   description        = "Runs the steps of ${local.prefix}'s workflows"
-  assume_role_policy = data.aws_iam_policy_document.workflows_trust.json
+  assume_role_policy = data.aws_iam_policy_document.workflows_trust[0].json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "workflows" {
-  count                   = length(var.workflows) > 0 ? 1 : 0
+  count                   = local.stage_part && (length(var.workflows) > 0) ? 1 : 0
   source_policy_documents = [for who, doc in data.aws_iam_policy_document.start_tasks : doc.json if who == "workflows"]
 
   dynamic "statement" {
@@ -69,7 +70,7 @@ data "aws_iam_policy_document" "workflows" {
 }
 
 resource "aws_iam_role_policy" "workflows" {
-  count  = length(var.workflows) > 0 ? 1 : 0
+  count  = local.stage_part && (length(var.workflows) > 0) ? 1 : 0
   name   = "${local.prefix}-workflows"
   role   = aws_iam_role.workflows[0].id
   policy = data.aws_iam_policy_document.workflows[0].json
@@ -78,7 +79,7 @@ resource "aws_iam_role_policy" "workflows" {
 resource "aws_sfn_state_machine" "workflow" {
   #checkov:skip=CKV_AWS_284:X-Ray traces request paths; executions are recorded by the _runs rule
   #checkov:skip=CKV_AWS_285:execution status changes go to the _runs log group by an EventBridge rule (no vended-logs permissions on "*")
-  for_each   = var.workflows
+  for_each   = local.stage_part ? (var.workflows) : {}
   name       = "${local.prefix}-${each.key}"
   type       = "STANDARD"
   role_arn   = aws_iam_role.workflows[0].arn
@@ -88,7 +89,7 @@ resource "aws_sfn_state_machine" "workflow" {
 
 # A step's task answers its task token: SendTask* on exactly the workflows it is a step of.
 data "aws_iam_policy_document" "step_callback" {
-  for_each = { for k, arns in local.step_of : k => arns if var.jobs[k].task_role_arn == null }
+  for_each = local.job_part ? { for k, arns in local.step_of : k => arns if var.jobs[k].task_role_arn == null } : {}
   statement {
     sid       = "AnswerWorkflow"
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
@@ -99,13 +100,14 @@ data "aws_iam_policy_document" "step_callback" {
 resource "aws_iam_role_policy" "step_callback" {
   for_each = data.aws_iam_policy_document.step_callback
   name     = "${local.prefix}-${each.key}-workflow-steps"
-  role     = aws_iam_role.task[each.key].id
+  role     = local.task_role_ids[each.key]
   policy   = each.value.json
 }
 
 # --- starting scheduled workflows -----------------------------------------------------------
 
 data "aws_iam_policy_document" "workflow_start_trust" {
+  count = local.stage_part ? 1 : 0
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -126,16 +128,16 @@ data "aws_iam_policy_document" "workflow_start_trust" {
 }
 
 resource "aws_iam_role" "workflow_start" {
-  count              = length(local.scheduled_workflows) > 0 ? 1 : 0
+  count              = local.stage_part && (length(local.scheduled_workflows) > 0) ? 1 : 0
   name               = "${local.prefix}-wf-start"
   path               = local.role_path
   description        = "Starts the scheduled workflows of ${local.prefix}"
-  assume_role_policy = data.aws_iam_policy_document.workflow_start_trust.json
+  assume_role_policy = data.aws_iam_policy_document.workflow_start_trust[0].json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "workflow_start" {
-  count = length(local.scheduled_workflows) > 0 ? 1 : 0
+  count = local.stage_part && (length(local.scheduled_workflows) > 0) ? 1 : 0
   statement {
     sid       = "StartWorkflows"
     actions   = ["states:StartExecution"]
@@ -144,7 +146,7 @@ data "aws_iam_policy_document" "workflow_start" {
 }
 
 resource "aws_iam_role_policy" "workflow_start" {
-  count  = length(local.scheduled_workflows) > 0 ? 1 : 0
+  count  = local.stage_part && (length(local.scheduled_workflows) > 0) ? 1 : 0
   name   = "${local.prefix}-wf-start"
   role   = aws_iam_role.workflow_start[0].id
   policy = data.aws_iam_policy_document.workflow_start[0].json
@@ -152,7 +154,7 @@ resource "aws_iam_role_policy" "workflow_start" {
 
 resource "aws_scheduler_schedule" "workflow" {
   #checkov:skip=CKV_AWS_297:schedules hold no secrets; a customer managed key is opt-in through schedule_kms_key_arn
-  for_each                     = local.scheduled_workflows
+  for_each                     = local.stage_part ? (local.scheduled_workflows) : {}
   name                         = "${local.prefix}-${each.key}"
   group_name                   = aws_scheduler_schedule_group.this[0].name
   description                  = each.value.description
@@ -166,7 +168,7 @@ resource "aws_scheduler_schedule" "workflow" {
   }
 
   target {
-    arn      = aws_sfn_state_machine.workflow[each.key].arn
+    arn      = local.workflow_arn_of[each.key]
     role_arn = aws_iam_role.workflow_start[0].arn
     input    = "{}"
     retry_policy {
@@ -179,7 +181,7 @@ resource "aws_scheduler_schedule" "workflow" {
 # --- a failed execution alerts once ---------------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "workflow_failures" {
-  count       = local.has_alerts && length(var.workflows) > 0 ? 1 : 0
+  count       = local.stage_part && (local.has_alerts && length(var.workflows) > 0) ? 1 : 0
   name        = "${local.prefix}-workflow-failures"
   description = "Executions of ${local.prefix}'s workflows that failed, timed out or were stopped"
   event_pattern = jsonencode({
@@ -194,7 +196,7 @@ resource "aws_cloudwatch_event_rule" "workflow_failures" {
 }
 
 resource "aws_cloudwatch_event_target" "workflow_failures" {
-  count     = local.has_alerts && length(var.workflows) > 0 ? 1 : 0
+  count     = local.stage_part && (local.has_alerts && length(var.workflows) > 0) ? 1 : 0
   rule      = aws_cloudwatch_event_rule.workflow_failures[0].name
   target_id = "alerts"
   arn       = local.alert_topic
