@@ -443,3 +443,75 @@ def test_job_groups_apply_and_a_stage_moves_between_layouts(example: Path,
     # and up again
     up = plan(example, grouped, tag="v1")
     assert (up["add"], up["destroy"]) == (0, 0), up
+
+
+def test_an_unchanged_stage_deploys_without_terraform_and_the_record_is_honest(
+        example: Path, aws: dict[str, str], tmp_path: Path) -> None:
+    from fargo.deploy import applied
+
+    use_network(example, aws, "dev")
+    publish_image(aws, "etl-platform", "v1")
+    package = example / ".fargo" / "deploy" / "dev"
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((package / applied.RECORD).read_text())["digest"]
+
+    def unchanged(env: dict[str, str] = aws, *extra: str) -> bool:
+        r = fargo(example, env, "plan", "--stage", "dev", "--json", *extra)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return "unchanged_since" in json.loads(r.stdout)
+
+    # nothing changed: no terraform at all, for plan and deploy alike
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1")
+    assert r.returncode == 0 and "terraform" not in r.stderr, r.stdout + r.stderr
+    assert "nothing fargo deploys changed since the last apply" in r.stdout
+    assert unchanged(aws, "--image-tag", "v1")
+
+    # every input counts: a policy file, an environment value, the image tag, terraform itself
+    policy = example / ".fargo" / "policy-daily_report.json"
+    original = policy.read_text()
+    policy.write_text(original.replace("s3:GetObject", "s3:GetObjectVersion", 1))
+    assert not unchanged(aws, "--image-tag", "v1")
+    policy.write_text(original)
+    assert unchanged(aws, "--image-tag", "v1")  # a plan that changed nothing kept the record
+    config_path = example / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    before = json.dumps(config)
+    config["stages"]["dev"].setdefault("environment_variables", {})["EXTRA"] = "1"
+    config_path.write_text(json.dumps(config))
+    assert not unchanged(aws, "--image-tag", "v1")
+    config_path.write_text(before)
+    publish_image(aws, "etl-platform", "v2")
+    assert not unchanged(aws, "--image-tag", "v2")
+    other = tmp_path / "terraform"
+    shutil.copy2(shutil.which("terraform") or "terraform", other)
+    assert not unchanged({**aws, "FARGO_TERRAFORM": str(other)}, "--image-tag", "v1")
+    # that plan found nothing to do and recorded the other binary: back to this one, a real plan
+    assert not unchanged(aws, "--image-tag", "v1")
+    assert unchanged(aws, "--image-tag", "v1")
+    # the module's files and the provider lock are part of it (the package carries both)
+    first = applied.digest(package, {"image_tag": "v1"}, shutil.which("terraform") or "")
+    module_file = package / "modules" / "fargo-jobs" / "outputs.tf"
+    module_file.write_text(module_file.read_text() + "\n")
+    assert applied.digest(package, {"image_tag": "v1"}, shutil.which("terraform") or "") != first
+
+    # a change made in AWS outside fargo is found with --refresh, and deployed back
+    logs = boto(aws, "logs")
+    logs.put_retention_policy(logGroupName="/fargo/etl-platform/dev/daily_report",
+                              retentionInDays=1)
+    assert unchanged(aws, "--image-tag", "v1")
+    r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1", "--refresh")
+    assert r.returncode == 0 and "Deployed" in r.stdout, r.stdout + r.stderr
+    group = logs.describe_log_groups(logGroupNamePrefix="/fargo/etl-platform/dev/daily_report")
+    assert group["logGroups"][0]["retentionInDays"] != 1
+    assert unchanged(aws, "--image-tag", "v1")
+    # fargo pause changes AWS outside terraform: the next plan is a real one
+    assert fargo(example, aws, "pause", "daily_report", "--stage", "dev").returncode == 0
+    assert not (package / applied.RECORD).exists()
+    assert not unchanged(aws, "--image-tag", "v1")
+    # destroy removes the record with the stage
+    assert fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag",
+                 "v1").returncode == 0
+    assert (package / applied.RECORD).exists()
+    assert fargo(example, aws, "destroy", "--stage", "dev", "--yes").returncode == 0
+    assert not (package / applied.RECORD).exists()

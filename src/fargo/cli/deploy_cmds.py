@@ -12,6 +12,7 @@ from rich.table import Table
 from fargo.cli.context import project_of
 from fargo.cli.output import err, notice, out, plural, print_json, styled, warn
 from fargo.cli.params import stage_option
+from fargo.deploy import applied
 from fargo.deploy.terraform import Changes, Terraform, find_terraform
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
@@ -63,15 +64,44 @@ def _show(changes: Changes, title: str) -> None:
               f"{changes.destroy} to destroy.")
 
 
-def _prepare(project: Project, out_dir: str | None, quiet: bool) -> Terraform:
-    directory = write_package(project, Path(out_dir) if out_dir else None)
+def _prepare(project: Project, directory: Path, variables: dict[str, str],
+             quiet: bool) -> tuple[Terraform, str]:
+    """Init (and carry the state across the job-group line); the digest to record after.
+
+    The digest is taken after init, which writes the provider lock file, and before any
+    moved blocks, which the next package (its state then in this layout) does not have.
+    """
     terraform = Terraform(directory, _say(quiet))
     terraform.init()
+    current = applied.digest(directory, variables, terraform.binary)
     moved = groups.moves(terraform.state_addresses(), project.tasks)
     if moved:  # the stage crossed the job-group line (synth/groups.py): carry its resources
         _say(quiet)(f"moving {plural(len(moved), 'resource')} to this layout's job groups")
         write_package(project, directory, moved)
-    return terraform
+    return terraform, current
+
+
+def _unchanged(record: applied.Record, current: str, directory: Path, stage: str,
+               as_json: bool) -> bool:
+    """Say so, and skip terraform, when nothing it reads changed since the last apply."""
+    last = record.read()
+    if last is None or last["digest"] != current:
+        return False
+    if as_json:
+        print_json({"stage": stage, **Changes().to_dict(), "package": str(directory),
+                    "unchanged_since": last.get("applied")})
+        return True
+    out.print(f"Nothing to deploy: nothing fargo deploys changed since the last apply "
+              f"({last.get('applied', 'time unknown')}). --refresh plans anyway, to find "
+              "changes made in AWS outside fargo.")
+    return True
+
+
+def _record(record: applied.Record, current: str) -> None:
+    try:
+        record.write(current)
+    except Exception as exc:  # the deploy itself succeeded; the next one plans for real
+        warn(f"could not record the apply ({exc}): the next deploy runs terraform plan")
 
 
 def _can_ask(action: str, project: Project, yes: bool) -> None:
@@ -94,6 +124,10 @@ def _confirm(action: str, project: Project, yes: bool) -> None:
 stage_required = stage_option("work", required=True)
 out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False),
                           help="Package directory (default: .fargo/deploy/<stage>).")
+refresh_option = click.option(
+    "--refresh", is_flag=True,
+    help="Run terraform plan even when nothing changed since the last apply (finds changes "
+         "made in AWS outside fargo).")
 tag_option = click.option("--image-tag",
                           help="Deploy this pushed tag of the stage's image on purpose "
                                "(default: the last fargo build, if it matches the code).")
@@ -118,15 +152,23 @@ def package(ctx: click.Context, stage: str, out_dir: str | None) -> None:
 @out_option
 @tag_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@refresh_option
 @click.pass_context
 def plan(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | None,
-         as_json: bool) -> None:
+         as_json: bool, refresh: bool) -> None:
     """Show what deploy would change, per job."""
     project = project_of(ctx, stage)
-    find_terraform()
+    binary = find_terraform()
     variables = _variables(project, image_tag, strict=False)
-    terraform = _prepare(project, out_dir, as_json)
+    directory = write_package(project, Path(out_dir) if out_dir else None)
+    record = applied.record_for(project, directory)
+    current = applied.digest(directory, variables, binary)
+    if not refresh and _unchanged(record, current, directory, stage, as_json):
+        return
+    terraform, current = _prepare(project, directory, variables, as_json)
     changes = terraform.plan(variables, project.task_names)
+    if changes.empty:
+        _record(record, current)
     if as_json:
         print_json({"stage": stage, **changes.to_dict(), "package": str(terraform.workdir)})
     else:
@@ -134,23 +176,36 @@ def plan(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | N
 
 
 def _apply(project: Project, out_dir: str | None, variables: dict[str, str], yes: bool,
-           destroy: bool) -> None:
+           destroy: bool, refresh: bool = False) -> None:
     """Plan, show, confirm and apply; the one path shared by deploy and destroy."""
     verb = "destroy" if destroy else "deploy"
     stage = project.stage.name
-    terraform = _prepare(project, out_dir, False)
+    directory = write_package(project, Path(out_dir) if out_dir else None)
+    record = applied.record_for(project, directory)
+    current = applied.digest(directory, variables, find_terraform())
+    if not destroy and not refresh and _unchanged(record, current, directory, stage, False):
+        return
+    terraform, current = _prepare(project, directory, variables, False)
     changes = terraform.plan(variables, project.task_names, destroy=destroy)
     _show(changes, f"{project.app_name} · stage {stage}" + (" (destroy)" if destroy else ""))
     if changes.empty:
         out.print("Nothing to destroy." if destroy
                   else "Nothing to deploy: AWS matches the project.")
+        if not destroy:
+            _record(record, current)
         return
     if changes.resumed:
         notice(f"paused in AWS, enabled in the project: deploy resumes "
                f"{', '.join(changes.resumed)} (set enabled: false to keep a job off, or "
                "fargo pause it again after)")
     _confirm(verb, project, yes)
+    problem = applied.drop_quietly(record)  # a failed or partial apply leaves no record
+    if problem:
+        raise ProblemsError([Problem(f"cannot remove the record of the last apply: {problem}",
+                                     key="state")])
     terraform.apply()
+    if not destroy:
+        _record(record, current)
     out.print(styled(("Destroyed" if destroy else "Deployed", "green"),
                      f" {project.app_name} stage {stage}."))
 
@@ -173,9 +228,10 @@ def _build_first(project: Project) -> None:
 @click.option("--build", "build_first", is_flag=True,
               help="Run fargo build --push first (needs a Docker engine).")
 @click.option("--yes", "-y", is_flag=True, help="Don't ask for confirmation.")
+@refresh_option
 @click.pass_context
 def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str | None,
-           build_first: bool, yes: bool) -> None:
+           build_first: bool, yes: bool, refresh: bool) -> None:
     """Package, plan and apply the stage (asks first on a terminal).
 
     Refuses (exit 2) to ship an image the registry lacks or one older than the code.
@@ -188,7 +244,8 @@ def deploy(ctx: click.Context, stage: str, out_dir: str | None, image_tag: str |
                                          "out --image-tag", key="--build")])
         _build_first(project)
     find_terraform()
-    _apply(project, out_dir, _variables(project, image_tag, strict=True), yes, destroy=False)
+    _apply(project, out_dir, _variables(project, image_tag, strict=True), yes, destroy=False,
+           refresh=refresh)
 
 
 @click.command()

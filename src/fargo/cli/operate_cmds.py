@@ -332,6 +332,17 @@ def _workflow_status(project: Project) -> list[dict[str, Any]]:
     return rows
 
 
+def _forget_apply(project: Project) -> None:
+    """A schedule changed outside terraform: the next deploy must plan, not trust the record."""
+    from fargo.deploy import applied
+    from fargo.synth.package import default_dir
+
+    problem = applied.drop_quietly(applied.record_for(project, default_dir(project)))
+    if problem:
+        warn(f"could not drop the record of the last apply ({problem}): run the next "
+             "deploy with --refresh")
+
+
 def _set(ctx: click.Context, task: str, stage: str, enabled: bool) -> None:
     project = project_of(ctx, stage)
     workflow = project.workflow(task)
@@ -340,6 +351,7 @@ def _set(ctx: click.Context, task: str, stage: str, enabled: bool) -> None:
             raise ProblemsError([Problem(f"workflow {task} has no schedule to "
                                          f"{'resume' if enabled else 'pause'}", key="TASK")])
         schedules.set_schedule(project, workflow.full_name, enabled)
+        _forget_apply(project)
         out.print(f"{workflow.full_name}: {'resumed' if enabled else 'paused'}")
         if not enabled:
             warn("the next fargo deploy resumes it (a workflow's schedule is on when deployed)")
@@ -349,6 +361,7 @@ def _set(ctx: click.Context, task: str, stage: str, enabled: bool) -> None:
         verb = "resume" if enabled else "pause"
         raise ProblemsError([Problem(f"{task} has no schedule to {verb}", key="TASK")])
     schedules.set_enabled(project, spec, enabled)
+    _forget_apply(project)
     out.print(f"{spec.full_name}: {'resumed' if enabled else 'paused'}")
     if spec.enabled != enabled:
         warn(f"the next fargo deploy sets it back to enabled={str(spec.enabled).lower()} from the "

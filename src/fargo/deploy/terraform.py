@@ -37,6 +37,7 @@ def terraform_env() -> dict[str, str]:
     if config and not Path(config).exists():
         env.pop("TF_CLI_CONFIG_FILE")  # a dangling setting only produces warnings
     env["TF_IN_AUTOMATION"] = "1"
+    env.setdefault("CHECKPOINT_DISABLE", "1")  # no look-up of newer terraform versions
     env.setdefault("TF_INPUT", "0")
     return env
 

@@ -121,22 +121,28 @@ def workflow_input(project: Project, workflow: WorkflowSpec) -> dict[str, Any]:
     return {k: literal(v) for k, v in entry.items() if v is not None}
 
 
+def state_backend(project: Project) -> dict[str, Any]:
+    """The root's backend block: local state in the package, or the stage's S3 state."""
+    stage = project.stage
+    if not stage.terraform_state:
+        return {"local": {"path": "terraform.tfstate"}}
+    state = dict(stage.terraform_state)
+    return {"s3": {
+        "bucket": state["bucket"],
+        "key": state.get("key") or f"fargo/{project.app_name}/{stage.name}.tfstate",
+        "region": state.get("region") or stage.aws_region,
+        "encrypt": state.get("encrypt", True),
+        **({"dynamodb_table": state["dynamodb_table"]} if state.get("dynamodb_table") else {}),
+    }}
+
+
 def build_root(project: Project, moved: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """The root; `moved` carries resources the state holds elsewhere (groups.moves)."""
     stage = project.stage
     has_fargate = any(t.compute == "fargate" for t in project.tasks)
     has_lambda = any(t.compute == "lambda" for t in project.tasks)
     image, own_repository = image_expression(project)
-    backend: dict[str, Any] = {"local": {"path": "terraform.tfstate"}}
-    if stage.terraform_state:
-        state = dict(stage.terraform_state)
-        backend = {"s3": {
-            "bucket": state["bucket"],
-            "key": state.get("key") or f"fargo/{project.app_name}/{stage.name}.tfstate",
-            "region": state.get("region") or stage.aws_region,
-            "encrypt": state.get("encrypt", True),
-            **({"dynamodb_table": state["dynamodb_table"]} if state.get("dynamodb_table") else {}),
-        }}
+    backend = state_backend(project)
     provider: dict[str, Any] = {
         "region": stage.aws_region,
         "default_tags": [{"tags": {"fargo:app": project.app_name, "fargo:stage": stage.name,
