@@ -159,3 +159,9 @@ def test_package_refuses_a_stage_without_subnets(tmp_path: Path) -> None:
     config["stages"]["prod"].update(subnets=["subnet-0abc1234"], security_groups=["sg-0abc1234"])
     config_path.write_text(json.dumps(config))
     assert _run(["package", "--stage", "prod"], cwd=parent / "demo").returncode == 0
+
+
+def test_a_bad_split_line_is_one_clear_error(example: Path) -> None:
+    r = _run(["package", "--stage", "dev"], cwd=example, env={"FARGO_SPLIT_ABOVE": "lots",
+                                                               "AWS_DEFAULT_REGION": "us-east-1"})
+    assert_clean_error(r, "FARGO_SPLIT_ABOVE is 'lots': set it to a whole number")

@@ -16,6 +16,7 @@ import os
 import re
 import zlib
 
+from fargo.problems import Problem, ProblemsError
 from fargo.project.model import TaskSpec
 
 SPLIT_ABOVE = 150  # measured: below it, one instance plans faster than 32 of them
@@ -39,8 +40,14 @@ ADDRESS = re.compile(r'^module\.([A-Za-z0-9_-]+)\.([a-z0-9_]+\.[a-z0-9_]+)\["([^
 
 def split_above() -> int:
     """SPLIT_ABOVE, or FARGO_SPLIT_ABOVE (a whole number) to choose the line."""
-    value = os.environ.get("FARGO_SPLIT_ABOVE", "")
-    return int(value) if value.isdigit() else SPLIT_ABOVE
+    value = os.environ.get("FARGO_SPLIT_ABOVE")
+    if value is None:
+        return SPLIT_ABOVE
+    if not value.isascii() or not value.isdigit():
+        raise ProblemsError([Problem(f"FARGO_SPLIT_ABOVE is {value!r}: set it to a whole number "
+                                     "of jobs (0 or more), or unset it for the default "
+                                     f"({SPLIT_ABOVE})", key="FARGO_SPLIT_ABOVE")])
+    return int(value)
 
 
 def split(tasks: tuple[TaskSpec, ...] | list[TaskSpec]) -> bool:
