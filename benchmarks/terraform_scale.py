@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.aws_local import moto_endpoint  # noqa: E402
 from benchmarks.deploy_bench import fargo_project, terraform_env  # noqa: E402
 
 from fargo.synth.groups import SPLIT_ABOVE  # noqa: E402
@@ -56,15 +56,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,200,400,1000")
     parser.add_argument("--single-max", type=int, default=400)
     args = parser.parse_args()
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    with moto_endpoint() as endpoint, tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        env = terraform_env(base, f"http://{host}:{port}")
+        env = terraform_env(base, endpoint)
         print(f"{'jobs':>5} {'layout':>22} {'plan s':>8} {'s/job':>7} {'resources':>9}")
         for size in (int(s) for s in args.sizes.split(",")):
             root = base / f"jobs{size}"
@@ -79,7 +73,6 @@ def main() -> None:
                 label = f"{name} ({modules} modules)"
                 print(f"{size:>5} {label:>22} {seconds:>8.1f} {seconds / size:>7.3f} "
                       f"{created:>9}", flush=True)
-    server.stop()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Needs terraform and the provider (a mirror, see tests/conftest.py).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.aws_local import moto_endpoint  # noqa: E402
 from benchmarks.deploy_bench import fargo_project, terraform_env  # noqa: E402
 from benchmarks.timing import interleaved, report  # noqa: E402
 from tests.conftest import publish_image, use_network  # noqa: E402
@@ -29,15 +29,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    with moto_endpoint() as endpoint, tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        os.environ.update(terraform_env(base, f"http://{host}:{port}"))
+        os.environ.update(terraform_env(base, endpoint))
         os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
         root = base / "stage"
         fargo_project(root, args.jobs)
@@ -56,7 +50,6 @@ def main() -> None:
                                      "--refresh"],
         }, root, args.rounds)
         report(f"{args.jobs} jobs, nothing changed", times)
-    server.stop()
 
 
 if __name__ == "__main__":
