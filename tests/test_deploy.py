@@ -432,17 +432,20 @@ def test_job_groups_apply_and_a_stage_moves_between_layouts(example: Path,
     assert plan(example, grouped, tag="v1")["change"] == 0
     # back below the line: every job resource moves to module.jobs, nothing is re-created
     back = plan(example, aws, tag="v1")
-    assert (back["add"], back["destroy"]) == (0, 0), back
+    assert (back["add"], back["destroy"]) == (0, 0) and back["moved"] > 0, back
     r = fargo(example, aws, "deploy", "--stage", "dev", "--yes", "--image-tag", "v1")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "to this layout's job groups" in r.stdout + r.stderr
     root = json.loads((package / "main.tf.json").read_text())
     assert list(root["module"]) == ["jobs"] and "moved" in root
+    state = subprocess.run(["terraform", "state", "list"], cwd=package, capture_output=True,
+                           text=True, env={**__import__("os").environ, **aws}, check=True)
+    assert 'module.jobs.aws_ecs_task_definition.job["fetch_events"]' in state.stdout.split()
     again = plan(example, aws, tag="v1")
     assert (again["add"], again["change"], again["destroy"]) == (0, 0, 0)
     # and up again
     up = plan(example, grouped, tag="v1")
-    assert (up["add"], up["destroy"]) == (0, 0), up
+    assert (up["add"], up["destroy"]) == (0, 0) and up["moved"] > 0, up
 
 
 def test_an_unchanged_stage_deploys_without_terraform_and_the_record_is_honest(

@@ -60,8 +60,9 @@ def _show(changes: Changes, title: str) -> None:
                       str(counts["destroy"]))
     if changes.jobs:
         out.print(table)
+    moved = f", {changes.moved} to move" if changes.moved else ""
     out.print(f"Plan: {changes.add} to add, {changes.change} to change, "
-              f"{changes.destroy} to destroy.")
+              f"{changes.destroy} to destroy{moved}.")
 
 
 def _prepare(project: Project, directory: Path, variables: dict[str, str],

@@ -49,16 +49,18 @@ class Changes:
     add: int = 0
     change: int = 0
     destroy: int = 0
+    moved: int = 0  # resources that only move to another address (job groups, synth/groups.py)
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     resources: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)  # schedules paused in AWS, re-enabled
 
     @property
     def empty(self) -> bool:
-        return self.add == self.change == self.destroy == 0
+        return self.add == self.change == self.destroy == self.moved == 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"add": self.add, "change": self.change, "destroy": self.destroy,
+                "moved": self.moved,
                 "jobs": self.jobs, "resources": self.resources, "resumed": self.resumed}
 
 
@@ -74,6 +76,8 @@ def summarize(plan: dict[str, Any], job_names: tuple[str, ...] = ()) -> Changes:
         if r.get("type") == "aws_cloudwatch_log_group" and r.get("name") == "job"}
     for resource in plan.get("resource_changes", []):
         actions = resource.get("change", {}).get("actions", [])
+        if resource.get("previous_address") not in (None, resource.get("address")):
+            changes.moved += 1
         if actions in (["no-op"], ["read"]) or resource.get("mode") == "data":
             continue
         add = int("create" in actions)
