@@ -37,6 +37,11 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
   test in this process registers the exit codes the next tasks of a family end with
   (`exit_next_tasks`); a test talking to a moto of its own process puts them in the run's
   event, `{"moto_exit_codes": [1, 0]}`, one per attempt (FARGO_ATTEMPT).
+- Retries: an AWS SDK retries a request whose answer it did not get (a connection dropped by
+  the loaded test server) under the same `amz-sdk-invocation-id`. AWS had answered the first
+  attempt; moto then does the work twice (CreateRole: EntityAlreadyExists for the role it
+  just made). A retry of a write that moto already answered with success gets that answer
+  again, and every retry is reported on stderr with what the first attempt got.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ def apply() -> None:
     _each_target_on_its_own()
     _task_failure_cause()
     _early_task_result()
+    _retries_see_first_answer()
 
 
 def _stepfunctions_handlers() -> None:
@@ -369,3 +375,43 @@ def _early_task_result() -> None:
         return endpoint
 
     CallbackEndpoint.setup_heartbeat_endpoint = setup_heartbeat_endpoint
+
+
+_ANSWERS: dict[str, tuple[str, list[tuple[str, str]], bytes]] = {}
+
+
+def _retries_see_first_answer() -> None:
+    import sys
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        attempt = environ.get("HTTP_AMZ_SDK_REQUEST", "").partition("attempt=")[2]
+        attempt = attempt.split(";")[0].strip()
+        if not invocation or environ.get("REQUEST_METHOD") != "POST":
+            return original(self, environ, start_response)
+        if attempt not in ("", "1"):
+            with _LOCK:
+                first = _ANSWERS.get(invocation)
+            print(f"moto: attempt {attempt} of {environ.get('HTTP_X_AMZ_TARGET') or environ.get('PATH_INFO')}"
+                  f" (first attempt: {first[0] if first else 'no answer'})", file=sys.stderr)
+            if first and first[0].startswith("2"):
+                start_response(first[0], first[1])
+                return [first[2]]
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(original(self, environ, capture))
+        with _LOCK:
+            if len(_ANSWERS) > 5000:
+                _ANSWERS.clear()
+            _ANSWERS[invocation] = (seen.get("status", "500"), seen.get("headers", []), body)
+        return [body]
+
+    DomainDispatcherApplication.__call__ = __call__

@@ -296,6 +296,7 @@ def test_what_public_projects_do(tmp_path: Path) -> None:
         "version": "2.0", "app_name": "test", "autogen_policy": False,
         # a setting put under "stages" by mistake: Chalice reads no stage from it
         "stages": {"automatic_layer": True, "dev": {"lambda_memory_size": 256}}}))
+    (root / ".chalice" / "policy-dev.json").write_text(policy("landing"))
     r = _run(["import-chalice", str(root)])
     assert r.returncode == 0, r.stdout + r.stderr
     assert "stages.automatic_layer is not a stage" in r.stderr
@@ -538,6 +539,7 @@ def test_computed_names_and_an_app_from_another_module(tmp_path: Path) -> None:
     (root / ".chalice" / "config.json").write_text(json.dumps(
         {"version": "2.0", "app_name": "exports", "autogen_policy": False,
          "stages": {"dev": {}}}))
+    (root / ".chalice" / "policy-dev.json").write_text(policy("landing"))
     r = _run(["import-chalice", str(root), "--fargate", "export_us"])
     assert r.returncode == 0, r.stdout + r.stderr
     project = load_project(root, "dev")
@@ -594,3 +596,152 @@ def test_a_schedule_read_from_the_stage_environment(tmp_path: Path) -> None:
     assert jobs["sync"]["environment"] == {"SCHEDULE_RATE": "30", "TABLE_NAME": "events"}
     r = _run(["invoke", "sync", "--stage", "prod"], cwd=root)
     assert r.returncode == 0 and '"result": "events"' in r.stdout
+
+
+FANOUT_APP = '''
+from chalice import Chalice
+
+app = Chalice(app_name="fanout")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+
+@app.schedule("rate(1 hour)")
+def enqueue(event):
+    return "queued"
+
+
+@app.on_sqs_message(queue="work-items", batch_size=10)
+def work(event):
+    return [record.body for record in event]
+
+
+@app.on_sns_message(topic="landing-updates")
+def notify(event):
+    return event.message
+
+
+@app.on_ws_message()
+def chat(event):
+    return None
+'''
+
+
+def _fanout(tmp_path: Path, config: dict) -> Path:
+    root = tmp_path / "fanout"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "app.py").write_text(textwrap.dedent(FANOUT_APP))
+    (root / ".chalice" / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def test_a_stage_chalice_refuses_is_refused(tmp_path: Path) -> None:
+    root = _fanout(tmp_path, {"version": "2.0", "app_name": "fanout", "autogen_policy": False,
+                              "stages": {"dev": {}, "prod": {}}})
+    (root / "app.py").write_text(textwrap.dedent(FANOUT_APP).split("@app.on_sqs")[0])
+    (root / ".chalice" / "policy-dev.json").write_text(policy("landing"))
+    r = _run(["import-chalice", str(root)])
+    assert_clean_error(r, ".chalice/config.json: stages.prod: autogen_policy is false and "
+                       ".chalice/policy-prod.json does not exist",
+                       "Unable to load IAM policy file .chalice/policy-prod.json")
+    assert "policy-dev.json does not exist" not in r.stderr
+    assert r.stderr.count("error:") == 1 and not (root / ".fargo").exists()  # nothing written
+    # a stage with a role of its own needs no policy file, in Chalice and in fargo
+    config = json.loads((root / ".chalice" / "config.json").read_text())
+    config["stages"]["prod"] = {"manage_iam_role": False,
+                                "iam_role_arn": "arn:aws:iam::123456789012:role/etl-prod"}
+    (root / ".chalice" / "config.json").write_text(json.dumps(config))
+    r = _run(["import-chalice", str(root)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    project = load_project(root, "prod")
+    assert project.task("enqueue").task_role_arn == "arn:aws:iam::123456789012:role/etl-prod"
+
+
+def test_handlers_fargo_does_not_carry_are_errors_unless_left_behind(tmp_path: Path) -> None:
+    root = _fanout(tmp_path, {"version": "2.0", "app_name": "fanout", "stages": {"dev": {}}})
+    r = _run(["import-chalice", str(root)])
+    assert_clean_error(r, "app.py: work: @app.on_sqs_message: fargo carries",
+                       "app.py: notify: @app.on_sns_message", "app.py: chat: websocket handler "
+                       "of $default", "--leave-behind work")
+    assert r.stderr.count("error:") == 3 and not (root / ".fargo").exists()
+    assert_clean_error(_run(["import-chalice", str(root), "--leave-behind", "work,enqueue"]),
+                       "'enqueue' is no handler the import would leave behind")
+    r = _run(["import-chalice", str(root), "--leave-behind", "work, notify,chat"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "left behind, as --leave-behind says" in r.stderr
+    assert list(load_project(root, "dev").task_names) == ["enqueue"]
+
+
+REGISTRY_LIB = '''
+"""Stands for a library with an import-time registry (pydantic 1's validators)."""
+_SEEN = set()
+
+
+def validator(name):
+    if name in _SEEN:
+        raise ValueError(f"duplicate validator function {name!r}")
+    _SEEN.add(name)
+    return lambda function: function
+'''
+
+MODELS = '''
+import registry_lib
+
+
+@registry_lib.validator("chalicelib.models.Order.amount")
+def amount(value):
+    return value
+'''
+
+REGISTRY_APP = '''
+import os
+from chalice import Chalice
+from chalicelib import models
+
+app = Chalice(app_name="orders")
+
+
+@app.schedule(os.environ["RATE"])
+def load(event):
+    return models.amount(1)
+'''
+
+
+def test_each_stage_is_imported_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    root = tmp_path / "orders"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "chalicelib").mkdir()
+    (root / "chalicelib" / "__init__.py").write_text("")
+    (root / "chalicelib" / "models.py").write_text(textwrap.dedent(MODELS))
+    (root / "registry_lib.py").write_text(textwrap.dedent(REGISTRY_LIB))
+    (root / "app.py").write_text(textwrap.dedent(REGISTRY_APP))
+    (root / ".chalice" / "config.json").write_text(json.dumps({
+        "version": "2.0", "app_name": "orders", "stages": {
+            "dev": {"environment_variables": {"RATE": "rate(1 hour)"}},
+            "prod": {"environment_variables": {"RATE": "rate(5 minutes)"}}}}))
+    r = _run(["import-chalice", str(root)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _run(["validate", "--json"], cwd=root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "duplicate validator" not in r.stdout + r.stderr
+    r = _run(["ls", "--json"], cwd=root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for stage, rate in (("dev", "rate(1 hour)"), ("prod", "rate(5 minutes)")):
+        assert load_project(root, stage).task("load").schedule == rate
+
+
+def test_a_missing_module_names_the_interpreter_and_the_fix(tmp_path: Path) -> None:
+    root = tmp_path / "pinned"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "app.py").write_text("import chalice_only_in_the_projects_venv\n"
+                                 "from chalice import Chalice\napp = Chalice(app_name='p')\n")
+    (root / ".chalice" / "config.json").write_text(json.dumps(
+        {"version": "2.0", "app_name": "p", "stages": {"dev": {}}}))
+    (root / ".fargo").mkdir()
+    (root / ".fargo" / "config.json").write_text(json.dumps({"app_name": "p"}))
+    r = _run(["validate"], cwd=root)
+    assert_clean_error(r, "No module named 'chalice_only_in_the_projects_venv'",
+                       f"imported by fargo's own interpreter {sys.executable}", "FARGO_PYTHON=")
+    # the project's own interpreter, named: the message says it is that one
+    r = _run(["validate"], cwd=root, env={"FARGO_PYTHON": sys.executable})
+    assert_clean_error(r, f"imported by {sys.executable} (FARGO_PYTHON)",
+                       "-m pip install -r requirements.txt")

@@ -167,6 +167,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
     assert container["command"] == ["daily_report"]
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env["FARGO_TASK"] == "daily_report" and env["FARGO_TIMEOUT"] == "7200"
+    assert env["FARGO_MEMORY"] == "4096"  # the context's memory_limit_in_mb
     assert env["BATCH_SIZE"] == "50"
     logs = container["logConfiguration"]
     assert logs["logDriver"] == "awslogs"

@@ -41,6 +41,7 @@ class Imported:
     policies: dict[str, bytes]  # file name under .fargo/ -> content
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)  # what Chalice would refuse, or lose
 
 
 def lookup(config: dict[str, Any], stage: str, function: str, name: str) -> tuple[Any, str]:
@@ -111,7 +112,9 @@ def fargate_size(memory: int) -> tuple[int, int, str]:
 
 
 def import_project(root: Path, app: ChaliceApp, fargate: set[str],
-                   all_scheduled: bool) -> Imported:
+                   all_scheduled: bool, leave_behind: set[str] | None = None) -> Imported:
+    """The fargo config of a Chalice project. Raises ProblemsError with every stage Chalice
+    would refuse and every handler the import would drop that `leave_behind` does not name."""
     config_path = root / ".chalice" / "config.json"
     try:
         text = config_path.read_text(encoding="utf-8")
@@ -137,6 +140,12 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
         raise ProblemsError([Problem(f"no Chalice function named {name!r} (functions: "
                                      f"{', '.join(sorted(known)) or 'none'})", key="--fargate")
                              for name in unknown])
+    dropped = {name for name, _ in app.other_events}
+    stray = sorted((leave_behind or set()) - dropped)
+    if stray:
+        raise ProblemsError([Problem(
+            f"{name!r} is no handler the import would leave behind (those: "
+            f"{', '.join(sorted(dropped)) or 'none'})", key="--leave-behind") for name in stray])
     result = Imported(config={}, policies={})
     for key in misplaced:  # a setting put under "stages" by mistake: Chalice ignores it too
         result.notes.append(f".chalice/config.json: stages.{key} is not a stage (a stage is an "
@@ -160,9 +169,18 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
     if app.routes:
         result.notes.append(f"{app.routes} HTTP routes stay with Chalice/API Gateway "
                             "(fargo runs scheduled and Lambda-style jobs)")
-    for event in app.other_events:
-        result.notes.append(f"{event}: event sources other than schedules, CloudWatch events "
-                            "and S3 events are not imported")
+    for name, what in app.other_events:
+        message = (f"{what}: fargo carries schedules, CloudWatch events, S3 events and "
+                   "plain Lambda functions; this handler and its event source would not be "
+                   "deployed")
+        if name in (leave_behind or set()):
+            result.notes.append(f"{message}: left behind, as --leave-behind says")
+        else:
+            result.errors.append(Problem(
+                f"{message}, and what feeds it would stop silently; keep it deployed by Chalice "
+                f"and name it in --leave-behind {name}", "app.py", name))
+    if result.errors:
+        raise ProblemsError(result.errors)
     result.config = _factor(app, stages, values, chalice_config, result)
     return result
 
@@ -247,9 +265,17 @@ def _function_stage(root: Path, chalice_config: dict[str, Any], function: Chalic
             out["policy"] = (str(policy_name), path.read_bytes())
             row("iam_policy_file", policy_name, source if policy else "Chalice default",
                 f"the job's policy (from .chalice/{policy_name})")
-        else:
-            row("iam_policy_file", policy_name, source, f"not mapped: .chalice/{policy_name} "
-                "does not exist")
+        elif lookup(chalice_config, stage, name, "manage_iam_role")[0] is not False:
+            named = f" (iam_policy_file, from {source})" if policy else ""
+            problem = Problem(
+                f"autogen_policy is false and .chalice/{policy_name}{named} does not exist; "
+                f"chalice package refuses this stage (\"Unable to load IAM policy file "
+                f".chalice/{policy_name}\"), and a job without it would fail with "
+                f"AccessDenied: write the file, set autogen_policy true, or give an existing "
+                f"role (manage_iam_role false with iam_role_arn)", ".chalice/config.json",
+                f"stages.{stage}")
+            if problem not in result.errors:
+                result.errors.append(problem)
     role, source = lookup(chalice_config, stage, name, "iam_role_arn")
     managed, _ = lookup(chalice_config, stage, name, "manage_iam_role")
     if role and managed is False:

@@ -34,7 +34,7 @@ class ChaliceApp:
     app_name: str
     functions: list[ChaliceFunction] = field(default_factory=list)
     routes: int = 0
-    other_events: list[str] = field(default_factory=list)
+    other_events: list[tuple[str, str]] = field(default_factory=list)  # (function, what)
 
 
 _RATE_UNITS = {"MINUTES": "minutes", "HOURS": "hours", "DAYS": "days"}
@@ -67,10 +67,11 @@ def _schedule(node: ast.AST) -> str:
 
 
 def _decorated(tree: ast.Module, owners: set[str], file: str,
-               problems: list[Problem]) -> tuple[list[ChaliceFunction], int, list[str]]:
+               problems: list[Problem]
+               ) -> tuple[list[ChaliceFunction], int, list[tuple[str, str]]]:
     functions: list[ChaliceFunction] = []
     routes = 0
-    others: list[str] = []
+    others: list[tuple[str, str]] = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
@@ -85,7 +86,7 @@ def _decorated(tree: ast.Module, owners: set[str], file: str,
                 continue
             if kind not in DECORATORS:
                 if kind.startswith("on_"):
-                    others.append(f"{node.name} (@{decorator.func.value.id}.{kind})")
+                    others.append((node.name, f"@{decorator.func.value.id}.{kind}"))
                 continue
             kwargs = {k.arg: k.value for k in decorator.keywords if k.arg}
             name = node.name
@@ -157,6 +158,12 @@ def imported_app(root: Path) -> ChaliceApp | str:
     return _registered(root, chalice_app)
 
 
+# Chalice's event sources fargo does not carry, by the decorator that makes them
+DROPPED = {"SNSEventConfig": "@app.on_sns_message", "SQSEventConfig": "@app.on_sqs_message",
+           "DynamoDBEventConfig": "@app.on_dynamodb_record",
+           "KinesisEventConfig": "@app.on_kinesis_record"}
+
+
 def _registered(root: Path, chalice_app: Any) -> ChaliceApp:
     from fargo.app import _schedule_text
 
@@ -167,7 +174,8 @@ def _registered(root: Path, chalice_app: Any) -> ChaliceApp:
         kind = kinds.get(type(source).__name__)
         handler = chalice_app.handler_map.get(source.name)
         if kind is None or handler is None:
-            result.other_events.append(f"{source.name} ({type(source).__name__})")
+            kind_name = type(source).__name__
+            result.other_events.append((source.name, DROPPED.get(kind_name, kind_name)))
             continue
         schedule = getattr(source, "schedule_expression", None)
         result.functions.append(ChaliceFunction(
@@ -177,6 +185,9 @@ def _registered(root: Path, chalice_app: Any) -> ChaliceApp:
         handler = chalice_app.handler_map.get(function.name)
         result.functions.append(ChaliceFunction(
             function.name, _def_name(handler), _file_of(root, handler), "lambda_function"))
+    for route, handler in sorted((getattr(chalice_app, "websocket_handlers", None) or {}).items()):
+        name = getattr(handler, "name", None) or _def_name(getattr(handler, "handler", handler))
+        result.other_events.append((str(name), f"websocket handler of {route}"))
     result.routes = sum(len(methods) for methods in getattr(chalice_app, "routes", {}).values())
     return result
 

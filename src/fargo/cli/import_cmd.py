@@ -81,12 +81,16 @@ def report(imported: Imported, functions: list[str]) -> None:
 @click.argument("path", type=click.Path(file_okay=False))
 @click.option("--fargate", "fargate_names", help="Comma-separated functions to move to Fargate.")
 @click.option("--fargate-all-scheduled", is_flag=True, help="Move every scheduled function.")
+@click.option("--leave-behind", "leave_names",
+              help="Comma-separated handlers fargo does not carry (SNS, SQS, streams, "
+                   "websockets) that stay deployed by Chalice; without it they are errors.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Write the fargo project here (default: PATH itself, next to .chalice/).")
 @click.option("--dry-run", is_flag=True, help="Print the report and the diff; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: bool,
-                   out_dir: str | None, dry_run: bool, as_json: bool) -> None:
+                   leave_names: str | None, out_dir: str | None, dry_run: bool,
+                   as_json: bool) -> None:
     """Bring a Chalice project over without changing its code."""
     root = Path(path).resolve()
     if not root.is_dir():
@@ -96,7 +100,8 @@ def import_chalice(path: str, fargate_names: str | None, fargate_all_scheduled: 
                                      key="--fargate")])
     app, parsed_because = read_app(root)
     fargate = {n.strip() for n in (fargate_names or "").split(",") if n.strip()}
-    imported = import_project(root, app, fargate, fargate_all_scheduled)
+    leave = {n.strip() for n in (leave_names or "").split(",") if n.strip()}
+    imported = import_project(root, app, fargate, fargate_all_scheduled, leave)
     if parsed_because:
         imported.notes.insert(0, f"app.py was read without running it ({parsed_because}): "
                               "functions whose names are computed are not found")

@@ -80,7 +80,7 @@ def describe_app(root: Path, env: dict[str, str]) -> tuple[App | None, list[Prob
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return None, [Problem(f"the project's interpreter {python} could not read the app: "
                               f"{tail}", "app.py")]
-    return _read(root, result)
+    return _read(root, result, python)
 
 
 MIN_PYTHON = (3, 10)  # as the package's requires-python
@@ -107,7 +107,8 @@ def _relative(root: Path, file: str | None) -> str:
         return file
 
 
-def _read(root: Path, result: dict[str, Any]) -> tuple[App | None, list[Problem]]:
+def _read(root: Path, result: dict[str, Any], python: str | None = None
+          ) -> tuple[App | None, list[Problem]]:
     if "not_found" in result:
         return None, [Problem(str(result["not_found"]).split(": ", 1)[-1], "app.py")]
     if "syntax" in result:
@@ -120,8 +121,13 @@ def _read(root: Path, result: dict[str, Any]) -> tuple[App | None, list[Problem]
                               "if __name__ == \"__main__\":)", "app.py")]
     if "raised" in result:
         found = result["raised"]
-        return None, [Problem(f"importing the app failed: {found['type']}: {found['message']}",
-                              _relative(root, found.get("file")),
+        hint = ""
+        if found["type"] == "ModuleNotFoundError":
+            from fargo.project.interpreter import missing_module_hint, project_python
+
+            hint = missing_module_hint(root, python if project_python(root) else None)
+        return None, [Problem(f"importing the app failed: {found['type']}: {found['message']}"
+                              f"{hint}", _relative(root, found.get("file")),
                               f"line {found['line']}" if found.get("line") else None)]
     data = result["ok"]
     app = App(data["app_name"])

@@ -93,3 +93,17 @@ def python_and_env(root: Path) -> tuple[str, dict[str, str]]:
     path = str(runtime_path(root, python))
     existing = os.environ.get("PYTHONPATH")
     return python, {"PYTHONPATH": path + (os.pathsep + existing if existing else "")}
+
+
+def missing_module_hint(root: Path, python: str | None = None) -> str:
+    """What to say when app.py imports a module its interpreter lacks: which interpreter that
+    was, and how to point fargo at the project's own (fargo installed by pipx, say)."""
+    if python is None:
+        return (f"; app.py was imported by fargo's own interpreter {sys.executable}: install "
+                "the project's requirements there, or point fargo at the project's "
+                f"environment (a .venv or venv folder in the project, or {PYTHON_ENV}="
+                "/path/to/its/bin/python)")
+    why = f"{PYTHON_ENV}" if os.environ.get(PYTHON_ENV) else "the project's virtual environment"
+    return (f"; app.py was imported by {python} ({why}): install the project's requirements "
+            f"there ({python} -m pip install -r requirements.txt), or name another "
+            f"interpreter with {PYTHON_ENV}")

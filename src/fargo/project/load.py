@@ -69,18 +69,25 @@ def environment(env: dict[str, str] | None) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _import_app(root: Path, env: dict[str, str] | None = None
+def _import_app(root: Path, env: dict[str, str] | None = None, fresh: bool = False
                 ) -> tuple[App | None, list[Problem]]:
     """Import app.py with `env` set (and the process environment restored after); in the
-    project's own interpreter when it has one (project/interpreter.py)."""
+    project's own interpreter when it has one (project/interpreter.py), and in a fresh one
+    when `fresh` (a second stage: libraries with import-time registries, such as pydantic 1's
+    validators, refuse to see the project's modules run twice in one interpreter, and Chalice
+    imports the app once per process). So is any later import of the same project."""
     from fargo.project.interpreter import project_python
 
-    if project_python(root) is not None:
+    if fresh or root in _IMPORTED or project_python(root) is not None:
         from fargo.project.described import describe_app
 
         return describe_app(root, {**os.environ, **(env or {})})
+    _IMPORTED.add(root)
     with environment(env), _stdout_to_stderr():
         return _import(root)
+
+
+_IMPORTED: set[Path] = set()  # projects whose app.py this process has run once already
 
 
 @contextlib.contextmanager
@@ -122,8 +129,13 @@ def _import(root: Path) -> tuple[App | None, list[Problem]]:
         where = inside[-1] if inside else None
         shown = relative_path(root, where.filename) if where else "app.py"
         key = f"line {where.lineno}" if where else None
-        return None, [Problem(f"importing the app failed: {type(exc).__name__}: {exc}", shown,
-                              key)]
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError):
+            from fargo.project.interpreter import missing_module_hint
+
+            hint = missing_module_hint(root)
+        return None, [Problem(f"importing the app failed: {type(exc).__name__}: {exc}{hint}",
+                              shown, key)]
 
 
 def stage_names(config: dict[str, Any] | None) -> list[str]:
@@ -158,8 +170,11 @@ def check(root: Path, stages: list[str] | None = None,
     result.problems.extend(config_problems)
     wanted = stages if stages is not None else stage_names(config)
     apps: dict[str, App | None] = {}
-    for stage in wanted or [DEFAULT_STAGE]:  # each stage imports app.py with its environment
-        apps[stage], app_problems = _import_app(root, stage_environment(config, stage))
+    for index, stage in enumerate(wanted or [DEFAULT_STAGE]):
+        # each stage imports app.py with its environment, the second and later in a fresh
+        # interpreter each
+        apps[stage], app_problems = _import_app(root, stage_environment(config, stage),
+                                                fresh=index > 0)
         for problem in app_problems:
             if problem not in result.problems:
                 result.problems.append(problem)
@@ -212,7 +227,7 @@ def check(root: Path, stages: list[str] | None = None,
     seen: set[tuple[str | None, str | None, str]] = set()
     for stage in stages or stage_names(config):
         if stage not in apps:
-            apps[stage], _ = _import_app(root, stage_environment(config, stage))
+            apps[stage], _ = _import_app(root, stage_environment(config, stage), fresh=True)
         stage_app = apps[stage]
         if stage_app is None:
             continue

@@ -30,10 +30,11 @@ Catchup = Literal["none", "latest", "all"]
 ScheduleBackend = Literal["scheduler", "rules"]
 
 
-def job_variables(app: str, stage: str, task: str, timeout: int) -> dict[str, str]:
+def job_variables(app: str, stage: str, task: str, timeout: int,
+                  memory: int) -> dict[str, str]:
     """The FARGO_* variables every job is given (the module's ecs.tf sets the same)."""
     return {contract.APP: app, contract.STAGE: stage, contract.TASK: task,
-            contract.TIMEOUT: str(timeout)}
+            contract.TIMEOUT: str(timeout), contract.MEMORY: str(memory)}
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ class TaskSpec:
         folder where AWS reads a bucket), fargo's own variables last, so they win."""
         env = dict(self.environment_variables)
         env.update(self.local_environment_variables)
-        env.update(job_variables(self.app_name, self.stage, self.name, self.timeout))
+        env.update(job_variables(self.app_name, self.stage, self.name, self.timeout,
+                                  self.memory))
         return env
 
 

@@ -498,7 +498,7 @@ class TaskResolver:
                 self._problem(self.key_source("environment_variables", key),
                               f"{key} is reserved by Lambda, which sets it itself")
             own = job_variables(self.app_name, self.stage, str(self.definition.name),
-                                contract.TIMEOUT_MAX)
+                                contract.TIMEOUT_MAX, 10240)  # the longest values they take
             size = sum(len(k.encode()) + len(str(v).encode())
                        for k, v in {**env, **own}.items())
             if size > limits.LAMBDA_ENV_MAX_BYTES:

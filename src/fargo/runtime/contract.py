@@ -16,7 +16,8 @@ APP = "FARGO_APP"
 STAGE = "FARGO_STAGE"
 TASK = "FARGO_TASK"
 TIMEOUT = "FARGO_TIMEOUT"
-JOB_VARIABLES = (APP, STAGE, TASK, TIMEOUT)
+MEMORY = "FARGO_MEMORY"  # MiB: the context's memory_limit_in_mb on Fargate and locally
+JOB_VARIABLES = (APP, STAGE, TASK, TIMEOUT, MEMORY)
 # Set per run: by the schedule (its target input), by fargo run / invoke, or by fargo up.
 RUN_ID = "FARGO_RUN_ID"
 ATTEMPT = "FARGO_ATTEMPT"

@@ -70,5 +70,6 @@ locals {
     FARGO_STAGE   = var.stage
     FARGO_TASK    = k
     FARGO_TIMEOUT = tostring(j.timeout)
+    FARGO_MEMORY  = tostring(j.memory)
   }) }
 }
