@@ -18,7 +18,9 @@ if TYPE_CHECKING:  # typing and dataclasses are not imported at run time: every 
     F = TypeVar("F", bound=Callable[..., Any])
     # How a job was declared (the closed set; chalice_* come from a chalice.Chalice app).
     Kind = Literal["task", "schedule", "lambda_function", "chalice_schedule",
-                   "chalice_on_cw_event", "chalice_on_s3_event", "chalice_lambda_function"]
+                   "chalice_on_cw_event", "chalice_on_s3_event", "chalice_lambda_function",
+                   "chalice_on_sns_message", "chalice_on_sqs_message",
+                   "chalice_on_dynamodb_record", "chalice_on_kinesis_record"]
 
 class TaskDefinition:
     """What a decorator recorded: the job's name, its function and its author's settings."""

@@ -111,6 +111,10 @@ def fargate_size(memory: int) -> tuple[int, int, str]:
     return cpu, mib, why
 
 
+SOURCE_DECORATORS = ("on_sns_message", "on_sqs_message", "on_dynamodb_record",
+                     "on_kinesis_record")
+
+
 def import_project(root: Path, app: ChaliceApp, fargate: set[str],
                    all_scheduled: bool, leave_behind: set[str] | None = None) -> Imported:
     """The fargo config of a Chalice project. Raises ProblemsError with every stage Chalice
@@ -140,6 +144,15 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
         raise ProblemsError([Problem(f"no Chalice function named {name!r} (functions: "
                                      f"{', '.join(sorted(known)) or 'none'})", key="--fargate")
                              for name in unknown])
+    invoked = sorted(f.name for f in app.functions
+                     if f.name in fargate and f.kind in SOURCE_DECORATORS)
+    if invoked:
+        raise ProblemsError([Problem(
+            f"{name} is invoked by its event source (@app.{kind}), which only a Lambda "
+            "function can have (an SNS subscription or an event source mapping): it stays on "
+            "Lambda", key="--fargate")
+            for name, kind in ((n, next(f.kind for f in app.functions if f.name == n))
+                               for n in invoked)])
     dropped = {name for name, _ in app.other_events}
     stray = sorted((leave_behind or set()) - dropped)
     if stray:
@@ -170,8 +183,8 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
         result.notes.append(f"{app.routes} HTTP routes stay with Chalice/API Gateway "
                             "(fargo runs scheduled and Lambda-style jobs)")
     for name, what in app.other_events:
-        message = (f"{what}: fargo carries schedules, CloudWatch events, S3 events and "
-                   "plain Lambda functions; this handler and its event source would not be "
+        message = (f"{what}: fargo carries schedules, CloudWatch, S3, SNS, SQS, DynamoDB and "
+                   "Kinesis events and plain Lambda functions; this handler would not be "
                    "deployed")
         if name in (leave_behind or set()):
             result.notes.append(f"{message}: left behind, as --leave-behind says")

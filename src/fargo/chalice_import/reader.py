@@ -15,7 +15,8 @@ from typing import Any
 
 from fargo.problems import Problem, ProblemsError
 
-DECORATORS = ("schedule", "lambda_function", "on_cw_event", "on_s3_event")
+DECORATORS = ("schedule", "lambda_function", "on_cw_event", "on_s3_event", "on_sns_message",
+              "on_sqs_message", "on_dynamodb_record", "on_kinesis_record")
 
 
 @dataclass(frozen=True)
@@ -158,24 +159,19 @@ def imported_app(root: Path) -> ChaliceApp | str:
     return _registered(root, chalice_app)
 
 
-# Chalice's event sources fargo does not carry, by the decorator that makes them
-DROPPED = {"SNSEventConfig": "@app.on_sns_message", "SQSEventConfig": "@app.on_sqs_message",
-           "DynamoDBEventConfig": "@app.on_dynamodb_record",
-           "KinesisEventConfig": "@app.on_kinesis_record"}
-
-
 def _registered(root: Path, chalice_app: Any) -> ChaliceApp:
     from fargo.app import _schedule_text
 
     result = ChaliceApp(str(chalice_app.app_name))
+    from fargo.runtime.chalice import SOURCES
+
     kinds = {"ScheduledEventConfig": "schedule", "CloudWatchEventConfig": "on_cw_event",
-             "S3EventConfig": "on_s3_event"}
+             "S3EventConfig": "on_s3_event", **SOURCES}
     for source in getattr(chalice_app, "event_sources", []):
         kind = kinds.get(type(source).__name__)
         handler = chalice_app.handler_map.get(source.name)
         if kind is None or handler is None:
-            kind_name = type(source).__name__
-            result.other_events.append((source.name, DROPPED.get(kind_name, kind_name)))
+            result.other_events.append((source.name, type(source).__name__))
             continue
         schedule = getattr(source, "schedule_expression", None)
         result.functions.append(ChaliceFunction(

@@ -27,31 +27,36 @@ def stage_option(kind: str = "local", required: bool = False,
     return click.option("--stage", "-s", required=required, help=help or STAGE_HELP[kind])
 
 
+def read_text(value: str, key: str) -> str:
+    """A value given as it is, or as @file (read bounded: @/dev/zero must not fill memory)."""
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.EVENT_MAX_BYTES + 1)
+        if len(data) > limits.EVENT_MAX_BYTES:
+            raise ProblemsError([Problem(
+                f"{path} is over {limits.EVENT_MAX_BYTES // (1024 * 1024)} MB; no AWS path "
+                "takes an event that large (a Lambda invocation takes 6 MB, EventBridge and "
+                "Step Functions 256 KB): pass a pointer to the data, such as an S3 key",
+                key=key)])
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemsError([Problem(f"{path} is not UTF-8 text ({exc.reason})",
+                                     key=key)]) from None
+    except OSError as exc:
+        raise ProblemsError([Problem(f"cannot read {path}: {exc.strerror}",
+                                     key=key)]) from None
+
+
 def read_event(value: str | None, key: str = "--event", any_json: bool = False) -> str | None:
     """--event JSON or --event @file: returns compact JSON text, or raises ProblemsError.
 
     An object, unless `any_json` (a workflow's input may be any JSON value)."""
     if value is None:
         return None
-    text = value
-    if value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            with path.open("rb") as handle:  # bounded: @/dev/zero must not fill the memory
-                data = handle.read(limits.EVENT_MAX_BYTES + 1)
-            if len(data) > limits.EVENT_MAX_BYTES:
-                raise ProblemsError([Problem(
-                    f"{path} is over {limits.EVENT_MAX_BYTES // (1024 * 1024)} MB; no AWS path "
-                    "takes an event that large (a Lambda invocation takes 6 MB, EventBridge and "
-                    "Step Functions 256 KB): pass a pointer to the data, such as an S3 key",
-                    key=key)])
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProblemsError([Problem(f"{path} is not UTF-8 text ({exc.reason})",
-                                         key=key)]) from None
-        except OSError as exc:
-            raise ProblemsError([Problem(f"cannot read {path}: {exc.strerror}",
-                                         key=key)]) from None
+    text = read_text(value, key)
     parsed, problem = json_problem(text, None, key)
     if problem is not None:
         raise ProblemsError([problem])

@@ -31,6 +31,7 @@ from fargo.local.inbox import WAKE_SIGNAL, post, waiting
 from fargo.local.launcher import Launcher, LauncherGone, start_launcher
 from fargo.local.outcome import ended_in_log, last_error
 from fargo.local.plan import Due, due_slots, next_slot
+from fargo.local.records import DELIVERY, delivered_to
 from fargo.local.store import RunStore, StoreDamaged, logs_dir, store_path
 from fargo.local.watch import POLL_SECONDS, DirectoryWatch
 from fargo.local.workflow import StepFailed, WorkflowRun, record_steps
@@ -64,6 +65,9 @@ def parse_iso(text: str) -> datetime:
 
 def _describe(event: dict[str, Any]) -> str:
     """An event in a few words: its detail-type, and the object of an S3 event."""
+    delivery = event.get(DELIVERY)
+    if isinstance(delivery, dict):
+        return f"{delivery.get('type')} record on {delivery.get('target')}"
     text = str(event.get("detail-type"))
     detail = event.get("detail")
     if event.get("source") == "aws.s3" and isinstance(detail, dict):
@@ -160,7 +164,7 @@ class Scheduler:
         self.store = RunStore(self.store_file or store_path(self.root))
         self.logs = logs_dir(self.root)
         self.event_specs = [spec for spec in self.project.tasks
-                            if spec.enabled and spec.patterns
+                            if spec.enabled and (spec.patterns or spec.event_sources)
                             and (not self.only or spec.name in self.only)]
         # Events are for the real scheduler: a replay (own store) never takes them.
         self.takes_events = self.store_file is None
@@ -466,9 +470,15 @@ class Scheduler:
                 path.unlink(missing_ok=True)
                 continue
             event_id = str(event.get("id") or path.stem)
-            jobs = [spec for spec in self.event_specs
-                    if any(matches(dict(pattern), event) for pattern in spec.patterns)]
-            text = json.dumps(event)
+            delivery = event.get(DELIVERY)
+            if isinstance(delivery, dict):  # a queue's, topic's or stream's records
+                jobs = [spec for spec in self.event_specs
+                        if delivered_to(spec.event_sources, delivery)]
+                text = json.dumps(delivery.get("event"))  # what Lambda passes the function
+            else:
+                jobs = [spec for spec in self.event_specs
+                        if any(matches(dict(pattern), event) for pattern in spec.patterns)]
+                text = json.dumps(event)
             requests: list[Request] = []
             with self.store.transaction():
                 if self.store.claim_event(event_id, stamp_ms(now), event.get("source"),

@@ -67,6 +67,8 @@ class TaskSpec:
     timeout: int  # seconds
     reserved_concurrency: int | None  # Lambda only
     layers: tuple[str, ...]  # Lambda layer version ARNs
+    # SNS subscriptions and event source mappings (SQS, DynamoDB, Kinesis): {type, ...}
+    event_sources: tuple[Mapping[str, Any], ...]
     retries: int
     retry_timeouts: bool
     overlap: Overlap

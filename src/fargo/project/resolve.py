@@ -205,6 +205,7 @@ class TaskResolver:
                           "to roles it creates; grant the permissions on that role, or drop "
                           "task_role_arn")
         start, end = self._window(values["start_date"], values["end_date"])
+        event_sources = self._event_sources(values["event_sources"])
         if self.problems:
             return None
         spec = TaskSpec(
@@ -216,6 +217,7 @@ class TaskResolver:
             ephemeral_storage_gib=ephemeral, architecture=values["architecture"], spot=spot,
             subnets=subnets, security_groups=groups, timeout=timeout,
             reserved_concurrency=concurrency, layers=tuple(values["layers"] or ()),
+            event_sources=event_sources,
             events=events, event_fields=dict(values["event_fields"] or {}),
             s3=self._s3(compute, values["s3"]), step_of=tuple(values["step_of"] or ()),
             retries=int(values["retries"]),
@@ -368,6 +370,19 @@ class TaskResolver:
                     self._problem(source, f"the prefix and suffix make a key filter "
                                   f"EventBridge refuses: {message}")
         return tuple(triggers)
+
+    def _event_sources(self, value: Any) -> tuple[dict[str, Any], ...]:
+        """What invokes a Lambda job, each with the defaults Chalice gives it; checked as
+        Lambda's CreateEventSourceMapping and SNS's Subscribe check them."""
+        from fargo.project.sources import duplicates, source_problems, with_defaults
+
+        found = tuple(with_defaults(s) for s in (value or []) if isinstance(s, dict))
+        for index, source in enumerate(found):
+            for message in source_problems(source):
+                self._problem(self.sources["event_sources"], f"[{index}]: {message}")
+        for message in duplicates(list(found)):
+            self._problem(self.sources["event_sources"], message)
+        return found
 
     def _timezone(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -541,8 +556,7 @@ class TaskResolver:
         """A Chalice event handler is called with the event: one that takes none fails at
         every run (Chalice deploys it all the same)."""
         definition = self.definition
-        if definition.kind not in ("chalice_schedule", "chalice_on_cw_event",
-                                   "chalice_on_s3_event"):
+        if definition.kind in ("chalice_lambda_function", "task", "schedule", "lambda_function"):
             return
         import inspect
 

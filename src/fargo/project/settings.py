@@ -53,6 +53,9 @@ TASK_SETTINGS: tuple[Setting, ...] = (
     Setting("reserved_concurrency", None, "Lambda reserved concurrency (default: unreserved)",
             "lambda"),
     Setting("layers", [], "Lambda layer version ARNs (at most 5)", "lambda"),
+    Setting("event_sources", [], "SNS topics, SQS queues, DynamoDB and Kinesis streams that "
+            "invoke the job (Chalice's on_sns_message, on_sqs_message, on_dynamodb_record, "
+            "on_kinesis_record)", "lambda"),
     Setting("retries", 0, "extra attempts after a failed run (0-10)", decorator=True),
     Setting("retry_timeouts", False, "retry runs that timed out too"),
     Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),

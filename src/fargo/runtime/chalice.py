@@ -11,11 +11,38 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from fargo.app import Kind
+
+
+SOURCES = {"SNSEventConfig": "on_sns_message", "SQSEventConfig": "on_sqs_message",
+           "DynamoDBEventConfig": "on_dynamodb_record", "KinesisEventConfig": "on_kinesis_record"}
+KINDS: dict[str, Kind] = {
+    "SNSEventConfig": "chalice_on_sns_message", "SQSEventConfig": "chalice_on_sqs_message",
+    "DynamoDBEventConfig": "chalice_on_dynamodb_record",
+    "KinesisEventConfig": "chalice_on_kinesis_record"}
+
+
+def _event_source(kind: str, source: Any) -> dict[str, Any]:
+    """A Chalice event source as the job's `event_sources` entry (project/sources.py)."""
+    if kind == "SNSEventConfig":
+        return {"type": "sns", "topic": source.topic}
+    batching = {"batch_size": source.batch_size,
+                "batch_window": source.maximum_batching_window_in_seconds or 0}
+    if kind == "SQSEventConfig":
+        entry = {"type": "sqs", "queue": source.queue_arn or source.queue, **batching}
+        if getattr(source, "maximum_concurrency", None):
+            entry["maximum_concurrency"] = source.maximum_concurrency
+        return entry
+    stream = source.stream_arn if kind == "DynamoDBEventConfig" else source.stream
+    return {"type": "dynamodb" if kind == "DynamoDBEventConfig" else "kinesis",
+            "stream": stream, "starting_position": source.starting_position, **batching}
+
 
 def from_chalice(chalice_app: Any) -> App:
-    """A fargo App over a chalice.Chalice app: its scheduled, CloudWatch-event, S3-event and pure
-    Lambda functions become jobs, and each is called exactly as Chalice calls it, through
-    Chalice's own handler object (so handlers receive Chalice's own event classes).
+    """A fargo App over a chalice.Chalice app: its scheduled, CloudWatch-event, S3-event, SNS,
+    SQS, DynamoDB- and Kinesis-stream and pure Lambda functions become jobs, and each is called
+    exactly as Chalice calls it, through Chalice's own handler object (so handlers receive
+    Chalice's own event classes).
     """
     app = App(chalice_app.app_name)
     for source in getattr(chalice_app, "event_sources", []):
@@ -39,6 +66,9 @@ def from_chalice(chalice_app: Any) -> App:
                             if getattr(source, k, None)})
             app._record(TaskDefinition(source.name, handler, "chalice_on_s3_event", {
                 "compute": "lambda", "s3": [trigger]}))
+        elif kind in SOURCES:
+            app._record(TaskDefinition(source.name, handler, KINDS[kind], {
+                "compute": "lambda", "event_sources": [_event_source(kind, source)]}))
     for function in getattr(chalice_app, "pure_lambda_functions", []):
         handler = chalice_app.handler_map.get(function.name)
         if handler is not None:

@@ -63,7 +63,8 @@ def call_handler(handler: Any, kind: str, event_dict: Any, context: Any, step: b
 
 def _load_event(step: bool = False) -> Any:
     """The run's event: a scheduled event filled in from FARGO_EVENT, or for a workflow step
-    the previous step's result exactly as it returned it (any JSON value)."""
+    the previous step's result exactly as it returned it (any JSON value). Records (SQS, SNS,
+    streams, S3 notifications) come as they are, as Lambda passes them."""
     from fargo.runtime.event import scheduled_event
 
     raw = os.environ.get("FARGO_EVENT")
@@ -81,6 +82,9 @@ def _load_event(step: bool = False) -> Any:
         if step:
             return parse_event(raw, step)
         overrides = parse_event(raw)
+        if isinstance(overrides.get("Records"), list) and not {"source", "detail"} & set(
+                overrides):
+            return overrides  # a queue's, topic's, stream's or bucket's records: Lambda's shape
     when = os.environ.get("FARGO_SCHEDULED_TIME")
     if when and "time" not in overrides:
         overrides["time"] = when

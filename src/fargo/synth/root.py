@@ -59,6 +59,8 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
     if spec.compute == "lambda":
         job["reserved_concurrency"] = spec.reserved_concurrency
         job["layers"] = list(spec.layers)
+        if spec.event_sources:  # SNS subscriptions and event source mappings, as Chalice's
+            job["event_sources"] = [dict(source) for source in spec.event_sources]
         if spec.s3:  # Chalice's S3 notifications, bucket -> this function
             job["s3_notifications"] = [
                 {"bucket": t["bucket"], "events": list(t.get("events") or ["s3:ObjectCreated:*"]),

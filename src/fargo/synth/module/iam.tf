@@ -283,6 +283,17 @@ data "aws_iam_policy_document" "function" {
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.prefix}-${each.key}:*"]
   }
 
+  # The queues and streams that invoke the function (sources.tf): Lambda reads them with the
+  # function's role.
+  dynamic "statement" {
+    for_each = local.source_reads[each.key]
+    content {
+      sid       = "FargoRead${title(statement.key)}"
+      actions   = local.source_actions[statement.key]
+      resources = statement.value
+    }
+  }
+
   # A function in a VPC manages its network interfaces: the actions of AWS's managed
   # AWSLambdaVPCAccessExecutionRole, on "*" as there (Lambda checks them at CreateFunction, and
   # CreateNetworkInterface has no resource it could be scoped to before the interface exists).

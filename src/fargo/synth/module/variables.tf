@@ -163,7 +163,7 @@ variable "tags" {
 }
 
 variable "jobs" {
-  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner); `event_fields` (name -> JSONPath) are the detail fields a Fargate job still gets when an event does not fit ECS's 8 KB of container overrides; `step_of` are state machines of your own that run a Fargate job as a step (its role may answer their task tokens); `s3_buckets` are the buckets whose events reach a Fargate job through EventBridge; `s3_notifications` invoke a Lambda job on a bucket's object events, as Chalice's on_s3_event (the module then owns those buckets' notification configuration)."
+  description = "Jobs by name. Names become part of AWS names: letters, digits, '_' and '-'. `runner` sends a job through the stage's runner (retries, overlap, timeout; default: when it has retries or an overlap guard); `event_pattern` (JSON) starts it on matching EventBridge events too (a Fargate job through the runner); `event_fields` (name -> JSONPath) are the detail fields a Fargate job still gets when an event does not fit ECS's 8 KB of container overrides; `step_of` are state machines of your own that run a Fargate job as a step (its role may answer their task tokens); `s3_buckets` are the buckets whose events reach a Fargate job through EventBridge; `s3_notifications` invoke a Lambda job on a bucket's object events, as Chalice's on_s3_event (the module then owns those buckets' notification configuration); `event_sources` invoke a Lambda job from an SNS topic (`topic`), an SQS queue (`queue`) or a DynamoDB or Kinesis stream (`stream`), each a name in the stage's account and region or an ARN, as Chalice's on_sns_message, on_sqs_message, on_dynamodb_record and on_kinesis_record."
   type = map(object({
     compute                 = optional(string, "fargate")
     schedule                = optional(string)
@@ -203,11 +203,27 @@ variable "jobs" {
       prefix = optional(string)
       suffix = optional(string)
     })), [])
+    event_sources = optional(list(object({
+      type                = string
+      topic               = optional(string)
+      queue               = optional(string)
+      stream              = optional(string)
+      batch_size          = optional(number)
+      batch_window        = optional(number)
+      starting_position   = optional(string)
+      maximum_concurrency = optional(number)
+    })), [])
   }))
 
   validation {
     condition     = alltrue([for k, j in var.jobs : can(regex("^[A-Za-z0-9_-]+$", k))])
     error_message = "jobs: names may contain only letters, digits, '_' and '-'."
+  }
+  validation {
+    condition = alltrue(flatten([for k, j in var.jobs : [for s in j.event_sources : j.compute == "lambda" && (
+      s.type == "sns" ? s.topic != null : s.type == "sqs" ? s.queue != null : contains(["dynamodb", "kinesis"], s.type) && s.stream != null
+    )]]))
+    error_message = "jobs[*].event_sources: Lambda jobs only; each is {type = \"sns\", topic}, {type = \"sqs\", queue} or {type = \"dynamodb\" or \"kinesis\", stream}."
   }
   validation {
     condition     = alltrue([for k, j in var.jobs : contains(["fargate", "lambda"], j.compute)])
