@@ -669,6 +669,16 @@ def test_handlers_fargo_does_not_carry_are_errors_unless_left_behind(tmp_path: P
     assert "left behind, as --leave-behind says" in r.stderr
     # the SNS and SQS handlers are carried (tests/test_event_sources.py)
     assert sorted(load_project(root, "dev").task_names) == ["enqueue", "notify", "work"]
+    # the decision is kept: validate leaves the handler out, and without it says what is lost
+    config_path = root / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["leave_behind"] == ["chat"]
+    v = _run(["validate"], cwd=root)
+    assert v.returncode == 0 and "left out, as leave_behind says" in v.stderr, v.stderr
+    del config["leave_behind"]
+    config_path.write_text(json.dumps(config))
+    assert_clean_error(_run(["validate"], cwd=root), "app.py: chat: websocket handler of "
+                       "$default: fargo does not carry this handler", "add 'chat' to leave_behind")
 
 
 REGISTRY_LIB = '''

@@ -150,6 +150,8 @@ class App(_Registry):
         self.app_name = app_name
         self.tasks: dict[str, TaskDefinition] = {}
         self.duplicates: list[tuple[TaskDefinition, TaskDefinition]] = []
+        # Chalice handlers fargo does not carry (websockets, unknown sources): (name, what)
+        self.left_out: list[tuple[str, str]] = []
 
     @property
     def workflows(self) -> list[WorkflowDefinition]:

@@ -195,6 +195,8 @@ def import_project(root: Path, app: ChaliceApp, fargate: set[str],
     if result.errors:
         raise ProblemsError(result.errors)
     result.config = _factor(app, stages, values, chalice_config, result)
+    if leave_behind:
+        result.config["leave_behind"] = sorted(leave_behind)
     return result
 
 

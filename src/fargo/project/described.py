@@ -137,6 +137,7 @@ def _read(root: Path, result: dict[str, Any], python: str | None = None
     for name, first, second in data.get("duplicates", []):
         app.duplicates.append((TaskDefinition(name, _stand_in(first), "task"),
                                TaskDefinition(name, _stand_in(second), "task")))
+    app.left_out = [(str(name), str(what)) for name, what in data.get("left_out", [])]
     for workflow in data.get("workflows", []):
         app.workflows.append(WorkflowDefinition(workflow["name"], _nodes(workflow["steps"]),
                                                 dict(workflow.get("settings") or {})))

@@ -194,6 +194,17 @@ def check(root: Path, stages: list[str] | None = None,
                 "so their roles would collide: rename one", "app.py"))
     if config is None:
         return result
+    given = config.get("leave_behind")
+    left: list[Any] = given if isinstance(given, list) else []
+    for name, what in app.left_out:
+        if name in left:
+            result.notices.append(Problem(f"{what}: left out, as leave_behind says (Chalice "
+                                          "keeps deploying it)", "app.py", name, "notice"))
+        else:
+            result.problems.append(Problem(
+                f"{what}: fargo does not carry this handler, so a stage deployed by fargo "
+                "leaves it out and what feeds it stops silently; keep it deployed by Chalice "
+                f"and add {name!r} to leave_behind in {CONFIG_FILE}", "app.py", name))
     app_name = config.get("app_name") or app.app_name
     stage_list = stage_names(config)
     seen_stages: dict[str, str] = {}

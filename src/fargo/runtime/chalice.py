@@ -50,6 +50,9 @@ def from_chalice(chalice_app: Any) -> App:
         handler = chalice_app.handler_map.get(source.name)
         if handler is None:
             continue
+        if kind not in ("ScheduledEventConfig", "CloudWatchEventConfig", "S3EventConfig",
+                        *SOURCES):
+            app.left_out.append((source.name, kind))
         if kind == "ScheduledEventConfig":
             settings: dict[str, Any] = {
                 "schedule": _schedule_text(source.schedule_expression), "compute": "lambda"}
@@ -69,6 +72,8 @@ def from_chalice(chalice_app: Any) -> App:
         elif kind in SOURCES:
             app._record(TaskDefinition(source.name, handler, KINDS[kind], {
                 "compute": "lambda", "event_sources": [_event_source(kind, source)]}))
+    for route, config in sorted((getattr(chalice_app, "websocket_handlers", None) or {}).items()):
+        app.left_out.append((str(getattr(config, "name", route)), f"websocket handler of {route}"))
     for function in getattr(chalice_app, "pure_lambda_functions", []):
         handler = chalice_app.handler_map.get(function.name)
         if handler is not None:

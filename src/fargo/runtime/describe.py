@@ -77,6 +77,7 @@ def describe(root: str) -> dict[str, Any]:
                   for d in app.tasks.values()],
         "duplicates": [[first.name, _function(first), _function(second)]
                        for first, second in app.duplicates],
+        "left_out": [list(pair) for pair in getattr(app, "left_out", [])],
         "workflows": [{"name": w.name, "settings": w.settings, "steps": _nodes(w.steps, names)}
                       for w in app.workflows],
     }
