@@ -36,7 +36,9 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
 - Containers: moto never runs one, so every task "exits" 0. A stand-in container decides: a
   test in this process registers the exit codes the next tasks of a family end with
   (`exit_next_tasks`); a test talking to a moto of its own process puts them in the run's
-  event, `{"moto_exit_codes": [1, 0]}`, one per attempt (FARGO_ATTEMPT).
+  event, `{"moto_exit_codes": [1, 0]}`, one per attempt (FARGO_ATTEMPT). A task whose event
+  holds `{"moto_status": "PROVISIONING"}` stays in that state, as a task AWS cannot place does
+  (moto starts every task RUNNING).
 - Retries: an AWS SDK retries a request whose answer it did not get (a connection dropped by
   the loaded test server) under the same `amz-sdk-invocation-id`. AWS had answered the first
   attempt; moto then does the work twice (CreateRole: EntityAlreadyExists for the role it
@@ -228,6 +230,19 @@ def _asked_for(overrides: dict[str, Any]) -> int | None:
     return codes[min(attempt, len(codes)) - 1] if codes else 0
 
 
+def _held_status(overrides: dict[str, Any]) -> str | None:
+    """The state the run's event asks the stand-in task to stay in (`moto_status`)."""
+    for override in overrides.get("containerOverrides", []):
+        for item in override.get("environment", []):
+            if item.get("name") == "FARGO_EVENT":
+                try:
+                    held = json.loads(item.get("value") or "{}").get("moto_status")
+                except (ValueError, AttributeError):
+                    return None
+                return str(held) if held else None
+    return None
+
+
 class _TaskFailed(Exception):
     """A stopped task whose container exited non-zero (or never ran), as AWS reports it."""
 
@@ -249,8 +264,20 @@ def _container_exits() -> None:
             code = queue.popleft() if queue else _asked_for(self.overrides)
         for container in self.containers:
             container.exitCode = code
+        held = _held_status(self.overrides)
+        if held:
+            self.__dict__["_held"] = held
 
     models.Task.__init__ = init
+    original_status = models.Task.last_status
+
+    def last_status(self: Any) -> str:
+        held = self.__dict__.get("_held")
+        if held and self.__dict__.get("_desired") != "STOPPED":
+            return str(held)
+        return str(original_status.fget(self))
+
+    models.Task.last_status = property(last_status, original_status.fset)
 
     def desired_status(self: Any) -> str:
         if self.__dict__.get("_desired") == "STOPPED" or self._status == "STOPPED":

@@ -230,16 +230,16 @@ def test_history_of_the_whole_stage_includes_lambda_jobs(deployed) -> None:
     logs.put_log_events(logGroupName=group, logStreamName="2024/05/01/[$LATEST]abc",
                         logEvents=[{"timestamp": now + i, "message": line if isinstance(
                             line, str) else json.dumps(line)} for i, line in enumerate(lines)])
-    r = fargo(deployed, "history", "--stage", "dev", "--json")
+    r = fargo(deployed, "history", "--stage", "dev", "--runs", "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     heartbeat = [row for row in rows if row["job"] == "maint_heartbeat"]
     assert heartbeat == [{**heartbeat[0], "task": "req-1", "status": "failed",
                           "started_at": "2024-05-01T08:00:00.000Z",
                           "stopped_reason": "KeyError: 'bucket'"}]
-    table = fargo(deployed, "history", "--stage", "dev")
+    table = fargo(deployed, "history", "--stage", "dev", "--runs")
     assert "maint_heartbeat" in table.stdout and "KeyError" in table.stdout
-    r = fargo(deployed, "history", "maint_compact_landing", "--stage", "dev")
+    r = fargo(deployed, "history", "maint_compact_landing", "--stage", "dev", "--runs")
     assert r.returncode == 0 and "no runs of etl-platform-dev-maint_compact_landing recorded" \
         in r.stdout
 
@@ -279,7 +279,7 @@ def test_history_reads_the_durable_run_records(deployed) -> None:
     logs.put_log_events(logGroupName=group, logStreamName="events",
                         logEvents=[{"timestamp": now + i, "message": m}
                                    for i, m in enumerate(records)])
-    r = fargo(deployed, "history", "daily_report", "--stage", "dev", "--json")
+    r = fargo(deployed, "history", "daily_report", "--stage", "dev", "--runs", "--json")
     assert r.returncode == 0, r.stderr
     rows = {row["task"]: row for row in json.loads(r.stdout)}
     assert set(rows) >= {"t-ok", "t-timeout", "t-pull", "t-spot"}  # and the runs of other tests
@@ -288,7 +288,7 @@ def test_history_reads_the_durable_run_records(deployed) -> None:
     assert rows["t-timeout"]["status"] == "timed_out"
     assert rows["t-pull"]["status"] == "failed" and rows["t-pull"]["exit_code"] is None
     assert rows["t-spot"]["status"] == "failed"
-    table = fargo(deployed, "history", "daily_report", "--stage", "dev")
+    table = fargo(deployed, "history", "daily_report", "--stage", "dev", "--runs")
     assert "TaskFailedToStart" in table.stdout
 
 
@@ -432,12 +432,12 @@ def test_a_failed_attempt_is_retried_and_the_history_shows_both(deployed) -> Non
     run_id = r.stderr.rsplit("(run ", 1)[1].split(")")[0]
     _record_ended_runs(env)
     rows = json.loads(fargo(deployed, "history", "fetch_events", "--stage", "dev",
-                            "--json").stdout)
+                            "--runs", "--json").stdout)
     (run,) = [row for row in rows if row["task"] == run_id]
     assert run["status"] == "succeeded" and run["started_by"] == "runner"
     assert [(a["attempt"], a["status"], a["exit_code"]) for a in run["attempts"]] == [
         (1, "failed", 1), (2, "succeeded", 0)]
-    table = fargo(deployed, "history", "fetch_events", "--stage", "dev")
+    table = fargo(deployed, "history", "fetch_events", "--stage", "dev", "--runs")
     assert "attempt 1" in table.stdout and "attempt 2" in table.stdout
 
 
@@ -461,7 +461,7 @@ def test_a_run_is_skipped_while_one_is_going_and_history_says_why(deployed) -> N
         boto(env, "ecs").stop_task(cluster=GROUP, task=going["tasks"][0]["taskArn"])
     _record_ended_runs(env)
     rows = json.loads(fargo(deployed, "history", "transform_events", "--stage", "dev",
-                            "--json").stdout)
+                            "--runs", "--json").stdout)
     (run,) = [row for row in rows if row["task"] == run_id]
     assert run["status"] == "skipped" and "overlap=skip" in run["stopped_reason"]
 

@@ -336,7 +336,12 @@ def test_workflows_deployed_run_the_same_path_on_moto(tmp_path: Path,
                      r"flaky \(attempt [23]\): succeeded", told), told
     assert "publish: failed" in told
     assert "rescue (catch of publish): succeeded" in told
-    history = _run(["history", "nightly", "--stage", "dev", "--json"], cwd=root, env=aws)
+    ledger = _run(["history", "nightly", "--stage", "dev", "--json"], cwd=root, env=aws)
+    assert ledger.returncode == 0, ledger.stderr
+    assert [(r["job"], r["state"]) for r in json.loads(ledger.stdout)
+            if r["kind"] == "run"] == [("nightly", "succeeded")] * 2
+    history = _run(["history", "nightly", "--stage", "dev", "--runs", "--json"], cwd=root,
+                   env=aws)
     assert history.returncode == 0, history.stderr
     executions = json.loads(history.stdout)
     assert [e["status"] for e in executions] == ["succeeded", "succeeded"]

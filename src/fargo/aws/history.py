@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,6 +44,10 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
                     - datetime.fromisoformat(started.replace("Z", "+00:00"))).total_seconds()
     exit_code = next((c.get("exitCode") for c in task.get("containers", [])
                       if c.get("name") == names.CONTAINER), None)
+    started_by = str(task.get("startedBy") or "")
+    trigger = ("manual" if started_by == "fargo-run" else "event" if contract.EVENT in given
+               else "runner" if str(task.get("group", "")).startswith("fargo-runner")
+               else "schedule" if scheduled else None)
     return {
         "task": task_id(str(task.get("taskArn", ""))),
         "status": outcome.status,
@@ -51,6 +57,8 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
         "duration_s": duration,
         "exit_code": exit_code,
         "stop_code": task.get("stopCode"),
+        "last_status": task.get("lastStatus"),
+        "trigger": trigger,
         "stopped_reason": task.get("stoppedReason"),
         "started_by": task.get("startedBy"),
         "created_at": _iso(task.get("createdAt")),
@@ -60,46 +68,72 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
-    """Recorded runs (the _runs log group, durable) plus what ECS still knows, newest first."""
+@dataclass
+class Sources:
+    """What a stage's history is read from, read once for many jobs: the durable run records
+    (the _runs log group) and the tasks ECS still knows (about an hour after they stop)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_sources(project: Project, since_ms: int | None = None,
+                 family: str | None = None) -> Sources:
+    """The run records written since `since_ms` (all when None), and ECS's tasks of the
+    stage's cluster (of one task family when given)."""
     region = project.stage.aws_region
-    seen: dict[str, tuple[int, dict[str, Any]]] = {}
-    groups = (names.task_group(spec.full_name), names.runner_task_group(spec.full_name))
+    found = Sources()
     with aws_errors("reading run records"):
         logs = client("logs", region)
-        try:
-            for record in _records(logs, project):
-                detail = record.get("detail", {})
-                if record.get("source") != "aws.ecs" or detail.get("group") not in groups:
-                    continue
-                version = int(detail.get("version") or 0)
-                arn = str(detail.get("taskArn"))
-                if arn not in seen or seen[arn][0] <= version:
-                    seen[arn] = (version, detail)
-        except logs.exceptions.ResourceNotFoundException:
-            pass
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+            found.records = list(_records(logs, project, since_ms))
     with aws_errors("listing tasks"):
         ecs = client("ecs", region)
         arns: list[str] = []
         for status in ("RUNNING", "STOPPED"):
-            arns += ecs.list_tasks(cluster=project.stage.cluster, family=spec.full_name,
-                                   desiredStatus=status).get("taskArns", [])
+            query: dict[str, Any] = {"cluster": project.stage.cluster, "desiredStatus": status}
+            if family:
+                query["family"] = family
+            for page in ecs.get_paginator("list_tasks").paginate(**query):
+                arns += page.get("taskArns", [])
         for start in range(0, len(arns), 100):
-            for task in ecs.describe_tasks(cluster=project.stage.cluster,
-                                           tasks=arns[start:start + 100]).get("tasks", []):
-                arn = str(task["taskArn"])
-                if arn not in seen:
-                    seen[arn] = (10**9, task)
+            found.tasks += ecs.describe_tasks(cluster=project.stage.cluster,
+                                              tasks=arns[start:start + 100]).get("tasks", [])
+    return found
+
+
+def history(project: Project, spec: TaskSpec, last: int,
+            sources: Sources | None = None) -> list[dict[str, Any]]:
+    """Recorded runs (the _runs log group, durable) plus what ECS still knows, newest first."""
+    if sources is None:
+        sources = read_sources(project, family=spec.full_name)
+    seen: dict[str, tuple[int, dict[str, Any]]] = {}
+    groups = (names.task_group(spec.full_name), names.runner_task_group(spec.full_name))
+    for record in sources.records:
+        detail = record.get("detail", {})
+        if record.get("source") != "aws.ecs" or detail.get("group") not in groups:
+            continue
+        version = int(detail.get("version") or 0)
+        arn = str(detail.get("taskArn"))
+        if arn not in seen or seen[arn][0] <= version:
+            seen[arn] = (version, detail)
+    for task in sources.tasks:
+        arn = str(task["taskArn"])
+        if task.get("group") in groups and arn not in seen:
+            seen[arn] = (10**9, task)
     rows = [run_record(task) for _, task in seen.values()]
     rows.sort(key=lambda r: r["started_at"] or r["created_at"] or "", reverse=True)
     return rows[:last]
 
 
-def _records(logs: Any, project: Project) -> Any:
+def _records(logs: Any, project: Project, since_ms: int | None = None) -> Any:
     """The stage's run records (EventBridge events as JSON), oldest first."""
     paginator = logs.get_paginator("filter_log_events")
-    for page in paginator.paginate(
-            logGroupName=names.runs_log_group(project.app_name, project.stage.name)):
+    query: dict[str, Any] = {
+        "logGroupName": names.runs_log_group(project.app_name, project.stage.name)}
+    if since_ms is not None:
+        query["startTime"] = since_ms
+    for page in paginator.paginate(**query):
         for event in page.get("events", []):
             try:
                 record = json.loads(event["message"])
@@ -109,31 +143,31 @@ def _records(logs: Any, project: Project) -> Any:
                 yield record
 
 
-def runner_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
+def runner_history(project: Project, spec: TaskSpec, last: int,
+                   sources: Sources | None = None) -> list[dict[str, Any]]:
     """Runs of a job that goes through the runner: one row per run, with its attempts.
 
     A run's outcome is the runner's (its execution ended: recorded in the _runs log group);
     its attempts are the tasks (or invocations) it started, matched by run id.
     """
-    tasks = history(project, spec, max(10 * last, 50)) if spec.compute == "fargate" else []
+    if sources is None:
+        sources = read_sources(project, family=spec.full_name if spec.compute == "fargate"
+                               else None)
+    tasks = history(project, spec, max(10 * last, 50), sources) \
+        if spec.compute == "fargate" else []
     by_run: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
         if task.get("run_id"):
             by_run.setdefault(str(task["run_id"]), []).append(task)
     rows: list[dict[str, Any]] = []
-    with aws_errors("reading run records"):
-        logs = client("logs", project.stage.aws_region)
-        try:
-            for record in _records(logs, project):
-                if record.get("source") != "aws.states":
-                    continue
-                row = _runner_row(record.get("detail", {}), spec.name)
-                if row is not None:
-                    row["attempts"] = sorted(by_run.pop(str(row["task"]), []),
-                                             key=lambda t: t.get("attempt") or 0)
-                    rows.append(row)
-        except logs.exceptions.ResourceNotFoundException:
-            pass
+    for record in sources.records:
+        if record.get("source") != "aws.states":
+            continue
+        row = _runner_row(record.get("detail", {}), spec.name)
+        if row is not None:
+            row["attempts"] = sorted(by_run.pop(str(row["task"]), []),
+                                     key=lambda t: t.get("attempt") or 0)
+            rows.append(row)
     for run_id, attempts in by_run.items():  # runs still going (or not recorded yet)
         attempts.sort(key=lambda t: t.get("attempt") or 0)
         rows.append({
@@ -183,24 +217,28 @@ def _millis(value: Any) -> str | None:
         return None
 
 
-def job_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
+def job_history(project: Project, spec: TaskSpec, last: int, sources: Sources | None = None,
+                since_ms: int | None = None) -> list[dict[str, Any]]:
     """A job's recent runs, however it is started on AWS."""
     if spec.uses_runner:
-        return runner_history(project, spec, last)
+        return runner_history(project, spec, last, sources)
     if spec.compute == "fargate":
-        return history(project, spec, last)
-    return lambda_history(project, spec, last)
+        return history(project, spec, last, sources)
+    return lambda_history(project, spec, last, since_ms)
 
 
-def lambda_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str, Any]]:
+def lambda_history(project: Project, spec: TaskSpec, last: int,
+                   since_ms: int | None = None) -> list[dict[str, Any]]:
     """A Lambda job's runs, from the JSON lines the runtime writes to the function's log."""
     starts: dict[str, str | None] = {}
     rows: list[dict[str, Any]] = []
     with aws_errors(f"reading {spec.log_group}"):
         logs = client("logs", project.stage.aws_region)
         try:
-            for page in logs.get_paginator("filter_log_events").paginate(
-                    logGroupName=spec.log_group):
+            query: dict[str, Any] = {"logGroupName": spec.log_group}
+            if since_ms is not None:
+                query["startTime"] = since_ms
+            for page in logs.get_paginator("filter_log_events").paginate(**query):
                 for event in page.get("events", []):
                     try:
                         line = json.loads(event["message"])
@@ -228,8 +266,10 @@ def lambda_history(project: Project, spec: TaskSpec, last: int) -> list[dict[str
 def stage_history(project: Project, last: int) -> list[dict[str, Any]]:
     """Recent runs of every job of the stage, Fargate and Lambda, newest first."""
     rows: list[dict[str, Any]] = []
+    sources = read_sources(project)
     for spec in project.tasks:
-        rows.extend({"job": spec.name, **row} for row in job_history(project, spec, last))
+        rows.extend({"job": spec.name, **row}
+                    for row in job_history(project, spec, last, sources))
     rows.sort(key=lambda r: r["started_at"] or r["stopped_at"] or r["created_at"] or "",
               reverse=True)
     return rows[:last]

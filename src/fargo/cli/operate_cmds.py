@@ -11,8 +11,10 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from fargo.aws import history, schedules
+from fargo import ledger as fargo_ledger
+from fargo.aws import history, ledger, schedules
 from fargo.aws import run as aws_run
 from fargo.aws import runner as aws_runner
 from fargo.aws.logs import follow_stream
@@ -256,10 +258,13 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
     running = aws_run.running_tasks(project)
     going = aws_runner.in_progress(project)  # runs of the runner: queued, running, retrying
     last: dict[str, dict[str, Any] | None] = {}
+    sources = history.read_sources(project)
     for spec in project.tasks:
         if spec.compute == "fargate" or spec.uses_runner:
-            recent = [r for r in history.job_history(project, spec, 5) if r["status"] != "running"]
+            recent = [r for r in history.job_history(project, spec, 5, sources)
+                      if r["status"] != "running"]
             last[spec.name] = recent[0] if recent else None
+    day = ledger.stage_summary(ledger.stage_ledger(project, fargo_ledger.window(None, None)))
     rows: list[dict[str, Any]] = []
     for spec in project.tasks:
         run = last.get(spec.name)
@@ -276,13 +281,17 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
             "running": len(running.get(spec.name, [])),
             "runner": spec.uses_runner,
             "runs": going.get(spec.name, []),
+            "ledger": day.get(spec.name),
         })
     flows = _workflow_status(project)
+    for flow in flows:
+        flow["ledger"] = day.get(flow["name"])
     if as_json:
         print_json(rows + flows)
         return
     table = Table(title=f"{project.app_name} · stage {stage}", title_justify="left")
-    for column in ("job", "compute", "schedule", "next fire", "state", "last run", "now"):
+    for column in ("job", "compute", "schedule", "next fire", "state", "last run", "last 24h",
+                   "now"):
         table.add_column(column)
     for row in rows:
         last_text = "-"
@@ -295,7 +304,7 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
                 if run["state"] != "running"]
         table.add_row(row["name"], row["compute"], row["schedule"] or "-", row["next_fire_text"],
                       styled((state, "yellow" if state == "DISABLED" else "")), last_text,
-                      ", ".join(now) or "-")
+                      _day_text(row["ledger"]), ", ".join(now) or "-")
     out.print(table)
     if flows:
         table = Table(title="workflows", title_justify="left")
@@ -309,6 +318,26 @@ def status(ctx: click.Context, stage: str, as_json: bool) -> None:
                           ", ".join(f"{e['execution']} ({e['step'] or 'starting'})"
                                     for e in flow["running"]) or "-")
         out.print(table)
+
+
+def _day_text(day: dict[str, Any] | None) -> Text:
+    """The ledger's last day of a job, in a few words: what went wrong first."""
+    if not day:
+        return styled("-")
+    counts = day["counts"]
+    parts: list[str | tuple[str, str]] = []
+    for state in ("missing", "failed_to_start", "stuck", "failed", "timed_out"):
+        if counts.get(state):
+            parts += [(f"{counts[state]} {state.replace('_', ' ')}", "red"), ", "]
+    if day["start_failures"] and not counts.get("failed_to_start"):
+        parts += [(f"{day['start_failures']} start retried", "yellow"), ", "]
+    if day["late"]:
+        parts += [(f"{day['late']} late", "yellow"), ", "]
+    parts.append(f"{counts.get('succeeded', 0)} ok")
+    going = sum(counts.get(state, 0) for state in ("running", "pending", "due"))
+    if going:
+        parts.append((f", {going} going or due", "dim"))
+    return styled(*parts)
 
 
 def _workflow_status(project: Project) -> list[dict[str, Any]]:

@@ -60,16 +60,39 @@ replay_option = click.option(
 @click.command()
 @click.argument("task", required=False)
 @stage_option("read")
-@click.option("--last", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option("--last", type=click.IntRange(1, 100_000), default=None,
+              help="At most N rows (default: 20 runs; with --stage, every row of the window).")
+@click.option("--since", default="24h", show_default=True,
+              help="With --stage: the window's start, a duration back (24h, 7d) or an instant.")
+@click.option("--until", default=None, help="With --stage: the window's end (default: now).")
+@click.option("--runs", "runs_only", is_flag=True,
+              help="With --stage: recorded runs only (with their attempts and steps), not the "
+              "ledger of slots.")
+@click.option("--pending-limit", default="10m", show_default=True,
+              help="With --stage: a task still pending after this long is stuck.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @replay_option
 @click.pass_context
-def history(ctx: click.Context, task: str | None, stage: str | None, last: int,
+def history(ctx: click.Context, task: str | None, stage: str | None, last: int | None,
+            since: str, until: str | None, runs_only: bool, pending_limit: str,
             as_json: bool, replay: str | None) -> None:
-    """Recent runs, newest first: local (fargo up, fargo invoke) or, with --stage, deployed."""
+    """What ran, newest first: local runs (fargo up, fargo invoke), or with --stage the
+    deployed stage's ledger: every slot its schedules owed in the window and what became of it
+    (succeeded, failed, failed to start, stuck, skipped, missing), and every other run."""
     if stage is not None:
-        _aws_history(ctx, task, stage, last, as_json)
+        if runs_only:
+            _aws_history(ctx, task, stage, last or 20, as_json)
+            return
+        from fargo.cli import ledger_view
+
+        window = ledger_view.window_of(since, until)
+        limit = parse_duration(pending_limit, "--pending-limit")
+        project = project_of(ctx, stage)
+        if task is not None and project.workflow(task) is None:
+            project.require(task)
+        ledger_view.show(project, window, task, last, as_json, limit)
         return
+    last = last or 20
     store = _store(ctx, replay)
     runs = store.history(task, last)
     if task and not runs:
