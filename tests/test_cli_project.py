@@ -248,6 +248,27 @@ def test_messages_about_many_jobs_name_a_dozen_and_count_the_rest(fargo, tmp_pat
     assert "no subnets for job_00" in warned and "job_11 and 18 more:" in warned, warned
 
 
+def test_ls_of_hundreds_of_jobs_prints_plain_rows_and_sums_up_the_runner(fargo,
+                                                                         tmp_path: Path) -> None:
+    jobs = "".join(f"\n@app.task('rate({5 + i % 3} minutes)')\ndef job_{i:03d}(event):\n    pass\n"
+                   for i in range(250))
+    root = write_project(tmp_path / "many", "from fargo import App\napp = App('many')\n" + jobs,
+                         {"app_name": "many", "tasks": {"job_000": {"retries": 1}}})
+    r = fargo(["ls"], cwd=root)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "many · stage dev" and lines[1].split()[:3] == ["job", "compute",
+                                                                       "schedule"]
+    rows = [line.split() for line in lines[2:252]]
+    assert [row[0] for row in rows] == [f"job_{i:03d}" for i in range(250)]
+    assert rows[1][1:3] == ["fargate", "rate(6"] and rows[1][-1] == "runner"
+    assert "┃" not in r.stdout  # no box drawing: plain, streamed rows
+    (why,) = [line for line in lines if line.startswith("runner:")]
+    assert "250 jobs: 1 by retries=1, 250 by overlap=skip" in why and "job_001" not in why
+    listed = json.loads(fargo(["ls", "--json"], cwd=root).stdout)
+    assert listed[0]["runner_reasons"][0] == "retries=1"
+
+
 def test_a_second_ctrl_c_stops_a_job_that_ignores_the_first(tmp_path: Path) -> None:
     """The first SIGINT is the job's to handle; asked again, fargo invoke stops it."""
     import os

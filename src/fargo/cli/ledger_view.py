@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from rich.table import Table
+from rich.text import Text
 
 from fargo import ledger
-from fargo.cli.output import out, plural, print_json, styled
+from fargo.cli.output import out, plural, print_json, print_table, styled
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
 from fargo.timeutil import format_duration, format_utc, parse_duration, parse_instant
@@ -59,15 +59,12 @@ def show(project: Project, window: ledger.Window, only: str | None, last: int | 
     if not rows:
         out.print(f"{title}: no slots owed and no runs recorded")
         return
-    table = Table(title=title, title_justify="left")
-    for column in ("job", "slot", "state", "run", "started", "latency", "duration", "exit",
-                   "tries", "reason"):
-        table.add_column(column)
+    cells: list[list[str | Text]] = []
     for row in rows:
         tries = str(row["attempts"]) if row["attempts"] else "-"
         if row["start_failures"]:
             tries += f" ({row['start_failures']} failed to start)"
-        table.add_row(
+        cells.append([
             row["job"], row["slot"] or f"({row['trigger']})",
             styled((row["state"], STATE_STYLE.get(row["state"], ""))), row["run"] or "-",
             row["started_at"] or "-",
@@ -75,7 +72,8 @@ def show(project: Project, window: ledger.Window, only: str | None, last: int | 
             else "-",
             format_duration(row["duration_s"]) if row["duration_s"] else "-",
             "-" if row["exit_code"] is None else str(row["exit_code"]), tries,
-            row["reason"] or "")
-    out.print(table)
+            row["reason"] or ""])
+    print_table(title, ("job", "slot", "state", "run", "started", "latency", "duration", "exit",
+                        "tries", "reason"), cells)
     out.print(", ".join(styled((f"{n} {state}", STATE_STYLE.get(state, ""))).plain
                         for state, n in counts.items()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -77,3 +77,32 @@ def fail(problems: Iterable[Problem]) -> NoReturn:
     report(problems)
     sys.exit(EXIT_BAD_INPUT)
 
+
+
+# Above this many rows a table is printed as plain aligned text: rich lays out every cell of a
+# table before it prints the first line (seconds at thousands of rows), plain rows stream.
+RICH_ROWS_MAX = 200
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str | Text]]) -> None:
+    """A titled table: rich's on a few rows, plain aligned columns on many."""
+    if len(rows) <= RICH_ROWS_MAX:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    cells = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
+    widths = [len(c) for c in columns]
+    for row in cells:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in cells]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()

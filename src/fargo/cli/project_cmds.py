@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from fargo.cli.context import project_of, root_of
-from fargo.cli.output import err, out, plural, print_json, report, styled
+from fargo.cli.output import err, out, plural, print_json, print_table, report, styled
 from fargo.cli.params import stage_option
 from fargo.problems import Problem, ProblemsError
 from fargo.project.config import read_config
@@ -96,8 +97,8 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
     project = project_of(ctx, stage)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    for spec in project.tasks:
-        fire = spec.next_fire(now)
+    fires = [spec.next_fire(now) for spec in project.tasks]
+    for spec, fire in zip(project.tasks, fires, strict=True):
         rows.append({
             "name": spec.name, "compute": spec.compute, "schedule": spec.schedule,
             "timezone": spec.timezone, "next_fire": format_utc(fire) if fire else None,
@@ -111,23 +112,19 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{project.app_name} · stage {project.stage.name}", title_justify="left")
-    for column in ("job", "compute", "schedule", "time zone", "next fire", "size", "timeout",
-                   "enabled", "on AWS"):
-        table.add_column(column)
-    for spec in project.tasks:
-        fire = spec.next_fire(now)
+    cells: list[list[str | Text]] = []
+    for spec, fire in zip(project.tasks, fires, strict=True):
         local = ""
         if fire is not None:
-            zone = load_zone(spec.timezone)
-            local = fire.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        table.add_row(
+            local = fire.astimezone(load_zone(spec.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+        cells.append([
             spec.name, spec.compute + (" (spot)" if spec.spot else ""),
             _trigger(spec), spec.timezone, local or "-", _size(spec),
             f"{spec.timeout}s", "yes" if spec.enabled else styled(("no", "yellow")),
-            _on_aws(spec),
-        )
-    out.print(table)
+            _on_aws(spec)])
+    print_table(f"{project.app_name} · stage {project.stage.name}",
+                ("job", "compute", "schedule", "time zone", "next fire", "size", "timeout",
+                 "enabled", "on AWS"), cells)
     if project.workflows:
         from fargo.project.workflows import describe
 
@@ -141,11 +138,24 @@ def ls(ctx: click.Context, stage: str | None, as_json: bool) -> None:
     runner = [s for s in project.tasks if s.uses_runner]
     if runner:
         out.print("runner: started through the stage's runner, which keeps overlap, retries "
-                  "and timeout as fargo up does (" + "; ".join(
-                      f"{s.name}: {', '.join(s.runner_reasons)}" for s in runner) + ")")
+                  "and timeout as fargo up does (" + _runner_why(runner) + ")")
     if any(s.scheduled for s in project.tasks):
         out.print("catchup applies to fargo up only: on AWS a fire missed while a schedule was "
                   "paused or disabled is not run later")
+
+
+def _runner_why(runner: list[TaskSpec]) -> str:
+    """Each runner job and why; on many jobs, how many share each reason (one line, not
+    thousands of names)."""
+    if len(runner) <= 10:
+        return "; ".join(f"{s.name}: {', '.join(s.runner_reasons)}" for s in runner)
+    counts: dict[str, int] = {}
+    for spec in runner:
+        for reason in spec.runner_reasons:
+            head = reason.split(":", 1)[0]
+            counts[head] = counts.get(head, 0) + 1
+    return f"{len(runner)} jobs: " + ", ".join(f"{n} by {head}" for head, n in counts.items()) \
+        + "; fargo ls --json has each job's runner_reasons"
 
 
 def _trigger(spec: TaskSpec) -> str:

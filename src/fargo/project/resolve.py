@@ -12,6 +12,7 @@ a job without touching code.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -114,6 +115,12 @@ def resolve_setting(name: str, levels: list[tuple[Source, dict[str, Any]]]) -> R
 def relative_path(root: Path, file: str | None) -> str | None:
     if not file:
         return file
+    return _relative(root, file)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(root: Path, file: str) -> str:
+    """Resolving a path asks the file system; every job of a module asks for the same one."""
     try:
         return str(Path(file).resolve().relative_to(root))
     except ValueError:

@@ -9,6 +9,7 @@ can last is shorter than the shortest gap between two fires; such a job keeps it
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ def longest_run(spec: TaskSpec) -> timedelta:
     return timedelta(seconds=seconds + 60 * (spec.flexible_window_minutes or 0))
 
 
+@functools.lru_cache(maxsize=4096)
 def shortest_gap(schedule: str, timezone: str) -> timedelta | None:
     """A lower bound of the time between two fires; None for a schedule that fires once.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,13 @@ def parse(text: str) -> Expression:
     """Parse an expression in AWS form; raise ScheduleError with precise messages."""
     if not isinstance(text, str):
         raise ScheduleError(f"expected a string such as 'rate(5 minutes)', found {text!r}")
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> Expression:
+    """Expressions are immutable, and a project asks for the same ones many times (resolve,
+    the runner's rules, next fires): each text is parsed once."""
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ScheduleError(
             f"expression is {len(text)} characters long; AWS allows at most {MAX_EXPRESSION_LENGTH}"
