@@ -41,8 +41,8 @@ def main() -> None:
         for round_ in range(args.runs + 1):
             for label, command in cases.items():
                 start = time.perf_counter()
-                done = subprocess.run(command, cwd=root, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True)
+                done = subprocess.run(command, cwd=root, capture_output=True,
+                                      text=True)
                 if done.returncode not in (0,):
                     raise SystemExit(f"{label} failed: {done.stderr[-2000:]}")
                 if round_:

@@ -38,7 +38,7 @@ before the server starts. Each one names the AWS behaviour it restores; none tou
   (`exit_next_tasks`); a test talking to a moto of its own process puts them in the run's
   event, `{"moto_exit_codes": [1, 0]}`, one per attempt (FARGO_ATTEMPT). A task whose event
   holds `{"moto_status": "PROVISIONING"}` stays in that state, as a task AWS cannot place does
-  (moto starts every task RUNNING).
+  (moto starts every task RUNNING). Tasks get the `createdAt` and `startedAt` AWS reports.
 - Retries: an AWS SDK retries a request whose answer it did not get (a connection dropped by
   the loaded test server) under the same `amz-sdk-invocation-id`. AWS had answered the first
   attempt; moto then does the work twice (CreateRole: EntityAlreadyExists for the role it
@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict, deque
+from datetime import datetime, timezone
 from typing import Any
 
 CONTAINER_EXITS: dict[str, deque[int | None]] = defaultdict(deque)
@@ -267,6 +268,10 @@ def _container_exits() -> None:
         held = _held_status(self.overrides)
         if held:
             self.__dict__["_held"] = held
+        # AWS reports when a task was created and when it started running; moto neither
+        self.created_at = datetime.now(timezone.utc)
+        if not held:
+            self.started_at = self.created_at
 
     models.Task.__init__ = init
     original_status = models.Task.last_status

@@ -476,6 +476,9 @@ def test_an_unchanged_stage_deploys_without_terraform_and_the_record_is_honest(
     original = policy.read_text()
     policy.write_text(original.replace("s3:GetObject", "s3:GetObjectVersion", 1))
     assert not unchanged(aws, "--image-tag", "v1")
+    # a real plan, but no second terraform init: nothing init reads changed
+    r = fargo(example, aws, "plan", "--stage", "dev", "--image-tag", "v1")
+    assert r.returncode == 0 and "terraform init: already done" in r.stderr, r.stderr
     policy.write_text(original)
     assert unchanged(aws, "--image-tag", "v1")  # a plan that changed nothing kept the record
     config_path = example / ".fargo" / "config.json"
@@ -489,7 +492,10 @@ def test_an_unchanged_stage_deploys_without_terraform_and_the_record_is_honest(
     assert not unchanged(aws, "--image-tag", "v2")
     other = tmp_path / "terraform"
     shutil.copy2(shutil.which("terraform") or "terraform", other)
-    assert not unchanged({**aws, "FARGO_TERRAFORM": str(other)}, "--image-tag", "v1")
+    r = fargo(example, {**aws, "FARGO_TERRAFORM": str(other)}, "plan", "--stage", "dev",
+              "--image-tag", "v1")  # a real plan, and a new init: the binary is another
+    assert r.returncode == 0 and "terraform init\n" in r.stderr, r.stderr
+    assert "already done" not in r.stderr and "Plan: 0 to add" in r.stdout, r.stdout
     # that plan found nothing to do and recorded the other binary: back to this one, a real plan
     assert not unchanged(aws, "--image-tag", "v1")
     assert unchanged(aws, "--image-tag", "v1")

@@ -89,7 +89,9 @@ def _attempt_key(run: Mapping[str, Any]) -> tuple[int, str]:
 
 
 def _failed_to_start(run: Mapping[str, Any]) -> bool:
-    return run.get("status") == "failed_to_start" or (
+    """No container of the run ever ran: ECS says so, Scheduler's dead letter does, or the
+    stage's watchdog stopped it still pending."""
+    return run.get("status") == "failed_to_start" or bool(run.get("start_failed")) or (
         run.get("stop_code") == "TaskFailedToStart" and run.get("exit_code") is None)
 
 

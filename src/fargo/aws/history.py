@@ -10,6 +10,7 @@ from typing import Any
 
 from fargo.aws.run import Outcome, explain, task_id
 from fargo.aws.session import aws_errors, client
+from fargo.aws.watchdog_function import REASON_STUCK
 from fargo.project import names
 from fargo.project.model import Project, TaskSpec
 from fargo.runtime import contract
@@ -44,6 +45,8 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
                     - datetime.fromisoformat(started.replace("Z", "+00:00"))).total_seconds()
     exit_code = next((c.get("exitCode") for c in task.get("containers", [])
                       if c.get("name") == names.CONTAINER), None)
+    if outcome.status == "timed_out":
+        exit_code = outcome.exit_code  # also when the watchdog stopped it (ECS says 137)
     started_by = str(task.get("startedBy") or "")
     trigger = ("manual" if started_by == "fargo-run" else "event" if contract.EVENT in given
                else "runner" if str(task.get("group", "")).startswith("fargo-runner")
@@ -58,6 +61,7 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
         "exit_code": exit_code,
         "stop_code": task.get("stopCode"),
         "last_status": task.get("lastStatus"),
+        "start_failed": str(task.get("stoppedReason") or "").startswith(REASON_STUCK),
         "trigger": trigger,
         "stopped_reason": task.get("stoppedReason"),
         "started_by": task.get("startedBy"),

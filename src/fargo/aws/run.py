@@ -15,6 +15,7 @@ from typing import Any
 
 from fargo import limits
 from fargo.aws.session import AwsFailed, aws_errors, client
+from fargo.aws.watchdog_function import REASON_OVERRAN, REASON_STUCK
 from fargo.project import names
 from fargo.project.model import Project, TaskSpec
 from fargo.runtime import contract
@@ -118,6 +119,10 @@ def explain(task: dict[str, Any]) -> Outcome:
     code = container.get("exitCode")
     stop_code = task.get("stopCode")
     reason = task.get("stoppedReason") or container.get("reason") or ""
+    if reason.startswith(REASON_OVERRAN):  # ECS has no task timeout: the watchdog stopped it
+        return Outcome("timed_out", contract.EXIT_TIMEOUT, reason)
+    if reason.startswith(REASON_STUCK):
+        return Outcome("failed", 1, f"the task failed to start: {reason}")
     if stop_code in names.FAILURE_STOP_CODES or code is None:
         what = FAILURE_CODES.get(stop_code or "", "the container never reported an exit code")
         hint = ""

@@ -103,6 +103,10 @@ def summarize(plan: dict[str, Any], job_names: tuple[str, ...] = ()) -> Changes:
     return changes
 
 
+# Beside terraform's own files in .terraform/: what the last successful init was for.
+INIT_STAMP = "fargo-init.json"
+
+
 class Terraform:
     """One package directory; `say` receives progress lines."""
 
@@ -148,8 +152,47 @@ class Terraform:
             self.say(message.get("@message", ""))
 
     def init(self) -> None:
+        """terraform init, unless this directory was initialised for exactly what init reads
+        (backend, providers, module blocks, the module's version constraints, the binary):
+        a second init of an unchanged package only costs seconds."""
+        key = self.init_key()
+        stamp = self.workdir / ".terraform" / INIT_STAMP
+        lock = self.workdir / ".terraform.lock.hcl"
+        if key and lock.exists():
+            try:
+                if json.loads(stamp.read_text(encoding="utf-8")).get("key") == key:
+                    self.say("terraform init: already done for this package")
+                    return
+            except (OSError, ValueError, AttributeError):
+                pass
         self.say("terraform init")
+        stamp.unlink(missing_ok=True)
         self._run(["init", "-input=false", "-no-color"])
+        if key:
+            stamp.write_text(json.dumps({"key": key}), encoding="utf-8")
+
+    def init_key(self) -> str | None:
+        """A digest of what `terraform init` reads; None when the root cannot be read (init
+        then always runs)."""
+        import hashlib
+
+        try:
+            root = json.loads((self.workdir / "main.tf.json").read_text(encoding="utf-8"))
+            binary = Path(self.binary).stat()
+        except (OSError, ValueError):
+            return None
+        modules = {name: block.get("source") for name, block in
+                   (root.get("module") or {}).items() if isinstance(block, dict)}
+        versions = sorted(
+            (str(path.relative_to(self.workdir)), path.read_text(encoding="utf-8"))
+            for path in self.workdir.glob("modules/*/versions.tf"))
+        extra = sorted(p.name for p in self.workdir.glob("*.tf*") if p.name != "main.tf.json")
+        basis = {"terraform": root.get("terraform"), "modules": modules, "versions": versions,
+                 "other_files": extra, "binary": [self.binary, binary.st_size,
+                                                  binary.st_mtime_ns],
+                 "env": {k: v for k, v in sorted(self.env.items())
+                         if k.startswith(("TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR"))}}
+        return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
 
     def state_addresses(self) -> list[str]:
         """The resource addresses in the state (none before the first apply)."""

@@ -72,6 +72,26 @@ def dependency_files(root: Path, cache: Path, architecture: str,
     return files
 
 
+def reproducible_zip(contents: dict[str, bytes]) -> bytes:
+    """A zip of these files whose bytes depend on their names and contents only."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in sorted(contents.items()):
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data, compresslevel=9)
+    return buffer.getvalue()
+
+
+def watchdog_zip() -> bytes:
+    """The stage watchdog's function (aws/watchdog_function.py, self-contained) as its zip."""
+    from fargo.aws import watchdog_function
+
+    source = Path(watchdog_function.__file__).read_bytes()
+    return reproducible_zip({"fargo_watchdog.py": source})
+
+
 def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,
               max_zip: int = limits.LAMBDA_ZIP_MAX_BYTES,
               max_unzipped: int = limits.LAMBDA_UNZIPPED_MAX_BYTES) -> bytes:
@@ -84,16 +104,8 @@ def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,
     for name, path in [*code, *runtime_files(), *chalice_files(root, [p for _, p in code])]:
         contents[name] = path.read_bytes()
     contents.update(compiled(contents, LAMBDA_TASK_ROOT))
-    buffer = io.BytesIO()
-    unzipped = 0
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, data in sorted(contents.items()):
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            unzipped += len(data)
-            archive.writestr(info, data, compresslevel=9)
-    payload = buffer.getvalue()
+    payload = reproducible_zip(contents)
+    unzipped = sum(len(data) for data in contents.values())
     problems = []
     if len(payload) > max_zip:
         problems.append(Problem(f"the Lambda zip is {len(payload) / 2**20:.1f} MB; direct upload "

@@ -162,6 +162,7 @@ class Stage:
     terraform_state: Mapping[str, Any] | None
     create_dead_letter_queue: bool
     alerts: Mapping[str, Any] | None
+    pending_limit: int = 600  # seconds: the watchdog stops a task still pending after it
     provenance: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -20,7 +20,7 @@ FAILURE_STOP_CODES = ("TaskFailedToStart", "SpotInterruption", "TerminationNotic
 # module's; a job or workflow named like one of them would collide with it.
 STAGE_SUFFIXES = ("alerts", "dead-letter", "dead-letters", "event-rules", "events", "exec",
                   "failures", "runner", "runner-failures", "runner-runs", "runs", "scheduler",
-                  "wf-start", "workflow-failures", "workflows")
+                  "watchdog", "wf-start", "workflow-failures", "workflows")
 
 
 _RUNNER_SUFFIXES = ("runner", "runner-failures", "runner-runs")

@@ -23,7 +23,7 @@ from typing import Any
 from fargo import limits
 from fargo.app import TaskDefinition
 from fargo.iam import read_policy
-from fargo.problems import Problem, Severity
+from fargo.problems import Problem, ProblemsError, Severity
 from fargo.project import names
 from fargo.project.config import check_against_schema
 from fargo.project.model import Compute, Stage, TaskSpec, job_variables
@@ -730,6 +730,19 @@ def resolve_stage(config: dict[str, Any], stage: str,
                 problems.append(Problem(
                     f"{cluster!r} belongs to account {match.group(3)}, not the stage's account "
                     f"{values['account']}", given.file, given.key))
+    pending_limit = 600
+    try:
+        pending_limit = int(parse_duration(values["pending_limit"], "pending_limit"))
+    except ProblemsError as exc:
+        given = sources["pending_limit"]
+        problems += [Problem(p.message, given.file, given.key) for p in exc.problems]
+    else:
+        if not PENDING_LIMIT[0] <= pending_limit <= PENDING_LIMIT[1]:
+            given = sources["pending_limit"]
+            problems.append(Problem(
+                f"pending_limit is {values['pending_limit']!r}; allowed: 1m to 24h (Fargate "
+                "takes seconds to minutes to start a task; the watchdog runs every 5 minutes)",
+                given.file, given.key))
     return Stage(
         name=stage, region=values["region"], account=values["account"],
         cluster=cluster, cluster_name=cluster_name, cluster_arn=cluster_arn,
@@ -741,8 +754,11 @@ def resolve_stage(config: dict[str, Any], stage: str,
         schedule_backend=values["schedule_backend"], max_parallel=values["max_parallel"],
         terraform_state=values["terraform_state"],
         create_dead_letter_queue=bool(values["create_dead_letter_queue"]),
-        alerts=values["alerts"], provenance=provenance,
+        alerts=values["alerts"], pending_limit=pending_limit, provenance=provenance,
     ), problems
+
+
+PENDING_LIMIT = (60, 86400)  # seconds: the module's pending_limit_seconds validation
 
 
 def resolve_task(root: Path, app_name: str, stage: str, config: dict[str, Any],

@@ -91,6 +91,8 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
     Setting("terraform_state", None, "S3 backend {bucket, key, region, dynamodb_table} "
             "(default: local state)"),
     Setting("create_dead_letter_queue", False, "SQS queue for undeliverable schedule invocations"),
+    Setting("pending_limit", "10m", "a Fargate task still pending after this long is stopped by "
+            "the stage's watchdog (a start that failed) and shown as stuck"),
     Setting("alerts", None, "failure alerts: {\"emails\": [...]} creates an SNS topic, or "
             "{\"topic_arn\": ...} uses one"),
 )

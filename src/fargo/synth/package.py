@@ -12,11 +12,11 @@ from importlib import resources
 from pathlib import Path
 
 from fargo.files import write_atomic
-from fargo.packaging.lambda_zip import lambda_zip
+from fargo.packaging.lambda_zip import lambda_zip, watchdog_zip
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
 from fargo.project.paths import ProjectPaths
-from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, build_root, render
+from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, WATCHDOG_ZIP, build_root, render
 
 MANIFEST = ".fargo-package.json"
 
@@ -54,6 +54,8 @@ def package_files(project: Project, moved: list[dict[str, str]] | None = None) -
         raise ProblemsError(problems)
     files = {"main.tf.json": render(build_root(project, moved)).encode()}
     files.update(module_files())
+    if any(t.compute == "fargate" for t in project.tasks):
+        files[WATCHDOG_ZIP] = watchdog_zip()
     lambdas = [t for t in project.tasks if t.compute == "lambda"]
     if lambdas:
         files[LAMBDA_ZIP] = lambda_zip(project.root, project.stage.name,

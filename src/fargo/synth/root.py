@@ -14,6 +14,7 @@ MODULE_DIR = "modules/fargo-jobs"
 TERRAFORM_VERSION = ">= 1.9.0"
 PROVIDER_VERSION = ">= 5.40.0"
 LAMBDA_ZIP = "lambda.zip"
+WATCHDOG_ZIP = "watchdog.zip"  # the stage's watchdog function (aws/watchdog_function.py)
 
 
 def literal(value: Any) -> Any:
@@ -179,6 +180,8 @@ def build_root(project: Project, moved: list[dict[str, str]] | None = None) -> d
         module["alert_emails"] = literal(sorted(alerts.get("emails", [])))
     if has_fargate:
         module["image"] = image
+        module["watchdog_package"] = f"${{path.module}}/{WATCHDOG_ZIP}"
+        module["pending_limit_seconds"] = stage.pending_limit
     if has_lambda:
         module["lambda_package"] = f"${{path.module}}/{LAMBDA_ZIP}"
         # the zip's wheels and bytecode are for this Python: the functions run the same one

@@ -353,3 +353,35 @@ variable "stage_refs" {
   })
   default = {}
 }
+
+variable "watchdog_package" {
+  description = "Path of the watchdog's zip (fargo package writes it); null: no watchdog. The watchdog stops the stage's tasks still pending after pending_limit_seconds or running past their job's timeout, and alerts."
+  type        = string
+  default     = null
+}
+
+variable "watchdog_runtime" {
+  description = "Lambda runtime of the watchdog (its code is the standard library and boto3)."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "pending_limit_seconds" {
+  description = "A task still PROVISIONING or PENDING after this many seconds is stopped by the watchdog, as a start that failed."
+  type        = number
+  default     = 600
+  validation {
+    condition     = var.pending_limit_seconds >= 60 && var.pending_limit_seconds <= 86400
+    error_message = "pending_limit_seconds is 60 to 86400."
+  }
+}
+
+variable "watchdog_every_minutes" {
+  description = "How often the watchdog runs, in minutes (2 or more: rate() takes the plural)."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.watchdog_every_minutes >= 2 && var.watchdog_every_minutes <= 60 && floor(var.watchdog_every_minutes) == var.watchdog_every_minutes
+    error_message = "watchdog_every_minutes is a whole number from 2 to 60."
+  }
+}

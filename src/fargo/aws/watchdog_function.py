@@ -1,0 +1,99 @@
+"""The stage's watchdog, a Lambda function run every few minutes: ECS has no start deadline and
+no task timeout, so a task that never leaves PENDING or never ends would wait forever unheard.
+
+It stops a task of the stage that is still PROVISIONING/PENDING after the stage's limit (a
+start that failed) and one RUNNING past its job's timeout plus a grace (the job's own watchdog,
+the runtime, should have stopped it at its timeout), and sends one alert per task it stops.
+The stop reason starts with `fargo watchdog:`, which the run records and `fargo history` read.
+
+This file is the whole function (fargo package zips it alone): the standard library and
+boto3, which Lambda provides, and nothing of fargo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+REASON_STUCK = "fargo watchdog: stuck"
+REASON_OVERRAN = "fargo watchdog: ran past its timeout"
+PENDING = ("PROVISIONING", "PENDING", "ACTIVATING")
+# Beyond the job's timeout: the runtime stops the job at its timeout and exits 124; this is the
+# time it has to do so (its stop grace, the container's exit) before the watchdog steps in.
+OVERRUN_GRACE_SECONDS = 300
+
+
+def _seconds(moment: Any, now: datetime) -> float | None:
+    if not isinstance(moment, datetime):
+        return None
+    return (now - moment.astimezone(timezone.utc)).total_seconds()
+
+
+def _timeout_of(ecs: Any, definition_arn: str, cache: dict[str, int | None]) -> int | None:
+    """The job's timeout: FARGO_TIMEOUT in its task definition's container."""
+    if definition_arn not in cache:
+        cache[definition_arn] = None
+        found = ecs.describe_task_definition(taskDefinition=definition_arn)
+        for container in found.get("taskDefinition", {}).get("containerDefinitions", []):
+            for item in container.get("environment", []):
+                if item.get("name") == "FARGO_TIMEOUT" and str(item.get("value")).isdigit():
+                    cache[definition_arn] = int(item["value"])
+    return cache[definition_arn]
+
+
+def check(ecs: Any, cluster: str, prefix: str, pending_limit: float, now: datetime,
+          ) -> list[dict[str, Any]]:
+    """Stop the stage's stuck and overrunning tasks; what was stopped and why."""
+    groups = (f"family:{prefix}-", f"fargo-runner:{prefix}-")
+    arns: list[str] = []
+    for page in ecs.get_paginator("list_tasks").paginate(cluster=cluster,
+                                                         desiredStatus="RUNNING"):
+        arns += page.get("taskArns", [])
+    stopped: list[dict[str, Any]] = []
+    timeouts: dict[str, int | None] = {}
+    for start in range(0, len(arns), 100):
+        for task in ecs.describe_tasks(cluster=cluster,
+                                       tasks=arns[start:start + 100]).get("tasks", []):
+            if not str(task.get("group", "")).startswith(groups):
+                continue
+            status = task.get("lastStatus")
+            reason = None
+            if status in PENDING:
+                waited = _seconds(task.get("createdAt"), now)
+                if waited is not None and waited > pending_limit:
+                    reason = (f"{REASON_STUCK} in {status} for {int(waited)} s (the stage's "
+                              f"pending limit is {int(pending_limit)} s)")
+            elif status == "RUNNING":
+                timeout = _timeout_of(ecs, str(task.get("taskDefinitionArn")), timeouts)
+                ran = _seconds(task.get("startedAt"), now)
+                if timeout is not None and ran is not None \
+                        and ran > timeout + OVERRUN_GRACE_SECONDS:
+                    reason = (f"{REASON_OVERRAN} of {timeout} s (running for {int(ran)} s; "
+                              "the job did not stop itself)")
+            if reason is None:
+                continue
+            ecs.stop_task(cluster=cluster, task=task["taskArn"], reason=reason[:1024])
+            stopped.append({"task": task["taskArn"], "group": task.get("group"),
+                            "status": status, "reason": reason})
+    return stopped
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Lambda's entry: the stage from the function's environment."""
+    import boto3
+
+    now = datetime.now(timezone.utc)
+    prefix = os.environ["FARGO_PREFIX"]
+    stopped = check(boto3.client("ecs"), os.environ["FARGO_CLUSTER"], prefix,
+                    float(os.environ.get("FARGO_PENDING_LIMIT", "600")), now)
+    topic = os.environ.get("FARGO_ALERT_TOPIC")
+    if topic and stopped:
+        sns = boto3.client("sns")
+        for item in stopped:
+            sns.publish(TopicArn=topic, Subject=f"fargo {prefix}: a task was stopped"[:100],
+                        Message=f"fargo {prefix}: {item['group']} {item['reason']} - "
+                                f"{item['task']}")
+    print(json.dumps({"stopped": stopped, "time": now.isoformat()}))
+    return {"stopped": len(stopped)}
