@@ -17,27 +17,11 @@ resource "aws_cloudwatch_log_group" "watchdog" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "watchdog_trust" {
-  count = local.watchdog ? 1 : 0
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-  }
-}
-
 resource "aws_iam_role" "watchdog" {
   count              = local.watchdog ? 1 : 0
   name               = local.watchdog_name
   path               = local.role_path
-  assume_role_policy = data.aws_iam_policy_document.watchdog_trust[0].json
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json # iam.tf
   tags               = var.tags
 }
 
