@@ -90,7 +90,7 @@ def test_lifecycle_on_moto(example: Path, aws: dict[str, str]) -> None:
         "etl-platform-dev-exec", "etl-platform-dev-scheduler", "etl-platform-dev-runner",
         "etl-platform-dev-fetch_events", "etl-platform-dev-transform_events",
         "etl-platform-dev-daily_report", "etl-platform-dev-maint_compact_landing",
-        "etl-platform-dev-maint_heartbeat"}
+        "etl-platform-dev-maint_heartbeat", "etl-platform-dev-watchdog"}
     function_trust = roles["etl-platform-dev-maint_heartbeat"]["AssumeRolePolicyDocument"]
     assert function_trust["Statement"][0]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "123456789012"}}

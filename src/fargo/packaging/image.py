@@ -118,6 +118,11 @@ def context_files(project: Project) -> Iterator[tuple[str, bytes]]:
     }
     requirements = root / "requirements.txt"
     files["requirements.txt"] = requirements.read_bytes() if requirements.exists() else b""
+    only_image = root / "requirements-fargate.txt"  # what the Lambda zip leaves out
+    if only_image.exists():
+        files["requirements.txt"] = (files["requirements.txt"].rstrip(b"\n") + (
+            b"\n# from requirements-fargate.txt (the image only)\n")
+            + only_image.read_bytes()).lstrip(b"\n")
     files["chalicelib/__init__.py"] = b""  # COPY needs the directory even when unused
     from fargo.packaging.chalice_runtime import chalice_files
 

@@ -27,12 +27,24 @@ def lambda_python() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def requirements(root: Path) -> list[str]:
-    path = root / "requirements.txt"
-    if not path.exists():
-        return []
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return [line for line in lines if line]
+def requirements(root: Path, side: str = "lambda") -> list[str]:
+    """The requirement lines of one side: requirements.txt (both), plus requirements-lambda.txt
+    for the zip or requirements-fargate.txt for the image (a package only one side needs never
+    blocks the other)."""
+    lines: list[str] = []
+    for name in ("requirements.txt", f"requirements-{side}.txt"):
+        path = root / name
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    lines.append(line)
+    return lines
+
+
+# Where sdists are built for Lambda when no wheel exists: Linux of the function's architecture
+# and Python. An Amazon Linux build image (glibc no newer than Lambda's) suits C extensions.
+BUILD_IMAGE_VARIABLE = "FARGO_LAMBDA_BUILD_IMAGE"
 
 
 def dependency_files(root: Path, cache: Path, architecture: str,
@@ -40,8 +52,13 @@ def dependency_files(root: Path, cache: Path, architecture: str,
     """The requirements' wheels for Lambda's platform, unpacked: {archive name: bytes}.
 
     `pip download --only-binary` with Lambda's platform and Python version, so a wheel built
-    for this machine never ends up in the zip; downloads are cached by requirements and target.
+    for this machine never ends up in the zip; a requirement with only an sdist is built in a
+    Linux container of that platform (sdists.py). Cached by requirements and target.
     """
+    import os
+
+    from fargo.packaging import sdists
+
     wanted = requirements(root)
     if not wanted:
         return {}
@@ -50,18 +67,22 @@ def dependency_files(root: Path, cache: Path, architecture: str,
     wheels = cache / f"wheels-{key}"
     if not (wheels / ".complete").exists():
         wheels.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-             "--platform", platform_tag, "--platform", "manylinux_2_17_" + platform_tag[14:],
-             "--python-version", python, "--implementation", "cp", "-d", str(wheels),
-             "-r", str(root / "requirements.txt")],
-            capture_output=True, text=True)
-        if done.returncode != 0:
-            raise ProblemsError([Problem(
-                f"pip could not download Lambda wheels ({platform_tag}, Python {python}): "
-                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'failed'}; "
-                "a package without such a wheel belongs in a Fargate job (the image builds it)",
-                "requirements.txt")])
+        failed = _download(wanted, wheels, platform_tag, python)
+        if failed:
+            missing = sdists.without_wheels(wanted, platform_tag, python)
+            if not missing:
+                raise ProblemsError([_download_problem(failed, platform_tag, python)])
+            if not sdists.docker_answers():
+                raise ProblemsError([sdists.no_wheel_problem(line, platform_tag, python)
+                                     for line in missing])
+            image = os.environ.get(BUILD_IMAGE_VARIABLE) or f"python:{python}-slim"
+            problems = sdists.build_in_container(missing, wheels, architecture, python, image)
+            if problems:
+                raise ProblemsError(problems)
+            rest = [line for line in wanted if line not in missing]
+            failed = _download(rest, wheels, platform_tag, python) if rest else None
+            if failed:
+                raise ProblemsError([_download_problem(failed, platform_tag, python)])
         (wheels / ".complete").write_text("")
     files: dict[str, bytes] = {}
     for wheel in sorted(wheels.glob("*.whl")):
@@ -70,6 +91,31 @@ def dependency_files(root: Path, cache: Path, architecture: str,
                 if not name.endswith("/"):
                     files[name] = archive.read(name)
     return files
+
+
+def _download(lines: list[str], into: Path, platform_tag: str, python: str) -> str | None:
+    """pip's complaint when it could not download every wheel, else None."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
+        listing.write("\n".join(lines) + "\n")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+             "--platform", platform_tag, "--platform", "manylinux_2_17_" + platform_tag[14:],
+             "--python-version", python, "--implementation", "cp", "-d", str(into),
+             "--disable-pip-version-check", "-r", listing.name],
+            capture_output=True, text=True)
+    finally:
+        Path(listing.name).unlink(missing_ok=True)
+    if done.returncode == 0:
+        return None
+    return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+
+
+def _download_problem(failed: str, platform_tag: str, python: str) -> Problem:
+    return Problem(f"pip could not download Lambda wheels ({platform_tag}, Python {python}): "
+                   f"{failed}", "requirements.txt")
 
 
 def reproducible_zip(contents: dict[str, bytes]) -> bytes:
