@@ -62,7 +62,7 @@ def dependency_files(root: Path, cache: Path, architecture: str,
     wanted = requirements(root)
     if not wanted:
         return {}
-    platform_tag = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
+    platform_tag = sdists.platform_tag(architecture)
     key = hashlib.sha256("\n".join([*wanted, platform_tag, python]).encode()).hexdigest()[:16]
     wheels = cache / f"wheels-{key}"
     if not (wheels / ".complete").exists():

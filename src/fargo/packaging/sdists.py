@@ -82,37 +82,65 @@ def build_in_container(lines: list[str], into: Path, architecture: str, python: 
                 problems.append(Problem(
                     f"{line}: no Lambda wheel, and pip found no source distribution either: "
                     f"{_last(got.stderr)}", "requirements.txt"))
-        archives = sorted(p.name for p in sdists.iterdir())
-        if not archives or problems:
+        if problems:
             return problems
         into.mkdir(parents=True, exist_ok=True)
-        command = ["docker", "run", "--rm", "--network", "none", "--platform", platform,
-                   "--user", "0", "-v", f"{sdists}:/in:ro", "-v", f"{into.resolve()}:/out",
-                   image, "python", "-m", "pip", "wheel", "--quiet", "--no-deps",
-                   "--no-build-isolation", "--disable-pip-version-check", "-w", "/out",
-                   *[f"/in/{name}" for name in archives]]
-        built = subprocess.run(command, capture_output=True, text=True)
-        if built.returncode != 0:
-            problems.append(Problem(
-                f"building {', '.join(lines)} from source in {image} ({platform}, Python "
-                f"{python}) failed: {_last(built.stderr)}", "requirements.txt"))
+        for line in lines:  # one container each: a failure names its package
+            archives = sorted(p.name for p in sdists.iterdir() if _named(p.name, line))
+            command = ["docker", "run", "--rm", "--network", "none", "--platform", platform,
+                       "--user", "0", "-v", f"{sdists}:/in:ro", "-v", f"{into.resolve()}:/out",
+                       image, "python", "-m", "pip", "wheel", "--quiet", "--no-deps",
+                       "--no-build-isolation", "--disable-pip-version-check", "-w", "/out",
+                       *[f"/in/{name}" for name in archives]]
+            built = subprocess.run(command, capture_output=True, text=True)
+            if built.returncode != 0:
+                problems.append(_fixes(
+                    f"{line} has no wheel for Lambda ({platform}, Python {python}), and "
+                    f"building it from source in {image} failed ({_last(built.stderr)})", line,
+                    platform_tag(architecture), python,
+                    "set FARGO_LAMBDA_BUILD_IMAGE to a build image with what it needs "
+                    "(compilers, headers)"))
     return problems
 
 
+def platform_tag(architecture: str) -> str:
+    return "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
+
+
+def _named(archive: str, line: str) -> bool:
+    """Whether a downloaded sdist is the one `line` asks for (names compare normalised)."""
+    import re
+
+    def norm(text: str) -> str:
+        return re.sub(r"[-_.]+", "-", text).lower()
+
+    name = re.split(r"[\s<>=!~;\[]", line.strip(), maxsplit=1)[0]
+    return norm(archive).startswith(norm(name) + "-")
+
+
 def _last(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "failed"
+    """The line of pip's output that says what went wrong (not its closing hints)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "rror" in line and not line.startswith(("hint:", "note:", "╰", "│")):
+            return line
+    useful = [line for line in lines if not line.startswith(("hint:", "note:"))]
+    return useful[-1] if useful else "failed"
 
 
-def no_wheel_problem(line: str, platform_tag: str, python: str) -> Problem:
-    """One package, why it blocks the zip, and every way out."""
-    newer = newest_with_wheel(line, platform_tag, python)
+def _fixes(what: str, line: str, tag: str, python: str, instead: str) -> Problem:
+    newer = newest_with_wheel(line, tag, python)
     pin = f"pin {newer}, which has one; " if newer and newer != line.strip() else ""
     return Problem(
-        f"{line.strip()} has no wheel for Lambda ({platform_tag}, Python {python}), only a "
-        f"source distribution, and no Docker engine answers to build it in Lambda's platform. "
-        f"Fixes: {pin}start Docker and package again (fargo builds it in a Linux container); "
-        "move the jobs that use it to Fargate (compute: fargate) and list it in "
-        "requirements-fargate.txt, which the Lambda zip leaves out; or ship it in a Lambda "
-        "layer (the layers setting) and list it in requirements-fargate.txt",
+        f"{what}. Fixes: {pin}{instead}; move the jobs that use it to Fargate (compute: "
+        "fargate) and list it in requirements-fargate.txt, which the Lambda zip leaves out; or "
+        "ship it in a Lambda layer (the layers setting) and list it in requirements-fargate.txt",
         "requirements.txt")
+
+
+def no_wheel_problem(line: str, tag: str, python: str) -> Problem:
+    """One package, why it blocks the zip, and every way out."""
+    return _fixes(f"{line.strip()} has no wheel for Lambda ({tag}, Python {python}), only a "
+                  "source distribution, and no Docker engine answers to build it in Lambda's "
+                  "platform", line, tag, python,
+                  "start Docker and package again (fargo builds it in a Linux container)")
