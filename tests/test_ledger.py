@@ -310,6 +310,15 @@ def test_a_day_of_a_five_minute_job_is_288_slots_each_accounted_for(
                              cwd=root, env=aws, timeout=120).stdout)
     assert {r["job"] for r in recent} >= {"every_five", "hourly"}
 
+    # a schedule deleted behind fargo's back: its slots are still owed, and missing says why
+    boto(aws, "scheduler").delete_schedule(Name=f"{GROUP}-every_five", GroupName=GROUP)
+    gone = json.loads(_run(["history", "every_five", "--stage", "dev", "--json",
+                            "--pending-limit", "0s", *window], cwd=root, env=aws,
+                           timeout=120).stdout)
+    assert len(gone) == 288
+    (hole,) = [r for r in gone if r["slot"] == ledger._key(grid[200])]
+    assert hole["state"] == "missing" and "schedule is not deployed" in hole["reason"]
+
     # status: the ledger's last day per job
     status = {row["name"]: row for row in json.loads(
         _run(["status", "--stage", "dev", "--json"], cwd=root, env=aws, timeout=120).stdout)
@@ -330,3 +339,41 @@ def test_a_window_that_makes_no_sense_is_one_error(tmp_path: Path) -> None:
     assert_clean_error(r, "--since", "not a duration")
     r = _run(["history", "nope", "--stage", "dev"], cwd=root)
     assert_clean_error(r, "nope")
+
+
+@pytest.mark.slow
+def test_a_stage_without_run_records_shows_its_dead_letters_and_keeps_them(
+        tmp_path: Path, aws: dict[str, str]) -> None:
+    """Lambda jobs only: no _runs log group to move dead letters into; they are shown, and
+    left in the queue (its retention is their only home)."""
+    root = write_project(tmp_path / "fn", """
+        from fargo import App
+
+        app = App("fn")
+
+        @app.schedule("rate(1 hour)")
+        def hourly(event):
+            return None
+        """, {"app_name": "fn", "stages": {"dev": {"region": "us-east-1",
+                                                     "create_dead_letter_queue": True}}})
+    r = _run(["deploy", "--stage", "dev", "--yes"], cwd=root, env=aws, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sqs = boto(aws, "sqs")
+    url = sqs.get_queue_url(QueueName="fn-dev-dead-letter")["QueueUrl"]
+    slot = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
+    text = lambda v: {"DataType": "String", "StringValue": v}  # noqa: E731
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
+        "version": "0", "id": "exec-1", "detail-type": "Scheduled Event",
+        "source": "aws.scheduler", "time": ledger._key(slot), "detail": {}}),
+        MessageAttributes={"ERROR_CODE": text("Lambda.TooManyRequestsException"),
+                           "ERROR_MESSAGE": text("Rate Exceeded."),
+                           "SCHEDULE_ARN": text("arn:aws:scheduler:us-east-1:123456789012:"
+                                                "schedule/fn-dev/fn-dev-hourly")})
+    r = _run(["history", "--stage", "dev", "--json"], cwd=root, env=aws, timeout=120)
+    assert r.returncode == 0, r.stderr
+    (row,) = [row for row in json.loads(r.stdout) if row["run"] == "exec-1"]
+    assert row["state"] == "failed_to_start" and "Rate Exceeded." in row["reason"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    kept = int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"])
+    assert kept == 1

@@ -91,6 +91,8 @@ def read_sources(project: Project, since_ms: int | None = None,
         logs = client("logs", region)
         with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
             found.records = list(_records(logs, project, since_ms))
+    if not any(spec.compute == "fargate" for spec in project.tasks):
+        return found  # Lambda jobs only: the stage has no cluster
     with aws_errors("listing tasks"):
         ecs = client("ecs", region)
         arns: list[str] = []

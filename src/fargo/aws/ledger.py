@@ -67,29 +67,39 @@ def dead_letter_queue(project: Project) -> tuple[str, bool] | None:
         return None
 
 
-def collect_dead_letters(project: Project) -> int:
-    """Move every message of the stage's dead-letter queue into its run records; how many.
+def collect_dead_letters(project: Project) -> list[dict[str, Any]]:
+    """Move every message of the stage's dead-letter queue into its run records.
 
     A message is deleted only after its record is written, so a failure in between leaves it
-    in the queue (and the record, if written, is matched by message id: never counted twice).
+    in the queue. A stage without a _runs log group (Lambda jobs only) has nowhere durable to
+    put them: they are read and left in the queue, and returned as records to count now.
     """
     queue = dead_letter_queue(project)
     if queue is None:
-        return 0
+        return []
     url, _ = queue
     region = project.stage.aws_region
     group = names.runs_log_group(project.app_name, project.stage.name)
     sqs, logs = client("sqs", region), client("logs", region)
-    moved = 0
     with aws_errors("reading the dead-letter queue"):
+        found = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
+        durable = any(g.get("logGroupName") == group for g in found)
+        peeked: list[dict[str, Any]] = []
+        seen: set[str] = set()
         while True:
             messages = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60,
-                MessageAttributeNames=["All"], AttributeNames=["SentTimestamp"],
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                VisibilityTimeout=60 if durable else 30, MessageAttributeNames=["All"],
+                AttributeNames=["SentTimestamp"],
             ).get("Messages", [])
-            if not messages:
-                return moved
-            records = [_dead_letter_record(m) for m in messages]
+            fresh = [m for m in messages if m.get("MessageId") not in seen]
+            if not fresh:
+                return peeked
+            records = [_dead_letter_record(m) for m in fresh]
+            seen.update(str(m.get("MessageId")) for m in fresh)
+            if not durable:
+                peeked += records
+                continue
             with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
                 logs.create_log_stream(logGroupName=group, logStreamName=DEAD_LETTER_STREAM)
             now = int(time.time() * 1000)
@@ -98,8 +108,7 @@ def collect_dead_letters(project: Project) -> int:
                                            for r in records])
             sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(messages)])
-            moved += len(messages)
+                for i, m in enumerate(fresh)])
 
 
 def _dead_letter_record(message: dict[str, Any]) -> dict[str, Any]:
@@ -207,9 +216,10 @@ def _expected(schedule: str | None, zone: str, start: datetime | None, window: l
 def stage_ledger(project: Project, window: ledger.Window, only: str | None = None,
                  pending_limit: float = ledger.PENDING_LIMIT_SECONDS) -> list[dict[str, Any]]:
     """Every slot and run of the stage's jobs and workflows in the window, newest first."""
-    collect_dead_letters(project)
+    peeked = collect_dead_letters(project)
     since_ms = int(window.since.timestamp() * 1000)
     sources = history.read_sources(project, since_ms)
+    sources.records += peeked
     schedules = _schedules(project)
     dead: dict[str, list[dict[str, Any]]] = {}
     prefix = names.prefix(project.app_name, project.stage.name) + "-"
