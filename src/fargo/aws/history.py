@@ -16,7 +16,8 @@ from fargo.project.model import Project, TaskSpec
 from fargo.runtime import contract
 
 
-def _iso(value: Any) -> str | None:
+def iso_utc(value: Any) -> str | None:
+    """An AWS timestamp (datetime or ISO text) as the one form history rows use."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -38,7 +39,7 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
     scheduled = given.get(contract.SCHEDULED_TIME) or None
     stopped = task.get("lastStatus") == "STOPPED"
     outcome = explain(task) if stopped else Outcome("running", 0, "")
-    started, ended = _iso(task.get("startedAt")), _iso(task.get("stoppedAt"))
+    started, ended = iso_utc(task.get("startedAt")), iso_utc(task.get("stoppedAt"))
     duration = None
     if started and ended:
         duration = (datetime.fromisoformat(ended.replace("Z", "+00:00"))
@@ -54,7 +55,7 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
     return {
         "task": task_id(str(task.get("taskArn", ""))),
         "status": outcome.status,
-        "scheduled_time": _iso(scheduled),
+        "scheduled_time": iso_utc(scheduled),
         "started_at": started,
         "stopped_at": ended,
         "duration_s": duration,
@@ -65,7 +66,7 @@ def run_record(task: dict[str, Any]) -> dict[str, Any]:
         "trigger": trigger,
         "stopped_reason": task.get("stoppedReason"),
         "started_by": task.get("startedBy"),
-        "created_at": _iso(task.get("createdAt")),
+        "created_at": iso_utc(task.get("createdAt")),
         "run_id": given.get(contract.RUN_ID) or None,
         "attempt": int(given[contract.ATTEMPT]) if given.get(contract.ATTEMPT, "").isdigit()
         else None,
@@ -200,13 +201,13 @@ def _runner_row(detail: dict[str, Any], job: str) -> dict[str, Any] | None:
     status = {"fargo.JobTimedOut": "timed_out"}.get(str(error), "failed")
     if detail.get("status") == "SUCCEEDED":
         status = "skipped" if result.get("status") == "skipped" else "succeeded"
-    started, stopped = _millis(detail.get("startDate")), _millis(detail.get("stopDate"))
+    started, stopped = millis_utc(detail.get("startDate")), millis_utc(detail.get("stopDate"))
     duration = None
     if detail.get("startDate") and detail.get("stopDate"):
         duration = (float(detail["stopDate"]) - float(detail["startDate"])) / 1000
     return {
         "task": given.get("run_id"), "status": status,
-        "scheduled_time": _iso(given.get("scheduled_time") or None),
+        "scheduled_time": iso_utc(given.get("scheduled_time") or None),
         "started_at": started, "stopped_at": stopped, "duration_s": duration,
         "exit_code": None, "stop_code": error,
         "stopped_reason": result.get("reason") or detail.get("cause"),
@@ -214,11 +215,12 @@ def _runner_row(detail: dict[str, Any], job: str) -> dict[str, Any] | None:
     }
 
 
-def _millis(value: Any) -> str | None:
+def millis_utc(value: Any) -> str | None:
+    """Epoch milliseconds (Step Functions events, SQS attributes) as history's form."""
     if value is None:
         return None
     try:
-        return _iso(datetime.fromtimestamp(float(value) / 1000, timezone.utc))
+        return iso_utc(datetime.fromtimestamp(float(value) / 1000, timezone.utc))
     except (TypeError, ValueError, OverflowError):
         return None
 

@@ -126,7 +126,7 @@ def dead_letter_run(detail: dict[str, Any]) -> tuple[str | None, dict[str, Any]]
     schedule = str(attributes.get("SCHEDULE_ARN") or "").rsplit("/", 1)[-1] or None
     scheduled, run_id = _from_body(detail.get("body"))
     sent = detail.get("sent_ms")
-    sent_at = history._millis(sent) if sent else None
+    sent_at = history.millis_utc(sent) if sent else None
     code, message = attributes.get("ERROR_CODE"), attributes.get("ERROR_MESSAGE")
     return schedule, {
         "task": attributes.get("EXECUTION_ID") or run_id or detail.get("message_id"),
@@ -179,13 +179,13 @@ def _workflow_runs(project: Project, workflow: WorkflowSpec,
                     rows.append({
                         "task": item.get("name"),
                         "status": {"aborted": "failed"}.get(status, status),
-                        "scheduled_time": None, "started_at": history._iso(started),
-                        "stopped_at": history._iso(stopped),
+                        "scheduled_time": None, "started_at": history.iso_utc(started),
+                        "stopped_at": history.iso_utc(stopped),
                         "duration_s": (stopped - started).total_seconds()
                         if isinstance(stopped, datetime) and isinstance(started, datetime)
                         else None,
                         "exit_code": None, "stop_code": None, "stopped_reason": None,
-                        "created_at": history._iso(started), "trigger": None,
+                        "created_at": history.iso_utc(started), "trigger": None,
                     })
         except sfn.exceptions.StateMachineDoesNotExist:
             pass
