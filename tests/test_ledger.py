@@ -122,6 +122,13 @@ def test_a_run_without_a_scheduled_time_may_be_matched_by_when_it_started() -> N
         ("2026-03-01T10:00:00Z", "missing"), ("2026-03-01T10:30:00Z", "succeeded")]
 
 
+def test_a_manual_run_does_not_move_a_rates_grid() -> None:
+    runs = [{"task": "exec-1", "scheduled_time": "2026-03-01T10:00:00Z"},
+            {"task": "run-20260301T101234-abc123", "scheduled_time": "2026-03-01T10:12:34Z"},
+            {"task": "t9", "trigger": "manual", "scheduled_time": "2026-03-01T10:13:00Z"}]
+    assert ledger.anchor_of(runs, None) == _at("2026-03-01T10:00:00Z")
+
+
 def test_the_job_owes_slots_from_its_first_record_or_its_schedule() -> None:
     created = _at("2026-03-01T10:00:00Z")
     assert ledger.job_start(created, []) == created

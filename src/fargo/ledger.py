@@ -32,6 +32,7 @@ PENDING_LIMIT_SECONDS = 600
 # At most this many slots per job: a window of years on a minute schedule is refused.
 MAX_SLOTS = 100_000
 _PENDING = ("PROVISIONING", "PENDING", "ACTIVATING")
+MANUAL_RUN_PREFIX = "run-"  # the ids fargo run gives the runs it starts (aws/run.py, runner.py)
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,16 @@ def job_start(created: datetime | None, runs: Iterable[Mapping[str, Any]]) -> da
 def anchor_of(runs: Iterable[Mapping[str, Any]], fallback: datetime | None) -> datetime | None:
     """A rate's grid: its latest scheduled time on record (Scheduler may re-anchor a rate when a
     schedule is updated), else the schedule's start."""
-    seen = [s for s in (_instant(r.get("scheduled_time")) for r in runs) if s is not None]
+    seen = [s for s in (_instant(r.get("scheduled_time")) for r in runs if _scheduled(r))
+            if s is not None]
     return max(seen) if seen else fallback
+
+
+def _scheduled(run: Mapping[str, Any]) -> bool:
+    """Whether a run was started by the schedule: a manual run through the runner carries a
+    scheduled time too (when it was asked for), and must not move a rate's grid."""
+    return run.get("trigger") not in ("manual", "event") \
+        and not str(run.get("task") or "").startswith(MANUAL_RUN_PREFIX)
 
 
 def ordered(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
