@@ -75,6 +75,25 @@ def test_stage_image_and_s3_backend(example: Path) -> None:
         "registry.example/etl:1.2.3"
 
 
+def test_the_apps_registry_is_the_partitions(example: Path) -> None:
+    """China's regions have their own ECR host (amazonaws.com.cn), and the module's scoping of
+    pull permissions reads it back."""
+    from fargo.project import names
+
+    config_path = example / ".fargo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["prod"]["region"] = "cn-north-1"
+    config["stages"]["prod"].pop("account", None)
+    config_path.write_text(json.dumps(config))
+    image = build_root(load_project(example, "prod"))["module"]["jobs"]["image"]
+    assert image == ("${data.aws_caller_identity.current.account_id}.dkr.ecr.cn-north-1."
+                     "amazonaws.com.cn/etl-platform:${var.image_tag}")
+    assert names.ecr_url("123456789012", "eu-west-1", "app") == \
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
+    module = (Path(__file__).parent.parent / "src" / "fargo" / "synth" / "module" / "main.tf")
+    assert "amazonaws\\\\.com(?:\\\\.cn)?/" in module.read_text()
+
+
 def test_existing_cluster_roles_and_lambda_network(example: Path) -> None:
     config_path = example / ".fargo" / "config.json"
     config = json.loads(config_path.read_text())

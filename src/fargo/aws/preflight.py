@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from fargo.aws.session import account_id, aws_errors, client
 from fargo.problems import Problem
+from fargo.project import names
 from fargo.project.model import Project
 from fargo.project.paths import CONFIG_FILE
 
@@ -33,7 +34,7 @@ def app_repository(project: Project) -> str:
     """The app's own ECR repository URL in the stage's account and region."""
     region = project.stage.aws_region
     account = project.stage.account or account_id(region)
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/{project.app_name}"
+    return names.ecr_url(account, region, project.app_name)
 
 
 def ensure_repository(project: Project, repository: str) -> bool:

@@ -114,7 +114,10 @@ def ecr_repository(app: str) -> str:
 
 
 def ecr_url(account: str, region: str, app: str) -> str:
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/{ecr_repository(app)}"
+    """The app's ECR repository URL: its registry host is the partition's (China's regions
+    end in amazonaws.com.cn). `account` may be a Terraform expression."""
+    domain = "amazonaws.com.cn" if partition(region) == "aws-cn" else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{domain}/{ecr_repository(app)}"
 
 
 def workflow_task_group(app: str, stage: str, workflow: str) -> str:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fargo.packaging.lambda_zip import lambda_python
+from fargo.project import names
 from fargo.project.model import Project, TaskSpec
 from fargo.project.workflows import WorkflowSpec
 from fargo.synth import groups
@@ -78,8 +79,6 @@ def job_input(spec: TaskSpec) -> dict[str, Any]:
         if spec.ephemeral_storage_gib is not None:
             job["ephemeral_storage_gib"] = spec.ephemeral_storage_gib
     if spec.rule_patterns:
-        from fargo.project import names
-
         job["event_pattern"] = json.dumps(
             names.event_pattern([dict(p) for p in spec.rule_patterns]), sort_keys=True,
             separators=(",", ":"))
@@ -103,8 +102,8 @@ def image_expression(project: Project) -> tuple[str, bool]:
         if "@" in image or ":" in last:
             return literal(image), False
         return f"{literal(image)}:${{var.image_tag}}", False
-    repository = (f"${{data.aws_caller_identity.current.account_id}}.dkr.ecr."
-                  f"{project.stage.aws_region}.amazonaws.com/{project.app_name}")
+    repository = names.ecr_url("${data.aws_caller_identity.current.account_id}",
+                               project.stage.aws_region, project.app_name)
     return f"{repository}:${{var.image_tag}}", True
 
 
@@ -227,7 +226,7 @@ def split_modules(project: Project, module: dict[str, Any]) -> dict[str, Any]:
     shared = {k: v for k, v in module.items() if k not in (
         "jobs", "workflows", "create_alert_topic", "alert_emails", "alert_topic_arn")}
     for name, tasks in groups.groups(project.tasks).items():
-        names = {t.name for t in tasks}
+        members = {t.name for t in tasks}
         part: dict[str, Any] = {**shared, "part": "jobs", "stage_refs": "${module.jobs.stage_refs}",
                                 "jobs": {t.name: module["jobs"][t.name] for t in tasks}}
         # the steps' callback permissions need the workflows' names and jobs; the stage's
@@ -235,7 +234,7 @@ def split_modules(project: Project, module: dict[str, Any]) -> dict[str, Any]:
         flows = {w: {"definition": "", "fargate_jobs": entry.get("fargate_jobs", []),
                      "lambda_jobs": entry.get("lambda_jobs", [])}
                  for w, entry in module.get("workflows", {}).items()
-                 if names & set(entry.get("fargate_jobs", []))}
+                 if members & set(entry.get("fargate_jobs", []))}
         if flows:
             part["workflows"] = flows
         modules[name] = part

@@ -54,7 +54,7 @@ locals {
   if can(regex("^arn:[^:]+:secretsmanager:", r))])
 
   # ECR repository of the image, when it is one (pull permissions are scoped to it).
-  ecr_match      = var.image == null ? null : try(regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.image), null)
+  ecr_match      = var.image == null ? null : try(regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/([^:@]+)", var.image), null)
   ecr_repository = local.ecr_match == null ? null : "arn:${local.partition}:ecr:${local.ecr_match[1]}:${local.ecr_match[0]}:repository/${local.ecr_match[2]}"
 
   # Per job: its network (the job's own, else the stage's) and its role (an existing one, else
