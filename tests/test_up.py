@@ -536,3 +536,23 @@ def test_a_warm_job_sees_the_project_as_it_is_now(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert marks(root, "grow") == ["1", "10", "100"]
     assert not list(root.rglob("__pycache__"))
+
+
+def test_a_slot_that_misses_its_deadline_alerts_once(tmp_path: Path) -> None:
+    # hourly succeeds within its deadline; flaky fails every slot: one alert per slot, and a
+    # second run over the same replay history raises none again
+    root = project(tmp_path, {"hourly": {"deadline": "20m"},
+                              "flaky": {"schedule": "cron(0 * * * ? *)", "deadline": "10m"}})
+    r = up(root, "--only", "hourly", "--only", "flaky", "--from", T0, "--speed", "1200",
+           "--for", "2h30m", "--grace", "30s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    missed = [line for line in r.stdout.splitlines() if "DEADLINE MISSED" in line]
+    assert len(missed) == 2, r.stdout
+    assert "flaky: DEADLINE MISSED: the slot of 2024-01-01T01:00:00Z had not succeeded by " \
+           "2024-01-01T01:10:00Z (deadline 10m after its slot)" in missed[0]
+    assert not any("hourly" in line for line in missed)
+    db = sqlite3.connect(root / ".fargo/local/replay-t.db")
+    rows = db.execute("SELECT task, scheduled_time, due FROM alerts ORDER BY scheduled_time"
+                      ).fetchall()
+    assert rows == [("flaky", "2024-01-01T01:00:00Z", "2024-01-01T01:10:00Z"),
+                    ("flaky", "2024-01-01T02:00:00Z", "2024-01-01T02:10:00Z")]

@@ -146,7 +146,7 @@ def test_the_watchdog_stops_stuck_and_overrunning_tasks_and_says_why(
     for name, value in {**config["Environment"]["Variables"], "FARGO_PENDING_LIMIT": "0",
                         **{k: v for k, v in aws.items() if k.startswith("AWS_")}}.items():
         monkeypatch.setenv(name, value)
-    assert watchdog_function.handler({}, None) == {"stopped": 1}
+    assert watchdog_function.handler({}, None) == {"stopped": 1, "missed_deadlines": 0}
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
     assert "fargo wd-dev: family:wd-dev-quick fargo watchdog: stuck in PENDING" in \

@@ -72,13 +72,14 @@ class _Registry:
         self._pending.append(definition)
 
     def workflow(self, name: str, *steps: Any, schedule: Any = None, timezone: str | None = None,
-                 timeout: Any = None, description: str | None = None) -> WorkflowDefinition:
+                 timeout: Any = None, description: str | None = None,
+                 deadline: str | None = None) -> WorkflowDefinition:
         """Declare a workflow of this app's jobs (see fargo.workflow): steps run in order, one
         step's result the next one's event; optionally on a schedule, with an overall timeout."""
         from fargo.workflow import WorkflowDefinition
 
         settings = {"schedule": _schedule_text(schedule), "timezone": timezone,
-                    "timeout": timeout, "description": description}
+                    "timeout": timeout, "description": description, "deadline": deadline}
         definition = WorkflowDefinition(name, list(steps),
                                         {k: v for k, v in settings.items() if v is not None})
         self._workflows.append(definition)
@@ -87,7 +88,8 @@ class _Registry:
     def task(self, schedule: Any = None, *, name: str | None = None, compute: str = "fargate",
              timezone: str | None = None, cpu: Any = None, memory: Any = None,
              timeout: Any = None, retries: int | None = None,
-             description: str | None = None, events: Any = None, s3: Any = None) -> Any:
+             description: str | None = None, events: Any = None, s3: Any = None,
+             deadline: str | None = None) -> Any:
         """Declare a job. Arguments are the job's defaults; `.fargo/config.json` may override.
 
         `events` is an EventBridge event pattern (or a list of them) that starts the job too;
@@ -100,11 +102,12 @@ class _Registry:
             function, schedule = schedule, None
             return self.task(name=name, compute=compute, timezone=timezone, cpu=cpu,
                              memory=memory, timeout=timeout, retries=retries,
-                             description=description, events=events, s3=s3)(function)
+                             description=description, events=events, s3=s3,
+                             deadline=deadline)(function)
         settings = {
             "schedule": _schedule_text(schedule), "compute": compute, "timezone": timezone,
             "cpu": cpu, "memory": memory, "timeout": timeout, "retries": retries,
-            "description": description,
+            "description": description, "deadline": deadline,
             "events": [events] if isinstance(events, dict) else events,
             "s3": [s3] if isinstance(s3, dict) else s3,
         }

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fargo.schedule import load_zone, parse
+from fargo.schedule.deadlines import Deadline, due
 from fargo.schedule.expressions import Rate
 from fargo.schedule.fires import iter_fires
 from fargo.timeutil import format_utc
@@ -244,6 +245,28 @@ def _scheduled(run: Mapping[str, Any]) -> bool:
     scheduled time too (when it was asked for), and must not move a rate's grid."""
     return run.get("trigger") not in ("manual", "event") \
         and not str(run.get("task") or "").startswith(MANUAL_RUN_PREFIX)
+
+
+def mark_deadlines(rows: Iterable[dict[str, Any]], deadline: Deadline | None, zone: str,
+                   now: datetime) -> None:
+    """Give each slot row its deadline (`due`) and whether it missed it (`late`): not
+    succeeded by then, or succeeded after it. Rows of runs no slot explains owe none."""
+    for row in rows:
+        slot = _instant(row.get("slot"))
+        if deadline is None or slot is None:
+            row.setdefault("due", None)
+            row.setdefault("late", False)
+            continue
+        moment = due(deadline, slot, zone)
+        row["due"] = _key(moment)
+        ended = _instant(row.get("stopped_at"))
+        if row["state"] == "succeeded":
+            row["late"] = ended is not None and ended > moment
+        else:
+            row["late"] = now > moment and row["state"] not in ("paused", "skipped")
+        if row["late"]:
+            note = f"missed its deadline {deadline.text()} ({row['due']})"
+            row["reason"] = f"{row['reason']}; {note}" if row.get("reason") else note
 
 
 def ordered(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -234,14 +234,18 @@ def stage_ledger(project: Project, window: ledger.Window, only: str | None = Non
             continue
         runs = history.job_history(project, spec, 1_000_000, sources, since_ms)
         runs += dead.get(spec.name, [])
-        rows += _job_rows(spec.name, spec.schedule, spec.timezone, spec, schedules, runs,
+        found = _job_rows(spec.name, spec.schedule, spec.timezone, spec, schedules, runs,
                           window, pending_limit)
+        ledger.mark_deadlines(found, spec.deadline, spec.timezone, window.now)
+        rows += found
     for workflow in project.workflows:
         if only is not None and workflow.name != only:
             continue
         runs = _workflow_runs(project, workflow, window.since)
-        rows += _job_rows(workflow.name, workflow.schedule, workflow.timezone, None,
+        found = _job_rows(workflow.name, workflow.schedule, workflow.timezone, None,
                           schedules, runs, window, pending_limit, match_by_start=900)
+        ledger.mark_deadlines(found, workflow.deadline, workflow.timezone, window.now)
+        rows += found
     return ledger.ordered(rows)
 
 
@@ -277,6 +281,6 @@ def stage_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if row["state"] in ledger.BAD:
             job["bad"] += 1
         job["start_failures"] += row["start_failures"]
-        if (row["start_latency_s"] or 0) > 600:
-            job["late"] += 1
+        if row.get("late") or (row["start_latency_s"] or 0) > 600:
+            job["late"] += 1  # missed its deadline, or started over 10 minutes after its slot
     return out

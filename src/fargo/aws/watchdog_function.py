@@ -6,15 +6,18 @@ start that failed) and one RUNNING past its job's timeout plus a grace (the job'
 the runtime, should have stopped it at its timeout), and sends one alert per task it stops.
 The stop reason starts with `fargo watchdog:`, which the run records and `fargo history` read.
 
-This file is the whole function (fargo package zips it alone): the standard library and
-boto3, which Lambda provides, and nothing of fargo.
+It also checks the stage's deadlines (aws/deadline_function.py) and alerts once per slot that
+missed one.
+
+This file is the function's entry (fargo package zips it with the deadline check and fargo's
+schedule engine, all standard library): it needs only boto3 besides, which Lambda provides.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 REASON_STUCK = "fargo watchdog: stuck"
@@ -23,6 +26,7 @@ PENDING = ("PROVISIONING", "PENDING", "ACTIVATING")
 # Beyond the job's timeout: the runtime stops the job at its timeout and exits 124; this is the
 # time it has to do so (its stop grace, the container's exit) before the watchdog steps in.
 OVERRUN_GRACE_SECONDS = 300
+DEADLINES_FILE = "deadlines.json"  # the stage's deadline checks, beside this file in the zip
 
 
 def _seconds(moment: Any, now: datetime) -> float | None:
@@ -80,20 +84,62 @@ def check(ecs: Any, cluster: str, prefix: str, pending_limit: float, now: dateti
     return stopped
 
 
+def _moment(event: Any, now: datetime) -> datetime:
+    """The minute this run stands for: its rule's scheduled time (a late or repeated delivery
+    checks the same window), else now."""
+    try:
+        text = str(event.get("time"))
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except (AttributeError, ValueError):
+        return now
+
+
+def deadline_checks(here: str, function_arn: str, prefix: str) -> list[dict[str, Any]]:
+    """The stage's deadlines (deadlines.json beside this file, written by fargo package), with
+    each workflow's state machine ARN in this function's partition, region and account."""
+    path = os.path.join(here, DEADLINES_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        checks: list[dict[str, Any]] = json.load(handle)
+    parts = function_arn.split(":")
+    for check in checks:
+        if check.get("source") == "workflow" and len(parts) >= 5:
+            check["state_machine"] = (f"arn:{parts[1]}:states:{parts[3]}:{parts[4]}:"
+                                      f"stateMachine:{prefix}-{check['name']}")
+    return checks
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Lambda's entry: the stage from the function's environment."""
     import boto3
 
     now = datetime.now(timezone.utc)
     prefix = os.environ["FARGO_PREFIX"]
-    stopped = check(boto3.client("ecs"), os.environ["FARGO_CLUSTER"], prefix,
-                    float(os.environ.get("FARGO_PENDING_LIMIT", "600")), now)
+    cluster = os.environ.get("FARGO_CLUSTER")
+    stopped = check(boto3.client("ecs"), cluster, prefix,
+                    float(os.environ.get("FARGO_PENDING_LIMIT", "600")), now) if cluster else []
+    messages = [f"fargo {prefix}: {item['group']} {item['reason']} - {item['task']}"
+                for item in stopped]
+    subjects = [f"fargo {prefix}: a task was stopped"] * len(stopped)
+    checks = deadline_checks(os.path.dirname(os.path.abspath(__file__)),
+                             str(getattr(context, "invoked_function_arn", "")), prefix)
+    missed: list[dict[str, Any]] = []
+    if checks:
+        from fargo.aws.deadline_function import check_deadlines
+
+        until = _moment(event, now)
+        every = timedelta(seconds=float(os.environ.get("FARGO_CHECK_EVERY", "300")))
+        clients = {"logs": boto3.client("logs"), "states": boto3.client("stepfunctions"),
+                   "scheduler": boto3.client("scheduler"), "events": boto3.client("events")}
+        missed = check_deadlines(clients, checks, prefix, os.environ.get("FARGO_RUNS_GROUP", ""),
+                                 until - every, until)
+        messages += [item["message"] for item in missed]
+        subjects += [f"fargo {prefix}: {item['name']} missed its deadline" for item in missed]
     topic = os.environ.get("FARGO_ALERT_TOPIC")
-    if topic and stopped:
+    if topic and messages:
         sns = boto3.client("sns")
-        for item in stopped:
-            sns.publish(TopicArn=topic, Subject=f"fargo {prefix}: a task was stopped"[:100],
-                        Message=f"fargo {prefix}: {item['group']} {item['reason']} - "
-                                f"{item['task']}")
-    print(json.dumps({"stopped": stopped, "time": now.isoformat()}))
-    return {"stopped": len(stopped)}
+        for subject, message in zip(subjects, messages, strict=True):
+            sns.publish(TopicArn=topic, Subject=subject[:100], Message=message)
+    print(json.dumps({"stopped": stopped, "missed_deadlines": missed, "time": now.isoformat()}))
+    return {"stopped": len(stopped), "missed_deadlines": len(missed)}

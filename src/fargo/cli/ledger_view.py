@@ -64,9 +64,10 @@ def show(project: Project, window: ledger.Window, only: str | None, last: int | 
         tries = str(row["attempts"]) if row["attempts"] else "-"
         if row["start_failures"]:
             tries += f" ({row['start_failures']} failed to start)"
+        state = styled((row["state"], STATE_STYLE.get(row["state"], "")),
+                       *([(" late", "bold red")] if row.get("late") else []))
         cells.append([
-            row["job"], row["slot"] or f"({row['trigger']})",
-            styled((row["state"], STATE_STYLE.get(row["state"], ""))), row["run"] or "-",
+            row["job"], row["slot"] or f"({row['trigger']})", state, row["run"] or "-",
             row["started_at"] or "-",
             format_duration(row["start_latency_s"]) if row["start_latency_s"] is not None
             else "-",
@@ -75,5 +76,8 @@ def show(project: Project, window: ledger.Window, only: str | None, last: int | 
             row["reason"] or ""])
     print_table(title, ("job", "slot", "state", "run", "started", "latency", "duration", "exit",
                         "tries", "reason"), cells)
-    out.print(", ".join(styled((f"{n} {state}", STATE_STYLE.get(state, ""))).plain
-                        for state, n in counts.items()))
+    late = sum(1 for row in rows if row.get("late"))
+    words = [f"{n} {state}" for state, n in counts.items()]
+    if late:
+        words.append(f"{late} past their deadline")
+    out.print(", ".join(words))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fargo.local.clock import Clock
+from fargo.local.deadlines import DeadlineWatch
 from fargo.local.executor import Job, kill_leftovers, reap, start_job
 from fargo.local.inbox import WAKE_SIGNAL, post, waiting
 from fargo.local.launcher import Launcher, LauncherGone, start_launcher
@@ -170,6 +171,7 @@ class Scheduler:
         self.takes_events = self.store_file is None
         self.watch = DirectoryWatch(self.watch_dir, region=self.project.stage.region
                                     or "us-east-1") if self.watch_dir else None
+        self.deadlines = DeadlineWatch(self.store, self.stage)
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -262,6 +264,7 @@ class Scheduler:
                 anchor = parse_iso(state[1])
                 last = parse_iso(state[2]) if state[2] else now
             self.timers[spec.name] = TaskTimer(spec, expr, zone, anchor, last)
+            self.deadlines.add(spec.name, "job", spec.timezone, spec.deadline)
             # At start-up, anything more than a minute old was missed while we were down.
             self._check_due(spec.name, now, timedelta(seconds=60))
             last_run = self.store.last_run(spec.name)
@@ -274,6 +277,8 @@ class Scheduler:
             anchor = now.replace(microsecond=0)
             self.flows[workflow.name] = FlowTimer(workflow, expr, zone, anchor,
                                                   next_slot(expr, zone, anchor, now))
+            self.deadlines.add(workflow.name, "workflow", workflow.timezone, workflow.deadline)
+        self.deadlines.resume(now)
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -373,11 +378,16 @@ class Scheduler:
             _, _, request = heapq.heappop(self.retries)
             self._dispatch(request)
         self._start_pending()
+        with self.store.transaction():
+            said = self.deadlines.check(now)
+        for message in said:
+            self.reporter.event(message)
 
     def _sleep_seconds(self, now: datetime, until: datetime | None) -> float:
         candidates = [IDLE_WAKE_SECONDS, POLL_SECONDS if self.watch is not None else 60.0]
         clock_targets = [t for t in (self.heap[0][0] if self.heap else None,
                                      self.retries[0][0] if self.retries else None, until,
+                                     self.deadlines.next_due,
                                      *(f.next_fire for f in self.flows.values())) if t]
         for target in clock_targets:
             candidates.append(self.clock.real_seconds((target - now).total_seconds()))
@@ -436,9 +446,11 @@ class Scheduler:
                 if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
                     self._record_skip(spec, slot, reason, now, say=len(due.skipped) <= 3)
                     missed.append(slot)
+                    self.deadlines.expect(spec.name, slot)
             for slot in due.run:
                 if self.store.claim_slot(spec.name, self.stage, iso(slot), iso(now)):
                     requests.append(self._request(spec, slot, 1))
+                    self.deadlines.expect(spec.name, slot)
             if advanced and due.newest is not None:
                 self.store.set_task_state(spec.name, self.stage,
                                           f"{spec.schedule}|{spec.timezone}", iso(timer.anchor),
@@ -576,6 +588,7 @@ class Scheduler:
                 with self.store.transaction():
                     if not self.store.claim_slot(name, self.stage, iso(slot), iso(now)):
                         continue
+                    self.deadlines.expect(name, slot)
                     if flow.thread is not None and flow.thread.is_alive():
                         self._record_skip_flow(flow, slot, now)
                         continue

@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS slots (
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (task, stage, scheduled_time)
 );
+CREATE TABLE IF NOT EXISTS alerts (
+    task TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    scheduled_time TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due TEXT,
+    message TEXT NOT NULL,
+    raised_at TEXT NOT NULL,
+    PRIMARY KEY (task, stage, scheduled_time, kind)
+);
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
     received_at TEXT NOT NULL,
@@ -182,6 +192,35 @@ class RunStore:
             "INSERT OR IGNORE INTO slots(task, stage, scheduled_time, claimed_at) "
             "VALUES (?, ?, ?, ?)", (task, stage, slot, now))
         return cursor.rowcount == 1
+
+    def claimed_slots(self, task: str, stage: str, since: str) -> list[str]:
+        """The slots of a job claimed at or after `since` (ISO UTC), oldest first."""
+        rows = self.db.execute("SELECT scheduled_time FROM slots WHERE task=? AND stage=? AND "
+                               "scheduled_time >= ? ORDER BY scheduled_time",
+                               (task, stage, since)).fetchall()
+        return [r["scheduled_time"] for r in rows]
+
+    def successes(self, task: str, stage: str, slot: str) -> list[str]:
+        """When the runs of this slot that succeeded ended (a job's attempts, a workflow's
+        execution)."""
+        rows = self.db.execute("SELECT ended_at FROM runs WHERE task=? AND stage=? AND "
+                               "scheduled_time=? AND status='succeeded' AND workflow_run IS "
+                               "NULL", (task, stage, slot)).fetchall()
+        return [r["ended_at"] for r in rows if r["ended_at"]]
+
+    def raise_alert(self, task: str, stage: str, slot: str, kind: str, due: str | None,
+                    message: str, now: str) -> bool:
+        """True once per (task, stage, slot, kind): an alert is raised once."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO alerts(task, stage, scheduled_time, kind, due, message, "
+            "raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)", (task, stage, slot, kind, due, message,
+                                                        now))
+        return cursor.rowcount == 1
+
+    def alerts(self, last: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM alerts ORDER BY raised_at DESC, rowid DESC "
+                               "LIMIT ?", (last,)).fetchall()
+        return [dict(r) for r in rows]
 
     def task_state(self, task: str, stage: str) -> tuple[str, str, str | None] | None:
         row = self.db.execute("SELECT schedule, anchor, last_slot FROM task_state "

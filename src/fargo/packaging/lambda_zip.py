@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from fargo import limits
 from fargo.problems import Problem, ProblemsError
@@ -130,12 +132,49 @@ def reproducible_zip(contents: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def watchdog_zip() -> bytes:
-    """The stage watchdog's function (aws/watchdog_function.py, self-contained) as its zip."""
-    from fargo.aws import watchdog_function
+def watchdog_zip(checks: list[dict[str, Any]] | None = None) -> bytes:
+    """The stage watchdog's function as its zip: its entry (aws/watchdog_function.py) and, when
+    the stage has deadlines, their check with fargo's schedule engine (standard library), the
+    zones they use (Lambda's Python may have no zone files) and the checks themselves."""
+    import fargo.schedule
+    from fargo.aws import deadline_function, watchdog_function
 
-    source = Path(watchdog_function.__file__).read_bytes()
-    return reproducible_zip({"fargo_watchdog.py": source})
+    files = {"fargo_watchdog.py": Path(watchdog_function.__file__).read_bytes()}
+    if checks:
+        files["fargo/__init__.py"] = b'"""The part of fargo the watchdog carries."""\n'
+        files["fargo/aws/__init__.py"] = b""
+        files["fargo/aws/deadline_function.py"] = Path(deadline_function.__file__).read_bytes()
+        engine = Path(fargo.schedule.__file__).parent
+        for path in sorted(engine.glob("*.py")):
+            files[f"fargo/schedule/{path.name}"] = path.read_bytes()
+        files[watchdog_function.DEADLINES_FILE] = (json.dumps(checks, indent=1, sort_keys=True)
+                                                   + "\n").encode()
+        files.update(_zone_files({z for c in checks for z in (
+            c["timezone"], c["deadline"].get("zone")) if z and z != "UTC"}))
+    return reproducible_zip(files)
+
+
+def _zone_files(zones: set[str]) -> dict[str, bytes]:
+    """The tzdata package's files for these zones (zoneinfo falls back to it)."""
+    import importlib.util
+
+    found = importlib.util.find_spec("tzdata")  # a dependency of fargo
+    if found is None or found.origin is None:
+        return {}
+    root = Path(found.origin).parent
+    files = {"tzdata/__init__.py": (root / "__init__.py").read_bytes()}
+    for zone in sorted(zones):
+        path = root / "zoneinfo" / zone
+        if not path.is_file():
+            continue
+        files[f"tzdata/zoneinfo/{zone}"] = path.read_bytes()
+        folder = path.parent
+        while folder != root:  # every folder on the way is a package of resources
+            init = folder / "__init__.py"
+            files[init.relative_to(root.parent).as_posix()] = init.read_bytes() \
+                if init.exists() else b""
+            folder = folder.parent
+    return files
 
 
 def build_zip(root: Path, dependencies: dict[str, bytes] | None = None,

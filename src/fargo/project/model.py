@@ -20,6 +20,7 @@ from fargo.runtime import contract
 if TYPE_CHECKING:
     from fargo.app import Kind
     from fargo.project.workflows import WorkflowSpec
+    from fargo.schedule.deadlines import Deadline
 
 
 # The closed sets of the model. The JSON Schema admits exactly these values.
@@ -86,6 +87,7 @@ class TaskSpec:
     # Why the job goes through the stage's runner on AWS (project/runner.py); empty: it is
     # started directly by its schedule.
     runner_reasons: tuple[str, ...] = ()
+    deadline: Deadline | None = None  # by when each slot must have succeeded, else one alert
 
     @property
     def patterns(self) -> tuple[Mapping[str, Any], ...]:

@@ -26,6 +26,7 @@ from fargo.iam import read_policy
 from fargo.problems import Problem, ProblemsError, Severity
 from fargo.project import names
 from fargo.project.config import check_against_schema
+from fargo.project.deadline import resolve_deadline
 from fargo.project.model import Compute, Stage, TaskSpec, job_variables
 from fargo.project.paths import CONFIG_DIR, CONFIG_FILE
 from fargo.project.runner import runner_reasons
@@ -213,6 +214,9 @@ class TaskResolver:
                           "task_role_arn")
         start, end = self._window(values["start_date"], values["end_date"])
         event_sources = self._event_sources(values["event_sources"])
+        deadline, wrong = resolve_deadline(values["deadline"], schedule)
+        for message in wrong:
+            self._problem(self.sources["deadline"], message)
         if self.problems:
             return None
         spec = TaskSpec(
@@ -236,6 +240,7 @@ class TaskResolver:
             tags=dict(values["tags"]),
             log_retention_days=int(values["log_retention_days"]),
             description=values["description"], provenance=dict(self.provenance),
+            deadline=deadline,
         )
         return self._on_aws(spec)
 

@@ -59,6 +59,9 @@ TASK_SETTINGS: tuple[Setting, ...] = (
     Setting("retries", 0, "extra attempts after a failed run (0-10)", decorator=True),
     Setting("retry_timeouts", False, "retry runs that timed out too"),
     Setting("overlap", "skip", "when a run is still going at the next fire: skip, queue, allow"),
+    Setting("deadline", None, "by when each slot's run must have succeeded: a duration after "
+            "the slot ('2h') or a time of day ('07:00', '07:00 Europe/Berlin'); else one alert",
+            decorator=True),
     Setting("catchup", "latest", "fires missed while the scheduler was down: none, latest, all"),
     Setting("environment_variables", {}, "environment of the job", merge=True),
     Setting("local_environment_variables", {}, "environment of local runs only (fargo invoke, "

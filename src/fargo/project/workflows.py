@@ -11,6 +11,7 @@ from typing import Any
 from fargo import limits
 from fargo.problems import Problem, did_you_mean
 from fargo.project import names
+from fargo.schedule.deadlines import Deadline
 
 # Step Functions: a state machine name is at most 80 characters, a definition at most 1 MB, and
 # an inline Map runs at most 40 iterations at once (its MaxConcurrency above that is not met).
@@ -55,6 +56,7 @@ class WorkflowSpec:
     timezone: str
     timeout: int | None  # seconds; None: Step Functions' own limit (a year)
     description: str | None
+    deadline: Deadline | None = None  # by when each scheduled execution must have succeeded
 
     @property
     def full_name(self) -> str:
@@ -191,6 +193,7 @@ class _Resolver:
 def resolve_workflows(app: Any, app_name: str, stage: str, file: str
                       ) -> tuple[list[WorkflowSpec], list[Problem]]:
     """Every workflow of the app for one stage, and every problem found."""
+    from fargo.project.deadline import resolve_deadline
     from fargo.schedule import ScheduleError, load_zone, parse, to_aws
     from fargo.timeutil import parse_duration
 
@@ -254,8 +257,11 @@ def resolve_workflows(app: Any, app_name: str, stage: str, file: str
                 resolver.problem("timeout", f"{settings['timeout']!r} is not a duration")
             if timeout is not None and not 1 <= timeout <= WORKFLOW_TIMEOUT_MAX:
                 resolver.problem("timeout", "a workflow runs from 1 second to a year")
+        deadline, wrong = resolve_deadline(settings.get("deadline"), schedule)
+        for message in wrong:
+            resolver.problem("deadline", message)
         problems.extend(resolver.problems)
         if not resolver.problems:
             specs.append(WorkflowSpec(name, app_name, stage, steps, schedule, timezone,
-                                      timeout, settings.get("description")))
+                                      timeout, settings.get("description"), deadline))
     return specs, problems

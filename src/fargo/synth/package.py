@@ -16,6 +16,7 @@ from fargo.packaging.lambda_zip import lambda_zip, watchdog_zip
 from fargo.problems import Problem, ProblemsError
 from fargo.project.model import Project
 from fargo.project.paths import ProjectPaths
+from fargo.synth.deadlines import deadline_checks
 from fargo.synth.root import LAMBDA_ZIP, MODULE_DIR, WATCHDOG_ZIP, build_root, render
 
 MANIFEST = ".fargo-package.json"
@@ -54,8 +55,9 @@ def package_files(project: Project, moved: list[dict[str, str]] | None = None) -
         raise ProblemsError(problems)
     files = {"main.tf.json": render(build_root(project, moved)).encode()}
     files.update(module_files())
-    if any(t.compute == "fargate" for t in project.tasks):
-        files[WATCHDOG_ZIP] = watchdog_zip()
+    checks = deadline_checks(project)
+    if checks or any(t.compute == "fargate" for t in project.tasks):
+        files[WATCHDOG_ZIP] = watchdog_zip(checks)
     lambdas = [t for t in project.tasks if t.compute == "lambda"]
     if lambdas:
         files[LAMBDA_ZIP] = lambda_zip(project.root, project.stage.name,

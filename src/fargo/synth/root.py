@@ -10,6 +10,7 @@ from fargo.project import names
 from fargo.project.model import Project, TaskSpec
 from fargo.project.workflows import WorkflowSpec
 from fargo.synth import groups
+from fargo.synth.deadlines import deadline_checks
 
 MODULE_DIR = "modules/fargo-jobs"
 TERRAFORM_VERSION = ">= 1.9.0"
@@ -177,9 +178,13 @@ def build_root(project: Project, moved: list[dict[str, str]] | None = None) -> d
     elif alerts:
         module["create_alert_topic"] = True
         module["alert_emails"] = literal(sorted(alerts.get("emails", [])))
+    checks = deadline_checks(project)
+    if has_fargate or checks:
+        module["watchdog_package"] = f"${{path.module}}/{WATCHDOG_ZIP}"
+    if checks:
+        module["deadline_checks"] = {c["name"]: c["source"] for c in checks}
     if has_fargate:
         module["image"] = image
-        module["watchdog_package"] = f"${{path.module}}/{WATCHDOG_ZIP}"
         module["pending_limit_seconds"] = stage.pending_limit
     if has_lambda:
         module["lambda_package"] = f"${{path.module}}/{LAMBDA_ZIP}"
@@ -224,7 +229,8 @@ def split_modules(project: Project, module: dict[str, Any]) -> dict[str, Any]:
     """The stage's shared resources in `module.jobs`, each group's jobs in `module.jobs_NN`."""
     modules: dict[str, Any] = {"jobs": {**module, "part": "stage"}}
     shared = {k: v for k, v in module.items() if k not in (
-        "jobs", "workflows", "create_alert_topic", "alert_emails", "alert_topic_arn")}
+        "jobs", "workflows", "create_alert_topic", "alert_emails", "alert_topic_arn",
+        "deadline_checks")}
     for name, tasks in groups.groups(project.tasks).items():
         members = {t.name for t in tasks}
         part: dict[str, Any] = {**shared, "part": "jobs", "stage_refs": "${module.jobs.stage_refs}",

@@ -385,3 +385,13 @@ variable "watchdog_every_minutes" {
     error_message = "watchdog_every_minutes is a whole number from 2 to 60."
   }
 }
+
+variable "deadline_checks" {
+  description = "Jobs and workflows with a deadline (name -> where its success is recorded: ecs, runner, lambda or workflow). The watchdog checks them and alerts once per slot that missed its deadline; this grants it exactly those reads."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.deadline_checks : contains(["ecs", "runner", "lambda", "workflow"], v)])
+    error_message = "Each deadline check reads ecs, runner, lambda or workflow."
+  }
+}

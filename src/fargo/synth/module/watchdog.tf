@@ -1,10 +1,18 @@
 # The stage's watchdog: ECS has no start deadline and no task timeout, so a Lambda function
 # (fargo package writes its zip) stops every few minutes the stage's tasks that are still
 # pending past var.pending_limit_seconds, or running past their job's timeout, and alerts.
+# It also checks the deadlines of var.deadline_checks and alerts once per slot that missed one.
 
 locals {
-  watchdog      = local.stage_part && var.watchdog_package != null && local.watch_tasks
+  watchdog      = local.stage_part && var.watchdog_package != null && (local.watch_tasks || length(var.deadline_checks) > 0)
   watchdog_name = "${local.prefix}-watchdog"
+  # What the deadline checks read: the _runs records, Lambda jobs' logs, workflows' executions,
+  # and each schedule's state (a paused one owes nothing).
+  deadline_records   = length([for k, v in var.deadline_checks : k if contains(["ecs", "runner"], v)]) > 0
+  deadline_logs      = [for k, v in var.deadline_checks : "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.prefix}-${k}:*" if v == "lambda"]
+  deadline_flows     = [for k, v in var.deadline_checks : "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.prefix}-${k}" if v == "workflow"]
+  deadline_schedules = [for k, v in var.deadline_checks : "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule/${local.group_name}/${local.prefix}-${k}" if v == "workflow" || local.use_scheduler]
+  deadline_rules     = [for k, v in var.deadline_checks : "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.prefix}-${k}" if v != "workflow" && !local.use_scheduler]
 }
 
 resource "aws_cloudwatch_log_group" "watchdog" {
@@ -28,32 +36,74 @@ resource "aws_iam_role" "watchdog" {
 data "aws_iam_policy_document" "watchdog" {
   count = local.watchdog ? 1 : 0
   # ListTasks names no resource; the condition holds it to the stage's cluster.
-  statement {
-    sid       = "ListStageTasks"
-    actions   = ["ecs:ListTasks"]
-    resources = ["*"]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [local.cluster_arn]
+  dynamic "statement" {
+    for_each = local.watch_tasks ? [1] : []
+    content {
+      sid       = "ListStageTasks"
+      actions   = ["ecs:ListTasks"]
+      resources = ["*"]
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = [local.cluster_arn]
+      }
     }
   }
-  statement {
-    sid       = "StopStuckTasks"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [local.cluster_arn]
+  dynamic "statement" {
+    for_each = local.watch_tasks ? [1] : []
+    content {
+      sid       = "StopStuckTasks"
+      actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = [local.cluster_arn]
+      }
     }
   }
   # DescribeTaskDefinition supports no resource-level permission (the job's timeout is read
   # from its task definition's FARGO_TIMEOUT).
-  statement {
-    sid       = "ReadJobTimeouts"
-    actions   = ["ecs:DescribeTaskDefinition"]
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = local.watch_tasks ? [1] : []
+    content {
+      sid       = "ReadJobTimeouts"
+      actions   = ["ecs:DescribeTaskDefinition"]
+      resources = ["*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.deadline_records || length(local.deadline_logs) > 0 ? [1] : []
+    content {
+      sid     = "ReadRunsForDeadlines"
+      actions = ["logs:FilterLogEvents"]
+      resources = concat(local.deadline_records ? ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.runs_log_group}:*"] : [],
+      local.deadline_logs)
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.deadline_flows) > 0 ? [1] : []
+    content {
+      sid       = "ReadExecutionsForDeadlines"
+      actions   = ["states:ListExecutions"]
+      resources = local.deadline_flows
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.deadline_schedules) > 0 ? [1] : []
+    content {
+      sid       = "ReadSchedulesForDeadlines"
+      actions   = ["scheduler:GetSchedule"]
+      resources = local.deadline_schedules
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.deadline_rules) > 0 ? [1] : []
+    content {
+      sid       = "ReadRulesForDeadlines"
+      actions   = ["events:DescribeRule"]
+      resources = local.deadline_rules
+    }
   }
   statement {
     sid       = "OwnLog"
@@ -86,7 +136,7 @@ resource "aws_lambda_function" "watchdog" {
   #checkov:skip=CKV_AWS_272:code signing needs a signing profile owned by the team; the zip is hashed by source_code_hash
   count            = local.watchdog ? 1 : 0
   function_name    = local.watchdog_name
-  description      = "Stops ${local.prefix}'s tasks stuck in PENDING or running past their timeout"
+  description      = "Stops ${local.prefix}'s tasks stuck in PENDING or running past their timeout; checks deadlines"
   role             = aws_iam_role.watchdog[0].arn
   handler          = "fargo_watchdog.handler"
   runtime          = var.watchdog_runtime
@@ -97,9 +147,11 @@ resource "aws_lambda_function" "watchdog" {
   environment {
     variables = {
       FARGO_PREFIX        = local.prefix
-      FARGO_CLUSTER       = local.cluster_arn
+      FARGO_CLUSTER       = local.watch_tasks ? local.cluster_arn : ""
       FARGO_PENDING_LIMIT = tostring(var.pending_limit_seconds)
       FARGO_ALERT_TOPIC   = local.has_alerts ? local.alert_topic : ""
+      FARGO_RUNS_GROUP    = local.runs_log_group
+      FARGO_CHECK_EVERY   = tostring(var.watchdog_every_minutes * 60)
     }
   }
   tags       = var.tags
